@@ -1,0 +1,127 @@
+"""`AbstractCallback`, and how to read a callback's state types back."""
+
+from __future__ import annotations
+
+import typing
+from abc import abstractmethod
+from typing import Any, Generic
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Key
+
+from ._contexts import (
+    IterationContext,
+    ResetContext,
+    StateType,
+    StepContext,
+    StepStateType,
+    TrainingContext,
+)
+
+
+class AbstractCallback(eqx.Module, Generic[StateType, StepStateType]):
+    """Base class for callbacks of reinforcement-learning algorithms.
+
+    A callback is an immutable `equinox.Module`: each method takes a context and a
+    PRNG `key` (keyword-only) and returns a new state instead of changing anything.
+    Algorithms call the methods inside `jax.jit`; `step_reset` and `on_step` are
+    also `vmap`ped over parallel environments and `on_step` runs in a `lax.scan`.
+    So every concrete method must be trace-safe: no Python control flow on array
+    values, and states whose structure, shapes and dtypes stay fixed.
+
+    Subclass it with the state types as generic parameters, e.g.
+    `class MyCallback(AbstractCallback[MyState, MyStepState])`;
+    `callback_state_types` reads them back.
+    """
+
+    @abstractmethod
+    def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> StateType:
+        """Initialise the iteration state."""
+
+    @abstractmethod
+    def step_reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> StepStateType:
+        """Initialise the step state of one environment."""
+
+    @abstractmethod
+    def on_step(self, ctx: StepContext, *, key: Key[Array, ""]) -> StepStateType:
+        """Called after each environment step; returns the new step state."""
+
+    @abstractmethod
+    def on_iteration(self, ctx: IterationContext, *, key: Key[Array, ""]) -> StateType:
+        """Called at the end of each training iteration; returns the new state."""
+
+    @abstractmethod
+    def on_training_start(
+        self, ctx: TrainingContext, *, key: Key[Array, ""]
+    ) -> StateType:
+        """Called once before the first iteration; returns the new state."""
+
+    @abstractmethod
+    def on_training_end(
+        self, ctx: TrainingContext, *, key: Key[Array, ""]
+    ) -> StateType:
+        """Called once after the last iteration; returns the final state."""
+
+    def continue_training(
+        self, ctx: IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        """Whether training should go on after this iteration.
+
+        Called after `on_iteration` with the updated state. Returns a scalar boolean
+        array; the default always continues. Override it for early stopping.
+        """
+        del ctx, key
+        return jnp.array(True)
+
+
+def _substitute(arg: Any, bindings: dict[Any, Any]) -> Any:
+    return bindings.get(arg, arg) if isinstance(arg, typing.TypeVar) else arg
+
+
+def _resolve(cls: type, target: type, bindings: dict[Any, Any]) -> tuple | None:
+    """Walk `cls`'s generic bases up to `target`, binding type variables on the way."""
+    for base in cls.__dict__.get("__orig_bases__", cls.__bases__):
+        origin = typing.get_origin(base) or base
+        if not isinstance(origin, type) or origin is Generic:
+            continue
+        args = tuple(_substitute(a, bindings) for a in typing.get_args(base))
+        params = getattr(origin, "__parameters__", ())
+        if origin is target:
+            return args if args else params
+        if issubclass(origin, target):
+            found = _resolve(origin, target, dict(zip(params, args, strict=False)))
+            if found is not None:
+                return found
+    return None
+
+
+def callback_state_types(callback: Any) -> tuple[Any, Any]:
+    """The `(StateType, StepStateType)` a callback class declares.
+
+    **Arguments:**
+
+    - `callback`: a callback instance or class.
+
+    **Returns:**
+
+    The two generic parameters of `AbstractCallback`, followed through partial bases
+    such as `AbstractStepCallback[MyStepState]`. A parameter the class leaves open is
+    returned as its `TypeVar`.
+
+    **Raises:**
+
+    `TypeError` if `callback` is not an `AbstractCallback` class or instance.
+    """
+    cls = callback if isinstance(callback, type) else type(callback)
+    if not issubclass(cls, AbstractCallback):
+        raise TypeError(
+            f"`callback_state_types` takes an `AbstractCallback` subclass or instance, "
+            f"got {cls.__qualname__}; subclass "
+            "`AbstractCallback[MyState, MyStepState]` to declare the state types."
+        )
+    found = None if cls is AbstractCallback else _resolve(cls, AbstractCallback, {})
+    if found is None or len(found) != 2:
+        return (StateType, StepStateType)
+    state_type, step_state_type = found
+    return state_type, step_state_type

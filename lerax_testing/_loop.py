@@ -1,0 +1,291 @@
+"""The reference training loop: calls a callback exactly as Lerax's algorithms do."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jax import lax
+from jaxtyping import Array, Bool, Float, Int, Key, PyTree
+
+from lerax_callback import (
+    AbstractCallback,
+    IterationContext,
+    ResetContext,
+    StepContext,
+    TrainingContext,
+)
+
+from .toy import ToyEnv, ToyPolicy
+
+
+@final
+class TrainingResult(eqx.Module):
+    """What `run_training` returns.
+
+    **Attributes:**
+
+    - `state`: the callback's final iteration state (after `on_training_end`).
+    - `step_state`: the callback's final step states, batched along axis 0 when
+        `num_envs > 1`.
+    - `iterations_run`: how many iterations ran before `continue_training` stopped
+        the loop (all of them when it never did).
+    - `continue_flags`: what `continue_training` returned after each iteration;
+        `False` for the iterations skipped after training stopped.
+    - `policy`: the policy after training.
+    """
+
+    state: Any
+    step_state: Any
+    iterations_run: Int[Array, ""]
+    continue_flags: Bool[Array, " iterations"]
+    policy: Any
+
+
+class _Carry(eqx.Module):
+    state: Any
+    step_state: Any
+    env_state: Any
+    policy: Any
+    opt_state: PyTree
+    iteration_count: Int[Array, ""]
+    running: Bool[Array, ""]
+
+
+def _batched(num_envs: int, fn: Any, key: Key[Array, ""]) -> Any:
+    """`fn(key)` for one environment, or vmapped over `num_envs` keys."""
+    if num_envs == 1:
+        return fn(key)
+    return eqx.filter_vmap(fn)(jr.split(key, num_envs))
+
+
+def _rollout(
+    callback: AbstractCallback | None,
+    env: Any,
+    policy: Any,
+    step_state: Any,
+    env_state: Any,
+    num_steps: int,
+    key: Key[Array, ""],
+) -> tuple[Any, Any, Float[Array, " steps"]]:
+    """One environment's steps of one iteration, as a `lax.scan` over `on_step`."""
+
+    def one_step(carry: tuple[Any, Any], key: Key[Array, ""]) -> tuple[Any, Any]:
+        callback_state, env_state = carry
+        action_key, env_key, callback_key = jr.split(key, 3)
+        action = policy.action(env.observation(env_state), key=action_key)
+        env_state, reward, done = env.step(env_state, action, key=env_key)
+        if callback is not None:
+            ctx = StepContext(callback_state, env, policy, done, reward, {})
+            callback_state = callback.on_step(ctx, key=callback_key)
+        return (callback_state, env_state), reward
+
+    (step_state, env_state), rewards = lax.scan(
+        one_step, (step_state, env_state), jr.split(key, num_steps)
+    )
+    return step_state, env_state, rewards
+
+
+def _train_policy(
+    policy: ToyPolicy | Any, opt_state: PyTree, rewards: Array
+) -> tuple[Any, PyTree, dict[str, Array]]:
+    """A stand-in for an optimiser step: nudges the toy policy, logs two metrics."""
+    mean_reward = jnp.mean(rewards)
+    loss = jnp.square(1.0 - mean_reward)
+    step = opt_state["step"] + 1
+    if isinstance(policy, ToyPolicy):
+        gain = policy.gain + 0.01 * (1.0 - policy.gain)
+        policy = eqx.tree_at(lambda p: p.gain, policy, gain.astype(policy.gain.dtype))
+    log = {"loss": loss, "mean_reward": mean_reward}
+    return policy, {"step": step}, log
+
+
+@eqx.filter_jit
+def _train(
+    callback: AbstractCallback | None,
+    env: Any,
+    policy: Any,
+    num_envs: int,
+    num_steps: int,
+    num_iterations: int,
+    key: Key[Array, ""],
+) -> TrainingResult:
+    start_key, reset_key, learn_key, end_key = jr.split(key, 4)
+    total_timesteps = num_envs * num_steps * num_iterations
+    env_key, step_key, callback_key = jr.split(reset_key, 3)
+    env_state = _batched(num_envs, lambda k: env.initial(key=k), env_key)
+    step_state = state = None
+    if callback is not None:
+        step_state = _batched(
+            num_envs, lambda k: callback.step_reset(ResetContext({}), key=k), step_key
+        )
+        state = callback.reset(ResetContext({}), key=callback_key)
+    opt_state = {"step": jnp.zeros((), jnp.int32)}
+    iteration_count = jnp.zeros((), jnp.int32)
+    training_locals = {"num_envs": num_envs, "num_steps": num_steps}
+    if callback is not None:
+        state = callback.on_training_start(
+            TrainingContext(
+                state,
+                step_state,
+                env,
+                policy,
+                total_timesteps,
+                iteration_count,
+                opt_state,
+                training_locals,
+            ),
+            key=start_key,
+        )
+
+    def iteration(carry: _Carry, key: Key[Array, ""]) -> _Carry:
+        rollout_key, callback_key, continue_key = jr.split(key, 3)
+
+        def rollout(step_state: Any, env_state: Any, key: Key[Array, ""]) -> Any:
+            return _rollout(
+                callback, env, carry.policy, step_state, env_state, num_steps, key
+            )
+
+        if num_envs == 1:
+            step_state, env_state, rewards = rollout(
+                carry.step_state, carry.env_state, rollout_key
+            )
+        else:
+            step_state, env_state, rewards = eqx.filter_vmap(rollout)(
+                carry.step_state, carry.env_state, jr.split(rollout_key, num_envs)
+            )
+        policy, opt_state, log = _train_policy(carry.policy, carry.opt_state, rewards)
+        iteration_count = carry.iteration_count + 1
+        state = carry.state
+        running = carry.running
+        if callback is not None:
+            ctx = IterationContext(
+                state,
+                step_state,
+                env,
+                policy,
+                iteration_count,
+                opt_state,
+                log,
+                training_locals,
+            )
+            state = callback.on_iteration(ctx, key=callback_key)
+            ctx = dataclasses.replace(ctx, state=state)
+            running = jnp.asarray(callback.continue_training(ctx, key=continue_key))
+        return _Carry(
+            state, step_state, env_state, policy, opt_state, iteration_count, running
+        )
+
+    def guarded(carry: _Carry, key: Key[Array, ""]) -> tuple[_Carry, Bool[Array, ""]]:
+        # Once `continue_training` has said no, the remaining iterations do nothing.
+        new = lax.cond(carry.running, lambda c: iteration(c, key), lambda c: c, carry)
+        return new, jnp.logical_and(carry.running, new.running)
+
+    initial = _Carry(
+        state,
+        step_state,
+        env_state,
+        policy,
+        opt_state,
+        iteration_count,
+        jnp.array(True),
+    )
+    final, flags = lax.scan(guarded, initial, jr.split(learn_key, num_iterations))
+    state = final.state
+    if callback is not None:
+        state = callback.on_training_end(
+            TrainingContext(
+                state,
+                final.step_state,
+                env,
+                final.policy,
+                total_timesteps,
+                final.iteration_count,
+                final.opt_state,
+                training_locals,
+            ),
+            key=end_key,
+        )
+    return TrainingResult(
+        state, final.step_state, final.iteration_count, flags, final.policy
+    )
+
+
+def run_training(
+    callback: AbstractCallback | None,
+    *,
+    num_envs: int = 2,
+    num_steps: int = 16,
+    num_iterations: int = 4,
+    key: Key[Array, ""] | int = 0,
+    env: Any = None,
+    policy: Any = None,
+) -> TrainingResult:
+    """Run `callback` through a jitted training loop, the way Lerax algorithms do.
+
+    Calls `reset`, then `step_reset` (vmapped over `num_envs` environments, unbatched
+    when `num_envs == 1`), `on_training_start`, then a `lax.scan` over iterations of:
+    a `lax.scan` of `on_step` over `num_steps` steps (vmapped over environments),
+    `on_iteration` with the batched step states, and `continue_training`. Once
+    `continue_training` returns false the remaining iterations do nothing. Finally
+    `on_training_end`. Everything runs under one `eqx.filter_jit`.
+
+    **Arguments:**
+
+    - `callback`: the callback to run, or `None` for a loop with no callback calls.
+    - `num_envs`: parallel environments.
+    - `num_steps`: steps per environment per iteration.
+    - `num_iterations`: the most iterations to run.
+    - `key`: a PRNG key (new-style `jax.random.key`) or an int seed.
+    - `env`, `policy`: the environment and policy; default `ToyEnv()` and
+        `ToyPolicy()`. Any environment with `initial`, `observation` and `step`, and
+        any policy with `action`, shaped like the toy ones, will do.
+
+    **Returns:**
+
+    A `TrainingResult` with the final states, the iterations run and the
+    `continue_training` flags.
+    """
+    for name, value in (
+        ("num_envs", num_envs),
+        ("num_steps", num_steps),
+        ("num_iterations", num_iterations),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    if callback is not None and not isinstance(callback, AbstractCallback):
+        raise TypeError(
+            f"`run_training` takes an `AbstractCallback` instance or None, got "
+            f"{type(callback).__qualname__}; instantiate the callback first."
+        )
+    return _train(
+        callback,
+        ToyEnv() if env is None else env,
+        ToyPolicy() if policy is None else policy,
+        num_envs,
+        num_steps,
+        num_iterations,
+        as_key(key),
+    )
+
+
+def as_key(key: Any) -> Key[Array, ""]:
+    """A new-style PRNG key from an int seed, a new-style key or a legacy `uint32[2]`.
+
+    Raises `TypeError` for anything else, saying what to pass instead.
+    """
+    if isinstance(key, int) and not isinstance(key, bool):
+        return jr.key(key)
+    if isinstance(key, jax.Array):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return key
+        if key.dtype == jnp.uint32 and key.shape == (2,):
+            return jr.wrap_key_data(key)
+    raise TypeError(
+        f"expected a PRNG key or an int seed, got {key!r}; pass e.g. "
+        "`jax.random.key(0)` or `0`."
+    )

@@ -1,0 +1,100 @@
+"""A small pure-JAX environment and policy to run callbacks on.
+
+They stand in for a real environment and policy in the reference training loop:
+cheap to step, fully jittable and vmappable, with episodes of varying length so that
+callbacks see rewards and `done` flags as they would in training.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from lerax_callback import AbstractEnvLike, AbstractPolicy
+
+
+@final
+class ToyEnvState(eqx.Module):
+    """The state of one `ToyEnv`: a position on a line and the episode's step count."""
+
+    position: Float[Array, ""]
+    time: Int[Array, ""]
+
+
+@final
+class ToyEnv(AbstractEnvLike):
+    """A noisy walk on a line: the agent is rewarded for staying near the origin.
+
+    An episode ends when the position leaves `[-bound, bound]` or after
+    `max_episode_steps` steps, and the environment then starts a new one.
+
+    **Arguments:**
+
+    - `bound`: how far from the origin the walk may go before the episode ends.
+    - `max_episode_steps`: the longest an episode lasts.
+    - `noise`: the scale of the random push at each step.
+    """
+
+    name: str = "ToyEnv"
+    bound: float = 2.0
+    max_episode_steps: int = 20
+    noise: float = 0.3
+
+    def initial(self, *, key: Key[Array, ""]) -> ToyEnvState:
+        """A new episode's state, starting near the origin."""
+        position = jr.uniform(key, (), minval=-0.5, maxval=0.5)
+        return ToyEnvState(position, jnp.zeros((), jnp.int32))
+
+    def observation(self, state: ToyEnvState) -> Float[Array, ""]:
+        """What the policy sees: the position."""
+        return state.position
+
+    def step(
+        self, state: ToyEnvState, action: Float[Array, ""], *, key: Key[Array, ""]
+    ) -> tuple[ToyEnvState, Float[Array, ""], Bool[Array, ""]]:
+        """Apply `action`; returns the next state, the reward and whether it ended.
+
+        When the episode ends the returned state is already the next episode's start.
+        """
+        push_key, reset_key = jr.split(key)
+        push = self.noise * jr.normal(push_key, (), state.position.dtype)
+        position = state.position + jnp.clip(action, -1.0, 1.0) + push
+        time = state.time + 1
+        reward = (1.0 - jnp.abs(position)).astype(position.dtype)
+        done = (jnp.abs(position) > self.bound) | (time >= self.max_episode_steps)
+        fresh = self.initial(key=reset_key)
+        next_state = ToyEnvState(
+            jnp.where(done, fresh.position.astype(position.dtype), position),
+            jnp.where(done, fresh.time, time),
+        )
+        return next_state, reward, done
+
+
+@final
+class ToyPolicy(AbstractPolicy):
+    """A linear policy pushing back towards the origin, with exploration noise.
+
+    **Arguments:**
+
+    - `gain`: how hard it pushes back; the reference loop's mock training moves it.
+    - `exploration`: the scale of the noise added to each action.
+    """
+
+    gain: Float[Array, ""]
+    exploration: float = 0.2
+    name: str = "ToyPolicy"
+
+    def __init__(self, gain: float | Float[Array, ""] = 0.1, exploration: float = 0.2):
+        self.gain = jnp.asarray(gain, dtype=float)
+        self.exploration = exploration
+
+    def action(
+        self, observation: Float[Array, ""], *, key: Key[Array, ""]
+    ) -> Float[Array, ""]:
+        """The action for `observation`."""
+        noise = self.exploration * jr.normal(key, (), observation.dtype)
+        return -self.gain.astype(observation.dtype) * observation + noise
