@@ -47,11 +47,15 @@ class CallbackList(AbstractCallback[CallbackListState, CallbackListStepState]):
     def __init__(self, callbacks: Sequence[AbstractCallback]):
         callbacks = list(callbacks)
         for index, child in enumerate(callbacks):
+            if isinstance(child, type) and issubclass(child, AbstractCallback):
+                raise TypeError(
+                    f"`CallbackList` child {index} is the class {child.__qualname__}; "
+                    f"pass an instance instead, e.g. `{child.__qualname__}()`."
+                )
             if not isinstance(child, AbstractCallback):
                 raise TypeError(
                     f"`CallbackList` child {index} is a {type(child).__qualname__}, "
-                    "not a callback; pass instances of `AbstractCallback` subclasses "
-                    "(e.g. `MyCallback()` rather than `MyCallback`)."
+                    "not a callback; pass instances of `AbstractCallback` subclasses."
                 )
         self.callbacks = callbacks
 

@@ -41,7 +41,7 @@ class ToyEnv(AbstractEnvLike):
 
     name: str = "ToyEnv"
     bound: float = 2.0
-    max_episode_steps: int = 20
+    max_episode_steps: int = 8
     noise: float = 0.3
 
     def initial(self, *, key: Key[Array, ""]) -> ToyEnvState:
