@@ -10,8 +10,17 @@ from ._contexts import (
     StepContext as StepContext,
     TrainingContext as TrainingContext,
 )
+from ._early_stopping import (
+    EarlyStoppingCallback as EarlyStoppingCallback,
+    EarlyStoppingState as EarlyStoppingState,
+)
 from ._empty import EmptyCallback as EmptyCallback
 from ._env import AbstractEnvLike as AbstractEnvLike, AbstractPolicy as AbstractPolicy
+from ._episode_stats import (
+    EpisodeStatsCallback as EpisodeStatsCallback,
+    EpisodeStatsState as EpisodeStatsState,
+    EpisodeStatsStepState as EpisodeStatsStepState,
+)
 from ._list import (
     CallbackList as CallbackList,
     CallbackListState as CallbackListState,
@@ -23,9 +32,23 @@ from ._partial import (
     AbstractStepCallback as AbstractStepCallback,
     AbstractTrainingCallback as AbstractTrainingCallback,
 )
+from ._progress import (
+    ProgressBarCallback as ProgressBarCallback,
+    ProgressBarState as ProgressBarState,
+    ProgressBarStepState as ProgressBarStepState,
+    TextProgressBar as TextProgressBar,
+)
 from ._states import (
     AbstractCallbackState as AbstractCallbackState,
     AbstractCallbackStepState as AbstractCallbackStepState,
     EmptyCallbackState as EmptyCallbackState,
     EmptyCallbackStepState as EmptyCallbackStepState,
+)
+from ._typecheck import (
+    TypeCheckError as TypeCheckError,
+    check_fields as check_fields,
+    enable_typechecking as enable_typechecking,
+    typecheck_call as typecheck_call,
+    typechecked as typechecked,
+    typechecking_enabled as typechecking_enabled,
 )
