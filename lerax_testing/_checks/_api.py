@@ -1,0 +1,126 @@
+"""The `api` check: is it a complete callback whose state types can be read?"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+import equinox as eqx
+
+from lerax_callback import AbstractCallback, callback_state_types
+
+from .._report import Failure
+from .._subject import Subject
+
+METHODS = (
+    "reset",
+    "step_reset",
+    "on_step",
+    "on_iteration",
+    "on_training_start",
+    "on_training_end",
+    "continue_training",
+)
+
+
+def _signature_problem(fn: Any) -> str | None:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.default is p.empty
+    ]
+    if not any(p.kind == p.VAR_POSITIONAL for p in params) and len(positional) != 1:
+        return (
+            f"takes {len(positional)} required positional arguments besides `self`; "
+            "it must take exactly the context, e.g. `(self, ctx, *, key)`"
+        )
+    key = sig.parameters.get("key")
+    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
+    if key is None and not has_var_kw:
+        return "takes no `key` argument; declare it keyword-only: `(self, ctx, *, key)`"
+    if key is not None and key.kind not in (
+        key.KEYWORD_ONLY,
+        key.POSITIONAL_OR_KEYWORD,
+    ):
+        return "takes `key` positionally only; make it keyword-only: `*, key`"
+    return None
+
+
+def check_api(subject: Subject) -> list[Failure]:
+    callback = subject.callback
+    cls = type(callback)
+    failures: list[Failure] = []
+    if not isinstance(callback, eqx.Module):
+        failures.append(
+            Failure(
+                "api", None,
+                f"{cls.__qualname__} is not an `equinox.Module`; algorithms pass "
+                "callbacks through `jax.jit` as pytrees.",
+                advice="Subclass `lerax_callback.AbstractCallback[MyState, "
+                "MyStepState]` (an `equinox.Module`).",
+            )
+        )  # fmt: skip
+    if not isinstance(callback, AbstractCallback):
+        failures.append(
+            Failure(
+                "api", None,
+                f"{cls.__qualname__} does not subclass `AbstractCallback`.",
+                advice="Subclass `lerax_callback.AbstractCallback[MyState, "
+                "MyStepState]` or one of the partial bases such as "
+                "`AbstractStepCallback[MyStepState]`.",
+            )
+        )  # fmt: skip
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        failures.append(
+            Failure(
+                "api", None,
+                f"{cls.__qualname__} leaves abstract methods unimplemented: "
+                f"{', '.join(abstract)}.",
+                advice="Implement them, or derive from a partial base that "
+                "provides defaults (e.g. `AbstractIterationCallback`).",
+            )
+        )  # fmt: skip
+    for name in METHODS:
+        fn = getattr(callback, name, None)
+        if fn is None or not callable(fn):
+            failures.append(
+                Failure("api", name, f"`{name}` is missing or not callable.",
+                        advice=f"Define `def {name}(self, ctx, *, key): ...`.")
+            )  # fmt: skip
+            continue
+        problem = _signature_problem(fn)
+        if problem:
+            failures.append(
+                Failure("api", name, f"`{name}` {problem}.",
+                        advice=f"Define `def {name}(self, ctx, *, key): ...`.")
+            )  # fmt: skip
+    if isinstance(callback, AbstractCallback):
+        open_params = [
+            label
+            for label, t in zip(
+                ("StateType", "StepStateType"),
+                callback_state_types(callback),
+                strict=True,
+            )
+            if isinstance(t, typing.TypeVar)
+        ]
+        if open_params:
+            failures.append(
+                Failure(
+                    "api", None,
+                    f"{cls.__qualname__} does not declare its "
+                    f"{' and '.join(open_params)}; the harness cannot tell which "
+                    "state classes its methods must return.",
+                    advice=f"Declare them: `class {cls.__qualname__}("
+                    "AbstractCallback[MyState, MyStepState])`.",
+                )
+            )  # fmt: skip
+    return failures

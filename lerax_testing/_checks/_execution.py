@@ -1,0 +1,118 @@
+"""The `runs`, `types` and `jit` checks: do the methods run, and return what they
+declare, eagerly and under `jax.jit`?"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .._drive import Call, Invoker, MethodError, drive
+from .._report import Failure
+from .._subject import Subject, find_failure, method_failure
+from ..strategies import Scenario
+
+ITERATION_METHODS = ("reset", "on_iteration", "on_training_start", "on_training_end")
+STEP_METHODS = ("step_reset", "on_step")
+
+
+def _run(subject: Subject, check: str, *, jit: bool, batched: bool) -> list[Failure]:
+    invoker = Invoker(jit=jit, batched=batched)
+    doing = "under `jax.jit` " if jit else ""
+
+    def test(scenario: Scenario) -> list[Failure]:
+        try:
+            drive(subject.callback, scenario, invoker, subject.context)
+        except MethodError as error:
+            return [method_failure(check, error, subject, doing=doing)]
+        return []
+
+    num_envs = subject.num_envs if batched else 1
+    return find_failure(subject, check, test, num_envs=num_envs)
+
+
+def check_runs(subject: Subject) -> list[Failure]:
+    return _run(subject, "runs", jit=False, batched=False)
+
+
+def check_jit(subject: Subject) -> list[Failure]:
+    failures = _run(subject, "jit", jit=True, batched=False)
+    if not failures and subject.num_envs > 1:
+        failures = _run(subject, "jit", jit=True, batched=True)
+    return failures
+
+
+def _expected(declared: Any) -> type | None:
+    if isinstance(declared, typing.TypeVar):
+        return declared.__bound__
+    return declared if isinstance(declared, type) else None
+
+
+def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
+    """A `types` failure if `call.output` is not what the method must return."""
+    output = call.output
+    if call.method == "continue_training":
+        if (
+            not isinstance(output, jax.Array)
+            or output.shape != ()
+            or (output.dtype != jnp.bool_)
+        ):
+            found = (
+                f"{output.dtype}{list(output.shape)}"
+                if isinstance(output, jax.Array)
+                else type(output).__name__
+            )
+            return Failure(
+                "types", call.method,
+                f"`continue_training` must return a scalar boolean array, got {found}.",
+                expected="bool[] (a scalar boolean array)", found=found,
+                advice="Return e.g. `jnp.asarray(flag, dtype=bool)` of shape `()`; "
+                "reduce per-environment values with `jnp.all`/`jnp.any`.",
+            )  # fmt: skip
+        return None
+    declared = state_types[0] if call.method in ITERATION_METHODS else state_types[1]
+    expected = _expected(declared)
+    if expected is None or isinstance(output, expected):
+        return None
+    label = "StateType" if call.method in ITERATION_METHODS else "StepStateType"
+    return Failure(
+        "types", call.method,
+        f"`{call.method}` returned a {type(output).__qualname__}, but the callback "
+        f"declares {label} = {expected.__qualname__}.",
+        expected=expected.__qualname__, found=type(output).__qualname__,
+        advice=f"Return a `{expected.__qualname__}` from `{call.method}`, or declare "
+        "the class it returns as the callback's generic parameter.",
+    )  # fmt: skip
+
+
+def check_types(subject: Subject) -> list[Failure]:
+    failures: list[Failure] = []
+    for batched in (False, True) if subject.num_envs > 1 else (False,):
+        invoker = Invoker(jit=False, batched=batched)
+
+        def test(scenario: Scenario, invoker: Invoker = invoker) -> list[Failure]:
+            found: list[Failure] = []
+
+            def inspect_call(call: Call) -> None:
+                problem = type_problem(call, subject.state_types)
+                if problem is not None and all(f.method != call.method for f in found):
+                    found.append(problem)
+
+            try:
+                drive(subject.callback, scenario, invoker, subject.context,
+                      on_call=inspect_call)  # fmt: skip
+            except MethodError as error:
+                if not invoker.batched:  # batched errors are the `vmap` check's
+                    found.append(
+                        method_failure("types", error, subject,
+                                       doing="could not be type-checked: it ")
+                    )  # fmt: skip
+            return found
+
+        num_envs = subject.num_envs if batched else 1
+        failures = find_failure(subject, "types", test, num_envs=num_envs)
+        if failures:
+            break
+    return failures

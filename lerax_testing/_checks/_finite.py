@@ -1,0 +1,92 @@
+"""The `finite` check: no NaN from NaN-free inputs, located with checkify."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.experimental import checkify
+
+from .._drive import BATCHED, PLAIN, Call, Invoker, MethodError, drive
+from .._report import Failure
+from .._subject import Subject, find_failure
+from .._tree import float_leaves
+from ..strategies import Scenario
+
+_AT = re.compile(r"primitive:? (?P<prim>[\w-]+)? ?at (?P<file>[^:\s]+):(?P<line>\d+)")
+
+
+def _has_nan(tree: Any) -> bool:
+    return any(bool(jnp.any(jnp.isnan(x))) for _, x in float_leaves(tree))
+
+
+def _first_nan(tree: Any, root: str) -> str | None:
+    for path, leaf in float_leaves(tree):
+        if bool(jnp.any(jnp.isnan(leaf))):
+            return root + path
+    return None
+
+
+def locate_nan(
+    fn: Any, args: tuple[Any, ...]
+) -> tuple[str | None, tuple[str, int] | None, str]:
+    """Re-run one call with checkify's NaN checks: `(primitive, (file, line), text)`."""
+    dynamic, static = eqx.partition(args, eqx.is_array)
+
+    def call(dynamic: Any) -> Any:
+        return fn(*eqx.combine(dynamic, static))
+
+    error, _ = jax.jit(checkify.checkify(call, errors=checkify.nan_checks))(dynamic)
+    text = error.get() or ""
+    match = _AT.search(text)
+    if match is None:
+        return None, None, text
+    return match.group("prim"), (match.group("file"), int(match.group("line"))), text
+
+
+def check_finite(subject: Subject) -> list[Failure]:
+    batched = subject.num_envs > 1
+    invoker = Invoker(jit=True, batched=batched)
+    table = BATCHED if batched else PLAIN
+
+    def inspect_call(call: Call, found: list[Failure]) -> None:
+        if found or call.method == "continue_training":
+            return
+        if _has_nan(call.args) or not _has_nan(call.output):
+            return
+        root = "step_state" if call.method in ("step_reset", "on_step") else "state"
+        leaf = _first_nan(call.output, root)
+        try:
+            primitive, location, text = locate_nan(
+                table[call.method], (subject.callback, *call.args)
+            )
+        except Exception:  # locating is a bonus; the NaN itself is the finding
+            primitive, location, text = None, None, ""
+        made = f" (first made by `{primitive}`)" if primitive else ""
+        found.append(
+            Failure(
+                "finite", call.method,
+                f"`{call.method}` returns NaN at `{leaf}` from inputs without "
+                f"NaN{made}.",
+                leaf=leaf, location=location,
+                advice="Guard divisions and logs (`x / jnp.maximum(n, 1)`, "
+                "`jnp.where(n > 0, ..., 0.0)`), avoid `inf - inf` and `0 * inf`, and "
+                "reset with `jnp.where(done, 0.0, x)` rather than `x * (1 - done)`.",
+                details=text or None,
+            )
+        )  # fmt: skip
+
+    def test(scenario: Scenario) -> list[Failure]:
+        found: list[Failure] = []
+        try:
+            drive(subject.callback, scenario, invoker, subject.context,
+                  on_call=lambda call: inspect_call(call, found))  # fmt: skip
+        except MethodError:
+            return []  # reported by the `jit` check
+        return found
+
+    num_envs = subject.num_envs if batched else 1
+    return find_failure(subject, "finite", test, num_envs=num_envs)

@@ -1,0 +1,283 @@
+"""The `purity`, `retrace` and `side_effects` checks: methods as pure functions."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dataclasses
+import functools
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+
+from .._drive import Call, Invoker, MethodError, drive
+from .._report import Failure
+from .._subject import Subject, find_failure, method_failure
+from .._tree import comparable, diff, first_mismatch
+from ..strategies import Scenario
+from ._structure import _shape_scenario
+
+
+def _snapshot(callback: Any) -> tuple[Any, list[Any]]:
+    """The callback's structure and leaves; Python objects by identity, so host-side
+    objects it holds (progress bars, writers) may change inside without counting."""
+    leaves, treedef = jax.tree_util.tree_flatten(callback)
+    return treedef, [
+        comparable(x) if isinstance(x, jax.Array) else id(x) for x in leaves
+    ]
+
+
+def _snapshots_differ(a: tuple[Any, list[Any]], b: tuple[Any, list[Any]]) -> bool:
+    if a[0] != b[0] or len(a[1]) != len(b[1]):
+        return True
+    for x, y in zip(a[1], b[1], strict=True):
+        if hasattr(x, "shape"):
+            if not (getattr(y, "shape", None) == x.shape and (x == y).all()):
+                return True
+        elif x != y:
+            return True
+    return False
+
+
+def check_purity(subject: Subject) -> list[Failure]:
+    callback = subject.callback
+    eager = Invoker(jit=False, batched=False)
+    jitted = Invoker(jit=True, batched=False)
+
+    def run(invoker: Invoker, scenario: Scenario, found: list[Failure]) -> list[Call]:
+        before = _snapshot(callback)
+
+        def watch(call: Call) -> None:
+            nonlocal before
+            after = _snapshot(callback)
+            if _snapshots_differ(before, after) and not found:
+                found.append(
+                    Failure(
+                        "purity", call.method,
+                        f"calling `{call.method}` changed the callback object itself.",
+                        advice="Never assign to `self` (or `object.__setattr__`) in "
+                        "a method: return new values in the state instead.",
+                    )
+                )  # fmt: skip
+            before = after
+
+        return drive(callback, scenario, invoker, subject.context, on_call=watch).calls
+
+    def test(scenario: Scenario) -> list[Failure]:
+        found: list[Failure] = []
+        try:
+            first_eager = run(eager, scenario, found)
+            second_eager = run(eager, scenario, found)
+            first_jit = run(jitted, scenario, found)
+            second_jit = run(jitted, scenario, found)
+        except MethodError:
+            return []  # a method that raises is the `runs` and `jit` checks' finding
+        if found:
+            return found
+        comparisons = (
+            (first_eager, second_eager, 0.0, 0.0,
+             "gives different results for the same inputs and key when called "
+             "eagerly twice"),
+            (first_jit, second_jit, 0.0, 0.0,
+             "gives different results for the same inputs and key when jitted "
+             "and called twice"),
+            (first_eager, first_jit, 1e-4, 1e-6,
+             "gives different results eagerly and under `jax.jit`"),
+        )  # fmt: skip
+        for a_calls, b_calls, rtol, atol, what in comparisons:
+            for a, b in zip(a_calls, b_calls, strict=True):
+                where = first_mismatch(a.output, b.output, rtol=rtol, atol=atol,
+                                       path="output")  # fmt: skip
+                if where is not None:
+                    return [
+                        Failure(
+                            "purity", a.method,
+                            f"`{a.method}` {what}, at `{where}`.",
+                            leaf=where,
+                            advice="Draw randomness only from the `key` argument "
+                            "(`jax.random`), never from Python `random`, NumPy or "
+                            "the clock, and keep no hidden state between calls.",
+                        )
+                    ]  # fmt: skip
+        return []
+
+    leaks = _leak_failures(subject)
+    if leaks:
+        return leaks
+    return find_failure(
+        subject, "purity", test, num_envs=1, max_examples=min(subject.max_examples, 10)
+    )
+
+
+def _leak_failures(subject: Subject) -> list[Failure]:
+    """Trace every method once with `jax.checking_leaks` (which disables JAX's
+    caches, so it runs on one example only)."""
+    invoker = Invoker(jit=True, batched=subject.num_envs > 1)
+    scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
+    try:
+        with jax.checking_leaks():
+            drive(subject.callback, scenario, invoker, subject.context)
+    except MethodError as error:
+        if isinstance(error.error, jax.errors.UnexpectedTracerError) or (
+            "Leaked trace" in str(error.error) or "leaked" in str(error.error)
+        ):
+            failure = method_failure("purity", error, subject)
+            return [
+                dataclasses.replace(
+                    failure,
+                    message=f"`{error.method}` leaks a tracer: it stores a traced "
+                    "value outside its result (on `self`, in a global or a "
+                    "container).",
+                    advice="Return every value through the method's result; keep "
+                    "host-side state behind `jax.debug.callback`.",
+                )
+            ]
+    return []
+
+
+def check_retrace(subject: Subject) -> list[Failure]:
+    counts: dict[str, int] = {}
+
+    def counting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def traced(*args: Any) -> Any:
+            counts[name] = counts.get(name, 0) + 1
+            return fn(*args)
+
+        return traced
+
+    batched = subject.num_envs > 1
+    invoker = Invoker(jit=True, batched=batched, wrap=counting)
+    previous: dict[str, tuple[Any, ...]] = {}
+    warmed: set[str] = set()
+
+    def watch(call: Call, found: list[Failure], seen: dict[str, int]) -> None:
+        traced = counts.get(call.method, 0) > seen.get(call.method, 0)
+        seen[call.method] = counts.get(call.method, 0)
+        last = previous.get(call.method)
+        previous[call.method] = (call.args, subject.callback)
+        if not traced or last is None:
+            return
+        differences = diff(last, (call.args, subject.callback), "input", weak=True)
+        # One retrace while a weakly typed initial state becomes strongly typed is
+        # what `lax.scan` itself does on entry; anything else is a real retrace.
+        if (
+            differences
+            and all(d.kind == "weak_type" for d in differences)
+            and call.method not in warmed
+        ):
+            warmed.add(call.method)
+            return
+        if found:
+            return
+        if differences:
+            d = differences[0]
+            message = (
+                f"`{call.method}` was traced and compiled again because its input "
+                f"changed at `{d}` ({d.kind.replace('_', ' ')})."
+            )
+            leaf = d.path
+        else:
+            message = (
+                f"`{call.method}` was traced and compiled again for inputs of the "
+                "same shapes and dtypes."
+            )
+            leaf = None
+        found.append(
+            Failure(
+                "retrace", call.method, message, leaf=leaf,
+                advice="Return states whose static fields, dtypes and weak types "
+                "match the input's (create leaves with explicit dtypes, e.g. "
+                "`jnp.zeros((), jnp.float32)` rather than `jnp.array(0.0)`), and never "
+                "change the callback's own fields.",
+            )
+        )  # fmt: skip
+
+    def run(scenario: Scenario) -> list[Failure]:
+        found: list[Failure] = []
+        seen = dict(counts)
+        try:
+            drive(subject.callback, scenario, invoker, subject.context,
+                  on_call=lambda call: watch(call, found, seen))  # fmt: skip
+        except MethodError:
+            return []  # reported by the `jit` check
+        return found
+
+    warm_up = run(_shape_scenario(subject.num_envs if batched else 1))
+    if warm_up:
+        return warm_up
+    return find_failure(
+        subject, "retrace", run, num_envs=subject.num_envs if batched else 1,
+        max_examples=min(subject.max_examples, 10),
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _capture(written: list[str]) -> Iterator[io.StringIO]:
+    """Capture `sys.stdout`/`sys.stderr` and record files opened for writing."""
+    real_open = builtins.open
+
+    @functools.wraps(real_open)
+    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            written.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    buffer = io.StringIO()
+    builtins.open = io.open = recording_open  # type: ignore[assignment]
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield buffer
+            jax.effects_barrier()
+    finally:
+        builtins.open = io.open = real_open  # type: ignore[assignment]
+
+
+class _CapturingInvoker(Invoker):
+    """Calls through `inner`, recording each method's output and files written."""
+
+    def __init__(self, inner: Invoker):
+        self.inner = inner
+        self.batched = inner.batched
+        self.effects: dict[str, str] = {}
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        written: list[str] = []
+        with _capture(written) as buffer:
+            out = self.inner(method, *args)
+        text = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
+        self.effects[method] = self.effects.get(method, "") + text
+        return out
+
+
+def check_side_effects(subject: Subject) -> list[Failure]:
+    invoker = Invoker(jit=True, batched=subject.num_envs > 1)
+    scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
+    effects: list[dict[str, str]] = []
+    for _ in range(2):
+        capturing = _CapturingInvoker(invoker)
+        try:
+            drive(subject.callback, scenario, capturing, subject.context)
+        except MethodError:
+            return []  # reported by the `jit` check
+        effects.append(capturing.effects)
+    first, later = effects
+    failures = []
+    for method, text in first.items():
+        if text.strip() and not later.get(method, "").strip():
+            shown = " ".join(text.split())
+            shown = shown if len(shown) <= 120 else shown[:117] + "..."
+            failures.append(
+                Failure(
+                    "side_effects", method,
+                    f"`{method}` has a Python side effect that runs only while it "
+                    f"is traced (first jitted call), not when the compiled function "
+                    f"runs: {shown!r}.",
+                    advice="Use `jax.debug.print` to print, and "
+                    "`jax.debug.callback` to write files or log, so that it happens "
+                    "on every call.",
+                )
+            )  # fmt: skip
+    return failures

@@ -1,0 +1,157 @@
+"""The `structure`, `scan` and `x64` checks: states as `lax.scan` carries.
+
+`structure` only traces (`eqx.filter_eval_shape`): no compilation, so it is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+
+from .._drive import Call, Invoker, MethodError, drive
+from .._loop import run_training
+from .._report import Failure
+from .._source import error_summary, user_location
+from .._subject import Subject, method_failure
+from .._tree import diff
+from ..strategies import Scenario
+
+ITERATION_STATE_METHODS = ("on_training_start", "on_iteration", "on_training_end")
+
+_ADVICE = (
+    "Give every state leaf a fixed dtype and shape: create it with an explicit dtype "
+    "(`jnp.zeros((), jnp.float32)`) and cast updates back "
+    "(`(state.x + ctx.reward).astype(state.x.dtype)`); keep static fields unchanged."
+)
+
+
+def _shape_scenario(num_envs: int) -> Scenario:
+    return Scenario(
+        seed=0,
+        rewards=((1.0,) * num_envs, (0.5,) * num_envs),
+        dones=((False,) * num_envs, (True,) * num_envs),
+        iteration_count=1,
+        training_log={"loss": 1.0, "mean_reward": 0.5},
+        opt_step=1,
+        locals_value=0.0,
+    )
+
+
+def _eval_shape(name: str, fn: Any) -> Any:
+    def abstract(*args: Any) -> Any:
+        return eqx.filter_eval_shape(fn, *args)
+
+    return abstract
+
+
+def _structure_failures(calls: list[Call], check: str, note: str) -> list[Failure]:
+    failures: list[Failure] = []
+    first_state = next((c.output for c in calls if c.method == "reset"), None)
+    first_step = next((c.output for c in calls if c.method == "step_reset"), None)
+
+    def report(method: str, differences: list[Any], what: str) -> None:
+        for d in differences:
+            failures.append(
+                Failure(
+                    check, method,
+                    f"{note}`{method}` {what}: `{d}`.",
+                    leaf=d.path, expected=d.before, found=d.after, advice=_ADVICE,
+                )
+            )  # fmt: skip
+
+    for call in calls:
+        if call.method == "on_step":
+            report(
+                "on_step",
+                diff(call.args[0], call.output, "step_state"),
+                "returns a step state unlike the one it received (a scan carry)",
+            )
+            if first_step is not None:
+                report("on_step", diff(first_step, call.output, "step_state"),
+                       "returns a step state unlike `step_reset`'s")  # fmt: skip
+        elif call.method == "on_iteration":
+            report(
+                "on_iteration",
+                diff(call.args[0], call.output, "state"),
+                "returns a state unlike the one it received (a scan carry)",
+            )
+        if call.method in ITERATION_STATE_METHODS and first_state is not None:
+            report(call.method, diff(first_state, call.output, "state"),
+                   "returns a state unlike `reset`'s")  # fmt: skip
+    return failures
+
+
+def structure_failures(subject: Subject, check: str, note: str = "") -> list[Failure]:
+    """Trace every method once, batched and unbatched, and compare the states."""
+    failures: list[Failure] = []
+    for batched in (False, True) if subject.num_envs > 1 else (False,):
+        invoker = Invoker(jit=False, batched=batched, wrap=_eval_shape)
+        scenario = _shape_scenario(subject.num_envs if batched else 1)
+        calls: list[Call] = []
+        try:
+            drive(subject.callback, scenario, invoker, subject.context,
+                  on_call=calls.append)  # fmt: skip
+        except MethodError as error:
+            failures.append(
+                method_failure(check, error, subject,
+                               doing=f"{note}could not be checked: tracing it ")
+            )  # fmt: skip
+        failures.extend(_structure_failures(calls, check, note))
+        if failures:
+            break
+    return failures
+
+
+def check_structure(subject: Subject) -> list[Failure]:
+    return structure_failures(subject, "structure")
+
+
+def scan_failures(subject: Subject, check: str, note: str = "") -> list[Failure]:
+    """Run the reference training loop with one environment and with several."""
+    failures: list[Failure] = []
+    for num_envs in sorted({1, subject.num_envs}):
+        try:
+            result = run_training(
+                subject.callback,
+                num_envs=num_envs,
+                num_steps=subject.max_steps,
+                num_iterations=3,
+                key=subject.seed,
+                env=subject.context.env,
+                policy=subject.context.policy,
+            )
+            jax.block_until_ready(result)
+        except Exception as error:
+            envs = "one environment" if num_envs == 1 else f"{num_envs} environments"
+            summary = error_summary(error, limit=400)
+            failures.append(
+                Failure(
+                    check, None,
+                    f"{note}the reference training loop with {envs} fails: {summary}",
+                    location=user_location(error, subject.callback),
+                    advice="Run the `structure`, `jit` and `vmap` checks for the "
+                    "method and leaf at fault; a `lax.scan` needs states whose "
+                    "structure, shapes and dtypes never change.",
+                    reproducer="from lerax_testing import run_training\n"
+                    f"run_training({subject.description}, num_envs={num_envs}, "
+                    f"num_steps={subject.max_steps}, num_iterations=3, "
+                    f"key={subject.seed})",
+                )
+            )  # fmt: skip
+    return failures
+
+
+def check_scan(subject: Subject) -> list[Failure]:
+    return scan_failures(subject, "scan")
+
+
+def check_x64(subject: Subject) -> list[Failure]:
+    """`structure` and `scan` again with `jax_enable_x64` on (restored afterwards by
+    the harness): contexts then carry float64 rewards."""
+    jax.config.update("jax_enable_x64", True)
+    note = "with `jax_enable_x64` on, "
+    return structure_failures(subject, "x64", note) + scan_failures(
+        subject, "x64", note
+    )

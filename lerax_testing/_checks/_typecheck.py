@@ -1,0 +1,55 @@
+"""The `typecheck` check: the callback's jaxtyping annotations hold at run time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._drive import Invoker, MethodError, drive
+from .._report import Failure
+from .._subject import Subject, find_failure, method_failure
+from ..strategies import Scenario
+
+
+class _Checked:
+    """Stands in for the callback: every method call goes through
+    `lerax_callback.typecheck_call`, whether or not the callback opted in."""
+
+    def __init__(self, callback: Any):
+        self._callback = callback
+
+    def __getattr__(self, name: str) -> Any:
+        from lerax_callback import typecheck_call
+
+        def method(ctx: Any, *, key: Any) -> Any:
+            return typecheck_call(self._callback, name, ctx, key=key)
+
+        return method
+
+
+def check_typecheck(subject: Subject) -> list[Failure]:
+    from lerax_callback import TypeCheckError
+
+    checked = _Checked(subject.callback)
+    invokers = [Invoker(jit=False, batched=False)]
+    if subject.num_envs > 1:
+        invokers.append(Invoker(jit=False, batched=True))
+
+    def test(scenario: Scenario) -> list[Failure]:
+        for invoker in invokers:
+            try:
+                drive(checked, scenario, invoker, subject.context)
+            except MethodError as error:
+                if isinstance(error.error, TypeCheckError):
+                    failure = method_failure("typecheck", error, subject)
+                    return [
+                        Failure(
+                            "typecheck", error.method, str(error.error),
+                            location=failure.location,
+                            advice="Make the value match its annotation, or fix the "
+                            "annotation if it is the annotation that is wrong.",
+                        )
+                    ]  # fmt: skip
+                return []  # other errors are the `runs` check's finding
+        return []
+
+    return find_failure(subject, "typecheck", test, num_envs=subject.num_envs)

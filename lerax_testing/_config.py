@@ -1,0 +1,117 @@
+"""Project-wide settings from `[tool.lerax_testing]` in `pyproject.toml`.
+
+```toml
+[tool.lerax_testing]
+max_examples = 30
+num_envs = 3
+seed = 1234
+skip = { x64 = "our environments never run in float64" }
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ._report import CHECKS
+
+_KEYS = {"max_examples", "num_envs", "num_steps", "seed", "skip"}
+
+
+class ConfigError(ValueError):
+    """A `[tool.lerax_testing]` table that cannot be used; says what to change."""
+
+
+ConfigError.__module__ = "lerax_testing"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectConfig:
+    """The `[tool.lerax_testing]` settings of one project, validated."""
+
+    path: Path | None = None
+    max_examples: int | None = None
+    num_envs: int | None = None
+    num_steps: int | None = None
+    seed: int | None = None
+    skip: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest `pyproject.toml` at or above `start` (default: the working dir)."""
+    here = (start or Path(os.getcwd())).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def validate_skip(skip: Any, where: str) -> dict[str, str]:
+    """Check a `{check id: reason}` mapping; a reason must be given for each check."""
+    if skip is None:
+        return {}
+    if isinstance(skip, list | tuple | set | frozenset):
+        raise ConfigError(
+            f"{where} must map each check id to the reason it is skipped, e.g. "
+            f'`{{"x64": "never run in float64"}}`; got a {type(skip).__name__}.'
+        )
+    if not isinstance(skip, dict):
+        raise ConfigError(
+            f"{where} must be a mapping of check id to reason, got {skip!r}."
+        )
+    out: dict[str, str] = {}
+    for check, reason in skip.items():
+        if check not in CHECKS:
+            raise ConfigError(
+                f"{where} names unknown check {check!r}; the checks are "
+                f"{', '.join(CHECKS)}."
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(
+                f"{where} must give a reason for skipping {check!r}, e.g. "
+                f'`{check} = "why this check does not apply"`.'
+            )
+        out[check] = reason.strip()
+    return out
+
+
+def load_project_config(path: Path | None = None) -> ProjectConfig:
+    """Read and validate `[tool.lerax_testing]` from `path` or the nearest
+    `pyproject.toml`. A project without one gets the defaults."""
+    path = find_pyproject() if path is None else path
+    if path is None:
+        return ProjectConfig()
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from error
+    table = data.get("tool", {}).get("lerax_testing", {})
+    where = f"`[tool.lerax_testing]` in {path}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table.")
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where} has unknown keys {sorted(unknown)}; known keys are "
+            f"{sorted(_KEYS)}."
+        )
+    for key in ("max_examples", "num_envs", "num_steps", "seed"):
+        value = table.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ConfigError(f"{where}: `{key}` must be a non-negative integer.")
+    return ProjectConfig(
+        path=path,
+        max_examples=table.get("max_examples"),
+        num_envs=table.get("num_envs"),
+        num_steps=table.get("num_steps"),
+        seed=table.get("seed"),
+        skip=validate_skip(table.get("skip"), f"{where}: `skip`"),
+    )

@@ -1,0 +1,261 @@
+"""Driving a callback through a generated episode, eagerly or under `jit`.
+
+Every check calls the callback's methods the way an algorithm does: step methods
+`vmap`ped over environments (or unbatched with one environment), contexts built
+from the states the callback itself returned. `Invoker` holds the (possibly
+jitted) functions, built once per check so that all examples share one
+compilation per input shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+from lerax_callback import (
+    IterationContext,
+    ResetContext,
+    StepContext,
+    TrainingContext,
+)
+
+from .strategies import Scenario
+
+TOTAL_TIMESTEPS = 1024
+"""The static `total_timesteps` of generated training contexts (kept fixed)."""
+
+METHOD_ORDER = (
+    "reset",
+    "step_reset",
+    "on_training_start",
+    "on_step",
+    "on_iteration",
+    "continue_training",
+    "on_training_end",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Env:
+    """What contexts carry besides states: environment, policy, static locals."""
+
+    env: Any
+    policy: Any
+
+
+def _reset(callback: Any, loc: Any, key: Any) -> Any:
+    return callback.reset(ResetContext(loc), key=key)
+
+
+def _step_reset(callback: Any, loc: Any, key: Any) -> Any:
+    return callback.step_reset(ResetContext(loc), key=key)
+
+
+def _on_step(
+    callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
+    loc: Any, key: Any,
+) -> Any:  # fmt: skip
+    return callback.on_step(StepContext(state, env, policy, done, reward, loc), key=key)
+
+
+def _iteration(method: str) -> Callable[..., Any]:
+    def call(
+        callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
+        count: Any, opt: Any, log: Any, loc: Any, key: Any,
+    ) -> Any:  # fmt: skip
+        ctx = IterationContext(state, step_state, env, policy, count, opt, log, loc)
+        return getattr(callback, method)(ctx, key=key)
+
+    call.__name__ = method
+    return call
+
+
+def _training(method: str) -> Callable[..., Any]:
+    def call(
+        callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
+        count: Any, opt: Any, loc: Any, key: Any,
+    ) -> Any:  # fmt: skip
+        ctx = TrainingContext(
+            state, step_state, env, policy, TOTAL_TIMESTEPS, count, opt, loc
+        )
+        return getattr(callback, method)(ctx, key=key)
+
+    call.__name__ = method
+    return call
+
+
+def _batched_step_reset(callback: Any, loc: Any, keys: Any) -> Any:
+    return jax.vmap(lambda k: _step_reset(callback, loc, k))(keys)
+
+
+def _batched_on_step(
+    callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
+    loc: Any, keys: Any,
+) -> Any:  # fmt: skip
+    def one(s: Any, d: Any, r: Any, k: Any) -> Any:
+        return _on_step(callback, s, env, policy, d, r, loc, k)
+
+    return jax.vmap(one)(state, done, reward, keys)
+
+
+PLAIN: dict[str, Callable[..., Any]] = {
+    "reset": _reset,
+    "step_reset": _step_reset,
+    "on_step": _on_step,
+    "on_iteration": _iteration("on_iteration"),
+    "continue_training": _iteration("continue_training"),
+    "on_training_start": _training("on_training_start"),
+    "on_training_end": _training("on_training_end"),
+}
+BATCHED: dict[str, Callable[..., Any]] = {
+    **PLAIN,
+    "step_reset": _batched_step_reset,
+    "on_step": _batched_on_step,
+}
+
+
+class MethodError(Exception):
+    """A callback method raised; carries the method name and the original error."""
+
+    def __init__(self, method: str, error: BaseException):
+        super().__init__(f"{method} raised {type(error).__name__}: {error}")
+        self.method = method
+        self.error = error
+
+
+class Invoker:
+    """Calls a callback's methods eagerly or through one jitted function each.
+
+    **Arguments:**
+
+    - `jit`: wrap each method call in `eqx.filter_jit` (created here, once).
+    - `batched`: step methods are vmapped over a leading environment axis.
+    - `wrap`: an optional function applied to each plain call function before
+        jitting (the retrace check counts traces with it).
+    """
+
+    def __init__(
+        self,
+        *,
+        jit: bool,
+        batched: bool,
+        wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+    ):
+        table = BATCHED if batched else PLAIN
+        self.batched = batched
+        self.functions: dict[str, Callable[..., Any]] = {}
+        for name, fn in table.items():
+            if wrap is not None:
+                fn = wrap(name, fn)
+            self.functions[name] = eqx.filter_jit(fn) if jit else fn
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        try:
+            return self.functions[method](*args)
+        except Exception as error:
+            raise MethodError(method, error) from error
+
+
+@dataclasses.dataclass
+class Call:
+    """One recorded method call: its arguments (after the callback) and output."""
+
+    method: str
+    args: tuple[Any, ...]
+    output: Any
+
+
+@dataclasses.dataclass
+class Trajectory:
+    calls: list[Call]
+
+    def outputs(self, method: str) -> list[Any]:
+        return [c.output for c in self.calls if c.method == method]
+
+    def first(self, method: str) -> Call | None:
+        return next((c for c in self.calls if c.method == method), None)
+
+
+def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
+    """The scenario's numbers as arrays; rewards use JAX's default float dtype
+    (float64 when `jax_enable_x64` is on, as a JAX environment would produce).
+
+    Built from Python numbers one step at a time (`device_put`, no compilation), so
+    that examples of different lengths add no compilation of their own.
+    """
+
+    def per_env(row: tuple[Any, ...]) -> tuple[Any, ...] | Any:
+        return row if num_envs > 1 else row[0]
+
+    return {
+        "rewards": [jnp.asarray(per_env(r), dtype=float) for r in scenario.rewards],
+        "dones": [jnp.asarray(per_env(d), dtype=bool) for d in scenario.dones],
+        "count": jnp.asarray(scenario.iteration_count, dtype=jnp.int32),
+        "log": {
+            k: jnp.asarray(v, dtype=float) for k, v in scenario.training_log.items()
+        },
+        "opt": {"step": jnp.asarray(scenario.opt_step, dtype=jnp.int32)},
+        "locals": {"value": jnp.asarray(scenario.locals_value, dtype=float)},
+    }
+
+
+MAX_KEYS = 64
+"""Keys split per example, whatever its length (one shape, one compilation)."""
+
+
+def drive(
+    callback: Any,
+    scenario: Scenario,
+    invoker: Invoker,
+    context: Env,
+    *,
+    on_call: Callable[[Call], None] | None = None,
+) -> Trajectory:
+    """Run `callback` through `scenario`, feeding each output back as the next input.
+
+    Raises `MethodError` from the first method that raises.
+    """
+    num_envs = scenario.num_envs if invoker.batched else 1
+    arrays = scenario_arrays(scenario, num_envs)
+    if scenario.num_steps + 6 > MAX_KEYS:
+        raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
+    keys = list(jr.split(jr.key(scenario.seed), MAX_KEYS))
+    env, policy, loc = context.env, context.policy, arrays["locals"]
+    count, opt, log = arrays["count"], arrays["opt"], arrays["log"]
+    calls: list[Call] = []
+
+    def call(method: str, *args: Any) -> Any:
+        output = invoker(method, callback, *args)
+        record = Call(method, args, output)
+        calls.append(record)
+        if on_call is not None:
+            on_call(record)
+        return output
+
+    def env_keys(key: Any) -> Any:
+        return jr.split(key, num_envs) if invoker.batched else key
+
+    state = call("reset", loc, keys[0])
+    step_state = call("step_reset", loc, env_keys(keys[1]))
+    zero = jnp.zeros((), jnp.int32)
+    state = call(
+        "on_training_start", state, step_state, env, policy, zero, opt, loc, keys[2]
+    )
+    for t in range(scenario.num_steps):
+        step_state = call(
+            "on_step", step_state, env, policy, arrays["dones"][t],
+            arrays["rewards"][t], loc, env_keys(keys[6 + t]),
+        )  # fmt: skip
+    state = call(
+        "on_iteration", state, step_state, env, policy, count, opt, log, loc, keys[3]
+    )
+    call("continue_training", state, step_state, env, policy, count, opt, log, loc,
+         keys[4])  # fmt: skip
+    call("on_training_end", state, step_state, env, policy, count, opt, loc, keys[5])
+    return Trajectory(calls)

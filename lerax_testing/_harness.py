@@ -1,0 +1,255 @@
+"""`check_callback`: run every conformance check on a callback and report."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import jax
+from hypothesis import strategies as st
+
+from lerax_callback import AbstractCallback, callback_state_types
+
+from ._checks import CHECK_FUNCTIONS
+from ._config import ConfigError, load_project_config, validate_skip
+from ._drive import MAX_KEYS, Env
+from ._report import CHECKS, CheckResult, Failure, Report, merge_failures
+from ._source import class_location, error_details, error_summary, in_ci
+from ._subject import Subject
+from .toy import ToyEnv, ToyPolicy
+
+DEFAULT_MAX_EXAMPLES = 20
+CI_SEED = 20261124
+"""The seed used in CI when none is given, so that CI runs are reproducible."""
+
+MAX_STEPS = MAX_KEYS - 6
+
+ProgressHook = Callable[[str, str], None]
+
+
+def describe_callback(callback: Any) -> str:
+    """A short, readable name for a callback, e.g. `MyCallback(alpha=0.1)`."""
+    try:
+        text = repr(callback)
+    except Exception:  # a broken __repr__ must not break the report
+        text = f"{type(callback).__qualname__}(...)"
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@contextlib.contextmanager
+def isolated_jax_config() -> Iterator[None]:
+    """Restore the JAX flags a check may change (x64 mode, leak checking)."""
+    saved = {
+        name: getattr(jax.config, name)
+        for name in ("jax_enable_x64", "jax_check_tracer_leaks")
+    }
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if getattr(jax.config, name) != value:
+                jax.config.update(name, value)
+
+
+def _class_skips(callback: Any) -> dict[str, str]:
+    declared = getattr(type(callback), "__conformance_skip__", None)
+    if declared is None:
+        return {}
+    where = f"`{type(callback).__qualname__}.__conformance_skip__`"
+    return validate_skip(declared, where)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    return value
+
+
+def check_callback(
+    callback: Any,
+    *,
+    checks: Iterable[str] | None = None,
+    skip: Mapping[str, str] | None = None,
+    max_examples: int | None = None,
+    num_envs: int | None = None,
+    max_steps: int | None = None,
+    seed: int | None = None,
+    env: Any = None,
+    policy: Any = None,
+    reward_range: tuple[float, float] | None = None,
+    allow_nonfinite_rewards: bool = False,
+    training_logs: st.SearchStrategy[dict[str, float]] | None = None,
+    project_config: bool = True,
+    progress: ProgressHook | None = None,
+) -> Report:
+    """Check that `callback` is trace-safe; returns a `Report`, never raises for it.
+
+    Generates contexts with hypothesis and calls every method the way training does
+    (eagerly, under `jax.jit`, `vmap`ped over environments, in a `lax.scan`), then
+    reports each problem with the method, the leaf, the user's source line, the
+    shrunk failing example and a reproducer.
+
+    **Arguments:**
+
+    - `callback`: the callback instance to check. Anything is accepted; an object
+        that is not a callback fails the `api` check.
+    - `checks`: the check ids to run (default: all of `CHECKS`).
+    - `skip`: `{check id: reason}` for checks that do not apply to this callback;
+        they are reported as skipped with the reason. A callback class can declare
+        the same as `__conformance_skip__ = {...}`, and a project in
+        `[tool.lerax_testing] skip` of its `pyproject.toml`.
+    - `max_examples`: generated examples per check (default 20, or the project's).
+    - `num_envs`: parallel environments in batched calls (default 3, at least 2
+        for the batched checks to mean anything).
+    - `max_steps`: the longest generated sequence of steps (default 6).
+    - `seed`: the seed of the examples. Without one a random seed is drawn (a fixed
+        one in CI); the report shows it so that a failure can be reproduced.
+    - `env`, `policy`: the environment and policy placed in contexts (default the
+        toy ones). The `scan` check runs the reference loop with them, so they
+        must then offer the toy environment's and policy's methods.
+    - `reward_range`: `(low, high)` bounds of generated rewards (default ±1e6).
+    - `allow_nonfinite_rewards`: also draw infinite and NaN rewards, to test
+        robustness to a broken environment (the `finite` check then only reports
+        NaN made from finite inputs).
+    - `training_logs`: a strategy of `{name: float}` training logs, for callbacks
+        that read metrics the default logs (`loss`, `mean_reward`) lack.
+    - `project_config`: read `[tool.lerax_testing]` from the nearest
+        `pyproject.toml` for defaults.
+    - `progress`: called as `progress(callback_description, check_id)` before each
+        check, for progress displays.
+
+    **Raises:**
+
+    `TypeError` or `ValueError` only for invalid arguments to `check_callback`
+    itself, never because the callback is broken.
+    """
+    if isinstance(callback, type):
+        raise TypeError(
+            f"`check_callback` takes a callback instance, got the class "
+            f"{callback.__qualname__}; pass an instance instead, e.g. "
+            f"`{callback.__qualname__}()`."
+        )
+    selected = list(CHECKS if checks is None else checks)
+    if isinstance(checks, str):
+        raise TypeError(
+            f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
+            "not a string."
+        )
+    unknown = [c for c in selected if c not in CHECKS]
+    if unknown:
+        raise ValueError(
+            f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
+        )
+    try:
+        config = load_project_config() if project_config else None
+        skips = dict(config.skip) if config else {}
+        skips.update(_class_skips(callback))
+        skips.update(validate_skip(dict(skip) if skip else None, "`skip`"))
+    except ConfigError as error:
+        raise ValueError(str(error)) from error
+    max_examples = _positive_int(
+        "max_examples",
+        max_examples or (config and config.max_examples) or DEFAULT_MAX_EXAMPLES,
+    )
+    num_envs = _positive_int("num_envs", num_envs or (config and config.num_envs) or 3)
+    max_steps = _positive_int(
+        "max_steps", max_steps or (config and config.num_steps) or 6
+    )
+    if max_steps > MAX_STEPS:
+        raise ValueError(f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}.")
+    if seed is None:
+        seed = config.seed if config and config.seed is not None else None
+    if seed is None:
+        seed = CI_SEED if in_ci() else random.randrange(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int, got {seed!r}.")
+    reward_options: dict[str, Any] = {"allow_nonfinite": allow_nonfinite_rewards}
+    if reward_range is not None:
+        low, high = reward_range
+        if not low < high:
+            raise ValueError(f"`reward_range` must be (low, high), got {reward_range}.")
+        reward_options.update(min_value=float(low), max_value=float(high))
+
+    description = describe_callback(callback)
+    state_types: tuple[Any, Any] = (None, None)
+    if isinstance(callback, AbstractCallback):
+        state_types = callback_state_types(callback)
+    subject = Subject(
+        callback=callback,
+        description=description,
+        seed=seed,
+        max_examples=max_examples,
+        num_envs=num_envs,
+        max_steps=max_steps,
+        context=Env(
+            ToyEnv() if env is None else env, ToyPolicy() if policy is None else policy
+        ),
+        reward_options=reward_options,
+        training_log_strategy=training_logs,
+        state_types=state_types,
+    )
+    api_ok = True
+    results: list[CheckResult] = []
+    for check in CHECKS:
+        if check not in selected:
+            continue
+        if check in skips:
+            results.append(CheckResult(check, "skipped", reason=skips[check]))
+            continue
+        if check != "api" and not api_ok:
+            results.append(
+                CheckResult(
+                    check, "skipped",
+                    reason="not run: the callback fails the `api` check",
+                )
+            )  # fmt: skip
+            continue
+        if progress is not None:
+            progress(description, check)
+        results.append(run_check(check, subject))
+        if check == "api" and results[-1].status == "failed":
+            api_ok = not _fatal_api_failure(callback)
+    return Report(
+        callback=description,
+        callback_type=f"{type(callback).__module__}.{type(callback).__qualname__}",
+        location=class_location(callback),
+        results=tuple(results),
+        seed=seed,
+        settings={
+            "max_examples": max_examples,
+            "num_envs": num_envs,
+            "max_steps": max_steps,
+            "checks": selected,
+        },
+    )
+
+
+def _fatal_api_failure(callback: Any) -> bool:
+    """Whether the other checks cannot run at all (not a callback, or abstract)."""
+    return not isinstance(callback, AbstractCallback) or bool(
+        getattr(type(callback), "__abstractmethods__", ())
+    )
+
+
+def run_check(check: str, subject: Subject) -> CheckResult:
+    """Run one check in isolation; an error in the harness itself becomes a failure."""
+    start = time.perf_counter()
+    try:
+        with isolated_jax_config():
+            failures = CHECK_FUNCTIONS[check](subject)
+    except Exception as error:  # the check itself broke: report, never crash the run
+        failures = [
+            Failure(
+                check, None,
+                f"the `{check}` check could not complete: {error_summary(error)}.",
+                details=error_details(error),
+            )
+        ]  # fmt: skip
+    seconds = time.perf_counter() - start
+    failures = list(merge_failures(failures))
+    status = "failed" if failures else "passed"
+    return CheckResult(check, status, tuple(failures), seconds=seconds)

@@ -1,0 +1,148 @@
+"""Finding the user's source line in an error, and explaining tracer errors."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sysconfig
+import traceback
+from typing import Any
+
+import jax
+
+_LIBRARY_DIRS = tuple(
+    os.path.realpath(p)
+    for p in {
+        sysconfig.get_paths().get("stdlib", ""),
+        sysconfig.get_paths().get("platstdlib", ""),
+        os.path.dirname(os.path.dirname(jax.__file__)),  # site-packages
+    }
+    if p
+)
+_OWN_DIR = os.path.realpath(os.path.dirname(__file__))
+
+
+def _is_library(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    if path.startswith(_OWN_DIR):
+        return True
+    return any(path.startswith(d) for d in _LIBRARY_DIRS) or filename.startswith("<")
+
+
+def class_location(obj: Any) -> tuple[str, int] | None:
+    """Where the class of `obj` (or `obj`, if a class) is defined."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    try:
+        file = inspect.getsourcefile(cls)
+        _, line = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    return (file, line) if file else None
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    while error is not None and error not in out:
+        out.append(error)
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return out
+
+
+def user_location(error: BaseException, callback: Any = None) -> tuple[str, int] | None:
+    """The deepest frame of `error` in the user's code.
+
+    Prefers the file that defines the callback's class; otherwise the deepest frame
+    outside JAX, the standard library, installed packages and this harness.
+    """
+    own_file = None
+    if callback is not None:
+        location = class_location(callback)
+        own_file = os.path.realpath(location[0]) if location else None
+    best: tuple[str, int] | None = None
+    best_own: tuple[str, int] | None = None
+    for link in reversed(_chain(error)):
+        for frame in traceback.extract_tb(link.__traceback__):
+            if own_file and os.path.realpath(frame.filename) == own_file:
+                best_own = (frame.filename, frame.lineno or 0)
+            if not _is_library(frame.filename) or (
+                own_file and os.path.realpath(frame.filename) == own_file
+            ):
+                best = (frame.filename, frame.lineno or 0)
+    return best_own or best
+
+
+def source_line(location: tuple[str, int] | None) -> str | None:
+    """The text of the line at `location`, stripped."""
+    if location is None:
+        return None
+    import linecache
+
+    text = linecache.getline(location[0], location[1]).strip()
+    return text or None
+
+
+_TRACER_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
+    (
+        jax.errors.TracerBoolConversionError,
+        "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value",
+        "Choose between values with `jnp.where(cond, a, b)` or `lax.select`, or "
+        "between computations with `lax.cond`, instead of Python control flow.",
+    ),
+    (
+        jax.errors.TracerIntegerConversionError,
+        "`int()`, `range()` or indexing a Python sequence with a traced value",
+        "Keep the value an array: index arrays with it (`x[i]`), use `lax.fori_loop` "
+        "or `lax.dynamic_index_in_dim`, not Python `int()`.",
+    ),
+    (
+        jax.errors.TracerArrayConversionError,
+        "a NumPy conversion (`np.asarray`, `np.*` functions, `.tolist()`) of a "
+        "traced value",
+        "Use `jax.numpy` instead of NumPy inside callback methods; to hand values "
+        "to host code, use `jax.debug.callback`.",
+    ),
+    (
+        jax.errors.ConcretizationTypeError,
+        "`float()`, `.item()` or another conversion of a traced value to a concrete "
+        "Python value",
+        "Keep it an array (`jnp` operations, `jnp.where`, `lax.cond`); to print or "
+        "log it, use `jax.debug.print` or `jax.debug.callback`.",
+    ),
+    (
+        jax.errors.UnexpectedTracerError,
+        "a tracer leaked out of a transformation (stored on `self`, in a global or "
+        "in a container outside the method)",
+        "Return every value through the method's result instead of storing it; keep "
+        "host-side state behind `jax.debug.callback`.",
+    ),
+)
+
+
+def explain_tracer_error(error: BaseException) -> tuple[str, str] | None:
+    """`(what went wrong, how to fix it)` for JAX's tracer errors, else None."""
+    for link in _chain(error):
+        for kind, what, fix in _TRACER_ERRORS:
+            if isinstance(link, kind):
+                return what, fix
+    return None
+
+
+def error_summary(error: BaseException, *, limit: int = 300) -> str:
+    """`Type: first line of the message`, shortened."""
+    for link in _chain(error):
+        if type(link).__name__ != "MethodError":
+            error = link
+            break
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    if len(first) > limit:
+        first = first[: limit - 3] + "..."
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def error_details(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error, chain=True, limit=None)[-12:])
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI")) or "GITHUB_ACTIONS" in os.environ

@@ -1,0 +1,197 @@
+"""What every check receives: the callback under test and the run's options, and
+the hypothesis loop that finds and shrinks failing examples."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import (
+    HealthCheck,
+    Phase,
+    Verbosity,
+    given,
+    seed as hypothesis_seed,
+    settings,
+    strategies as st,
+)
+
+from ._drive import Env, MethodError
+from ._report import Failure
+from ._source import (
+    error_details,
+    error_summary,
+    explain_tracer_error,
+    source_line,
+    user_location,
+)
+from .strategies import Scenario, scenarios
+
+
+@dataclasses.dataclass
+class Subject:
+    """The callback under test and the options of this run."""
+
+    callback: Any
+    description: str
+    seed: int
+    max_examples: int
+    num_envs: int
+    max_steps: int
+    context: Env
+    reward_options: dict[str, Any]
+    training_log_strategy: st.SearchStrategy[dict[str, float]] | None
+    state_types: tuple[Any, Any] = (None, None)
+
+    def scenarios(self, num_envs: int) -> st.SearchStrategy[Scenario]:
+        return scenarios(
+            num_envs=num_envs,
+            max_steps=self.max_steps,
+            reward_options=self.reward_options,
+            training_log_strategy=self.training_log_strategy,
+        )
+
+    def reproducer(self, check: str) -> str:
+        return (
+            "from lerax_testing import check_callback\n"
+            f"check_callback({self.description}, checks=[{check!r}], "
+            f"seed={self.seed}).raise_for_failures()"
+        )
+
+
+class FoundFailure(Exception):
+    """Raised inside a hypothesis example to make hypothesis shrink it."""
+
+    def __init__(self, failures: list[Failure]):
+        super().__init__("; ".join(f.message for f in failures))
+        self.failures = failures
+
+
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+
+
+def find_failure(
+    subject: Subject,
+    check: str,
+    test: Callable[[Scenario], list[Failure]],
+    *,
+    num_envs: int,
+    max_examples: int | None = None,
+) -> list[Failure]:
+    """Run `test` on generated scenarios; return the failures of the shrunk example.
+
+    `test` returns the failures it finds in one scenario (empty when it passes).
+    Hypothesis shrinks the first failing scenario to the shortest one that still
+    fails, and the returned failures carry its description and a reproducer.
+    """
+
+    @settings(
+        max_examples=max_examples or subject.max_examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=False,
+        print_blob=True,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
+    @hypothesis_seed(subject.seed)
+    @given(subject.scenarios(num_envs))
+    def run(scenario: Scenario) -> None:
+        failures = test(scenario)
+        if failures:
+            raise FoundFailure(failures)
+
+    last: dict[str, Scenario] = {}
+    inner = run.hypothesis.inner_test  # type: ignore[attr-defined]
+
+    def remember(scenario: Scenario) -> None:
+        last["scenario"] = scenario
+        inner(scenario)
+
+    run.hypothesis.inner_test = remember  # type: ignore[attr-defined]
+    try:
+        try:
+            run()
+        except BaseExceptionGroup as group:  # hypothesis's FlakyFailure
+            found = _found_in(group)
+            if found is None:
+                raise
+            raise found from group
+    except FoundFailure as found:
+        blob = None
+        for note in getattr(found, "__notes__", []):
+            match = _BLOB.search(note)
+            if match:
+                blob = match.group(0)
+        scenario = last.get("scenario")
+        reproducer = subject.reproducer(check)
+        if blob:
+            reproducer += f"\n# or decorate a hypothesis test with {blob}"
+        return [
+            dataclasses.replace(
+                failure,
+                example=failure.example
+                or (scenario.describe() if scenario is not None else None),
+                reproducer=failure.reproducer or reproducer,
+            )
+            for failure in found.failures
+        ]
+    return []
+
+
+def _found_in(group: BaseExceptionGroup) -> FoundFailure | None:
+    """The `FoundFailure` inside a flaky-failure group: the example failed once and
+    passed on replay, which for a callback means it keeps state between calls."""
+    for error in group.exceptions:
+        if isinstance(error, FoundFailure):
+            error.failures = [
+                dataclasses.replace(
+                    f,
+                    message=f.message + " (Replaying the same example did not fail "
+                    "again: the callback changes from one call to the next.)",
+                )
+                for f in error.failures
+            ]
+            return error
+        if isinstance(error, BaseExceptionGroup):
+            found = _found_in(error)
+            if found is not None:
+                return found
+    return None
+
+
+def method_failure(
+    check: str,
+    error: BaseException,
+    subject: Subject,
+    *,
+    method: str | None = None,
+    doing: str = "",
+) -> Failure:
+    """A failure for a method that raised, with the user's line and advice."""
+    if isinstance(error, MethodError):
+        method = method or error.method
+        error = error.error
+    location = user_location(error, subject.callback)
+    line = source_line(location)
+    explained = explain_tracer_error(error)
+    where = f" at `{line}`" if line else ""
+    if explained is not None:
+        what, fix = explained
+        message = f"`{method}` {doing}fails{where}: {what}."
+        advice = fix
+    else:
+        message = f"`{method}` {doing}raised {error_summary(error)}{where}."
+        advice = None
+    return Failure(
+        check=check,
+        method=method,
+        message=message,
+        location=location,
+        advice=advice,
+        details=error_details(error),
+    )

@@ -1,0 +1,178 @@
+"""Comparing pytrees leaf by leaf: paths, shapes, dtypes, weak types, static parts."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_arraylike(x: Any) -> bool:
+    return isinstance(x, jax.Array | jax.ShapeDtypeStruct | np.ndarray)
+
+
+def aval_text(x: Any, *, weak: bool = False) -> str:
+    """`float32[]`, `int32[3]`, with `(weak)` when asked and weakly typed."""
+    if not is_arraylike(x):
+        return f"{type(x).__qualname__} {x!r}"[:80]
+    dtype = x.dtype
+    text = f"{dtype}{list(x.shape)}".replace(", ", ",")
+    if weak and getattr(x, "weak_type", False):
+        text += " (weak)"
+    return text
+
+
+def is_weak(x: Any) -> bool:
+    if isinstance(x, jax.ShapeDtypeStruct):
+        return bool(x.weak_type)
+    if isinstance(x, jax.Array):
+        try:
+            return bool(x.weak_type)
+        except AttributeError:
+            return False
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or a == b)
+    except Exception:
+        return a is b
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    path: str
+    before: str
+    after: str
+    kind: str  # "shape", "dtype", "weak_type", "static", "structure"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.before} -> {self.after}"
+
+
+def diff(
+    a: Any, b: Any, path: str = "state", *, weak: bool = False
+) -> list[Difference]:
+    """Where `b` differs from `a` as a `lax.scan` carry or a jit input would see it.
+
+    Arrays differ by shape or dtype (and weak type when `weak`); anything else
+    (static fields, Python leaves, classes, keys of dicts, lengths of lists)
+    differs by value or structure.
+    """
+    if is_arraylike(a) and is_arraylike(b):
+        if a.shape != b.shape:
+            return [Difference(path, aval_text(a), aval_text(b), "shape")]
+        if a.dtype != b.dtype:
+            return [Difference(path, aval_text(a), aval_text(b), "dtype")]
+        if weak and is_weak(a) != is_weak(b):
+            return [
+                Difference(
+                    path, aval_text(a, weak=True), aval_text(b, weak=True), "weak_type"
+                )
+            ]
+        return []
+    if is_arraylike(a) or is_arraylike(b):
+        return [Difference(path, _describe(a), _describe(b), "structure")]
+    if type(a) is not type(b):
+        return [
+            Difference(path, type(a).__qualname__, type(b).__qualname__, "structure")
+        ]
+    if isinstance(a, eqx.Module):
+        out: list[Difference] = []
+        for field in dataclasses.fields(a):
+            va = getattr(a, field.name, None)
+            vb = getattr(b, field.name, None)
+            sub = f"{path}.{field.name}"
+            if field.metadata.get("static", False):
+                if not _same(va, vb):
+                    out.append(Difference(sub, repr(va), repr(vb), "static"))
+            else:
+                out.extend(diff(va, vb, sub, weak=weak))
+        return out
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            return [
+                Difference(path, f"keys {sorted(map(str, a))}",
+                           f"keys {sorted(map(str, b))}", "structure")
+            ]  # fmt: skip
+        return [d for k in a for d in diff(a[k], b[k], f"{path}[{k!r}]", weak=weak)]
+    if isinstance(a, list | tuple):
+        if len(a) != len(b):
+            return [
+                Difference(path, f"length {len(a)}", f"length {len(b)}", "structure")
+            ]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in diff(x, y, f"{path}[{i}]", weak=weak)
+        ]
+    if a is None and b is None:
+        return []
+    leaves_a, tree_a = jax.tree_util.tree_flatten(a)
+    leaves_b, tree_b = jax.tree_util.tree_flatten(b)
+    if jax.tree_util.treedef_is_leaf(tree_a) and jax.tree_util.treedef_is_leaf(tree_b):
+        # A Python leaf (a number, a string, a function): static under `filter_jit`.
+        if _same(a, b):
+            return []
+        return [Difference(path, repr(a)[:60], repr(b)[:60], "static")]
+    if tree_a != tree_b:
+        return [Difference(path, str(tree_a), str(tree_b), "structure")]
+    return [
+        d
+        for i, (x, y) in enumerate(zip(leaves_a, leaves_b, strict=True))
+        for d in diff(x, y, f"{path}<{i}>", weak=weak)
+    ]
+
+
+def _describe(x: Any) -> str:
+    return aval_text(x) if is_arraylike(x) else type(x).__qualname__
+
+
+def float_leaves(tree: Any) -> list[tuple[str, Any]]:
+    """`(path, array)` for every floating-point array leaf of `tree`."""
+    out = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jnp.inexact):
+            out.append((jax.tree_util.keystr(path), leaf))
+    return out
+
+
+def comparable(x: Any) -> Any:
+    """Array leaves as NumPy (keys as their raw data), others unchanged."""
+    if isinstance(x, jax.Array):
+        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        return np.asarray(x)
+    return x
+
+
+def first_mismatch(
+    a: Any, b: Any, *, rtol: float = 0.0, atol: float = 0.0, path: str = ""
+) -> str | None:
+    """The first leaf path where `a` and `b` hold different values, or None.
+
+    Float leaves compare within `rtol`/`atol` (NaN equals NaN).
+    """
+    leaves_a, tree_a = jax.tree_util.tree_flatten_with_path(a)
+    leaves_b, tree_b = jax.tree_util.tree_flatten_with_path(b)
+    if tree_a != tree_b:
+        return f"{path} (structure)"
+    for (p, x), (_, y) in zip(leaves_a, leaves_b, strict=True):
+        x, y = comparable(x), comparable(y)
+        where = path + jax.tree_util.keystr(p)
+        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+            if x.shape != y.shape or x.dtype != y.dtype:
+                return where
+            if np.issubdtype(x.dtype, np.inexact):
+                if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
+                    return where
+            elif not np.array_equal(x, y):
+                return where
+        elif not _same(x, y):
+            return where
+    return None

@@ -1,0 +1,286 @@
+"""Hypothesis strategies for the inputs an algorithm hands to callbacks.
+
+The harness draws every example from these; they are public so that callback
+authors can compose their own property tests:
+
+```python
+from hypothesis import given
+from lerax_testing import strategies as lst
+
+@given(lst.step_contexts(MyStepState(...)), lst.keys())
+def test_on_step_keeps_returns_finite(ctx, key):
+    assert jnp.isfinite(MyCallback().on_step(ctx, key=key).episode_return)
+```
+
+Values are drawn as plain Python numbers and turned into arrays at the end, so
+examples shrink well and print readably. Rewards avoid subnormal numbers (the CPU
+flushes them to zero under `jit`, so eager and jitted results would legitimately
+differ) and, by default, magnitudes above `1e6`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax.numpy as jnp
+import jax.random as jr
+from hypothesis import strategies as st
+from jaxtyping import Array, Bool, Float, Int, Key
+
+from lerax_callback import (
+    IterationContext,
+    ResetContext,
+    StepContext,
+    TrainingContext,
+)
+
+from .toy import ToyEnv, ToyPolicy
+
+REWARD_BOUND = 1e6
+"""The largest reward magnitude drawn by default, about what real environments give."""
+
+SPECIAL_REWARDS = (0.0, 1.0, -1.0, 1e-30, -1e-30, REWARD_BOUND, -REWARD_BOUND)
+
+
+def reward_values(
+    *,
+    min_value: float = -REWARD_BOUND,
+    max_value: float = REWARD_BOUND,
+    allow_nonfinite: bool = False,
+) -> st.SearchStrategy[float]:
+    """Rewards as Python floats representable in float32.
+
+    Zero, negative, large and tiny finite values; infinities and NaN only with
+    `allow_nonfinite=True`, to test robustness to a broken environment.
+    """
+    finite = st.floats(
+        min_value=min_value,
+        max_value=max_value,
+        allow_nan=False,
+        allow_infinity=False,
+        allow_subnormal=False,
+        width=32,
+    )
+    special = [v for v in SPECIAL_REWARDS if min_value <= v <= max_value]
+    options = [finite, st.sampled_from(special)] if special else [finite]
+    if allow_nonfinite:
+        options.append(st.sampled_from([float("inf"), float("-inf"), float("nan")]))
+    return st.one_of(*options)
+
+
+def rewards(**kwargs: Any) -> st.SearchStrategy[Float[Array, ""]]:
+    """Scalar reward arrays; takes the options of `reward_values`."""
+    return reward_values(**kwargs).map(lambda r: jnp.asarray(r, dtype=float))
+
+
+def dones() -> st.SearchStrategy[Bool[Array, ""]]:
+    """Scalar boolean `done` flags."""
+    return st.booleans().map(jnp.asarray)
+
+
+def seeds() -> st.SearchStrategy[int]:
+    return st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def keys() -> st.SearchStrategy[Key[Array, ""]]:
+    """New-style PRNG keys (`jax.random.key`), as `Key[Array, ""]` requires."""
+    return seeds().map(jr.key)
+
+
+def iteration_count_values() -> st.SearchStrategy[int]:
+    return st.one_of(st.sampled_from([0, 1]), st.integers(0, 1_000_000))
+
+
+def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
+    """Scalar int32 iteration counts."""
+    return iteration_count_values().map(lambda i: jnp.asarray(i, dtype=jnp.int32))
+
+
+TRAINING_LOG_KEYS = ("loss", "mean_reward")
+"""The metrics the reference loop logs, and so the default training-log keys."""
+
+
+def training_log_values(
+    names: tuple[str, ...] = TRAINING_LOG_KEYS,
+) -> st.SearchStrategy[dict[str, float]]:
+    """Training logs as `{name: float}` with a fixed set of names."""
+    value = st.floats(
+        -1e6, 1e6, allow_nan=False, allow_subnormal=False, width=32
+    ) | st.sampled_from([0.0, 1.0])
+    return st.fixed_dictionaries({name: value for name in names})
+
+
+def training_logs(
+    names: tuple[str, ...] = TRAINING_LOG_KEYS,
+) -> st.SearchStrategy[dict[str, Array]]:
+    """Training logs as `{name: scalar float array}`."""
+    return training_log_values(names).map(
+        lambda log: {k: jnp.asarray(v, dtype=float) for k, v in log.items()}
+    )
+
+
+def opt_states() -> st.SearchStrategy[dict[str, Array]]:
+    """Optimiser states shaped like the reference loop's (`{"step": int32}`)."""
+    return st.integers(0, 1_000_000).map(
+        lambda s: {"step": jnp.asarray(s, dtype=jnp.int32)}
+    )
+
+
+def locals_dicts() -> st.SearchStrategy[dict[str, Any]]:
+    """The algorithm's `locals()` as a small dict of arrays with fixed keys."""
+    return st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False, width=32).map(
+        lambda v: {"value": jnp.asarray(v, dtype=float)}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """One generated training episode, as plain numbers.
+
+    The harness drives a callback through it: `reset`, `step_reset`,
+    `on_training_start`, one `on_step` per row of `rewards` and `dones` (one column
+    per environment), `on_iteration`, `continue_training`, `on_training_end`.
+    """
+
+    seed: int
+    rewards: tuple[tuple[float, ...], ...]
+    dones: tuple[tuple[bool, ...], ...]
+    iteration_count: int
+    training_log: dict[str, float]
+    opt_step: int
+    locals_value: float
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.rewards)
+
+    @property
+    def num_envs(self) -> int:
+        return len(self.rewards[0]) if self.rewards else 0
+
+    def describe(self) -> str:
+        """A readable, copy-pasteable description of the example."""
+
+        def fmt(row: tuple[Any, ...]) -> str:
+            return "[" + ", ".join(repr(v) for v in row) + "]"
+
+        lines = [
+            f"seed={self.seed}",
+            f"{self.num_steps} step(s) over {self.num_envs} environment(s):",
+        ]
+        for t, (r, d) in enumerate(zip(self.rewards, self.dones, strict=True)):
+            lines.append(f"  step {t}: reward={fmt(r)} done={fmt(d)}")
+        lines.append(f"iteration_count={self.iteration_count}")
+        lines.append(f"training_log={self.training_log!r}")
+        return "\n".join(lines)
+
+
+def scenarios(
+    *,
+    num_envs: int = 1,
+    max_steps: int = 8,
+    reward_options: dict[str, Any] | None = None,
+    training_log_names: tuple[str, ...] = TRAINING_LOG_KEYS,
+    training_log_strategy: st.SearchStrategy[dict[str, float]] | None = None,
+) -> st.SearchStrategy[Scenario]:
+    """Training episodes for `num_envs` environments of 1 to `max_steps` steps.
+
+    Shrinking shortens the sequence of steps first, so a failure is reported on
+    the shortest sequence that shows it.
+    """
+    reward = reward_values(**(reward_options or {}))
+    row = st.tuples(
+        st.lists(reward, min_size=num_envs, max_size=num_envs).map(tuple),
+        st.lists(st.booleans(), min_size=num_envs, max_size=num_envs).map(tuple),
+    )
+    logs = training_log_strategy or training_log_values(training_log_names)
+    return st.builds(
+        lambda seed, rows, count, log, step, value: Scenario(
+            seed=seed,
+            rewards=tuple(r for r, _ in rows),
+            dones=tuple(d for _, d in rows),
+            iteration_count=count,
+            training_log=log,
+            opt_step=step,
+            locals_value=value,
+        ),
+        seeds(),
+        st.lists(row, min_size=1, max_size=max_steps),
+        iteration_count_values(),
+        logs,
+        st.integers(0, 1_000_000),
+        st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False, width=32),
+    )
+
+
+def reset_contexts() -> st.SearchStrategy[ResetContext]:
+    """Reset contexts with generated `locals`."""
+    return locals_dicts().map(ResetContext)
+
+
+def step_contexts(
+    state: Any, *, env: Any = None, policy: Any = None, **reward_options: Any
+) -> st.SearchStrategy[StepContext]:
+    """Single-environment step contexts around `state` (a step state, or a strategy
+    of them), with generated `done` and `reward`."""
+    states = state if isinstance(state, st.SearchStrategy) else st.just(state)
+    env = ToyEnv() if env is None else env
+    policy = ToyPolicy() if policy is None else policy
+    return st.builds(
+        lambda s, d, r, loc: StepContext(s, env, policy, d, r, loc),
+        states,
+        dones(),
+        rewards(**reward_options),
+        locals_dicts(),
+    )
+
+
+def iteration_contexts(
+    state: Any, step_state: Any, *, env: Any = None, policy: Any = None
+) -> st.SearchStrategy[IterationContext]:
+    """Iteration contexts around `state` and `step_state` (values or strategies)."""
+    env = ToyEnv() if env is None else env
+    policy = ToyPolicy() if policy is None else policy
+    return st.builds(
+        lambda s, ss, i, o, log, loc: IterationContext(
+            s, ss, env, policy, i, o, log, loc
+        ),
+        state if isinstance(state, st.SearchStrategy) else st.just(state),
+        step_state
+        if isinstance(step_state, st.SearchStrategy)
+        else st.just(step_state),
+        iteration_counts(),
+        opt_states(),
+        training_logs(),
+        locals_dicts(),
+    )
+
+
+def training_contexts(
+    state: Any,
+    step_state: Any,
+    *,
+    total_timesteps: int = 1024,
+    env: Any = None,
+    policy: Any = None,
+) -> st.SearchStrategy[TrainingContext]:
+    """Training contexts around `state` and `step_state` (values or strategies).
+
+    `total_timesteps` is a Python int, a static field: it stays fixed so that jitted
+    callbacks are not retraced for it.
+    """
+    env = ToyEnv() if env is None else env
+    policy = ToyPolicy() if policy is None else policy
+    return st.builds(
+        lambda s, ss, i, o, loc: TrainingContext(
+            s, ss, env, policy, total_timesteps, i, o, loc
+        ),
+        state if isinstance(state, st.SearchStrategy) else st.just(state),
+        step_state
+        if isinstance(step_state, st.SearchStrategy)
+        else st.just(step_state),
+        iteration_counts(),
+        opt_states(),
+        locals_dicts(),
+    )
