@@ -10,6 +10,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Key
 
+from . import _typecheck_switch as _switch
 from ._contexts import (
     IterationContext,
     ResetContext,
@@ -34,6 +35,17 @@ class AbstractCallback(eqx.Module, Generic[StateType, StepStateType]):
     `class MyCallback(AbstractCallback[MyState, MyStepState])`;
     `callback_state_types` reads them back.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Runtime type checks: wrap the methods of a class defined while checking
+        # is on, or derived from a `typechecked` one (see `enable_typechecking`).
+        if _switch.enabled or getattr(cls, _switch.OPT_IN, False):
+            _switch.new_callback_class(cls)
+
+    def __check_init__(self) -> None:
+        if _switch.enabled:
+            _switch.check_module(self)
 
     @abstractmethod
     def reset(self, ctx: ResetContext, *, key: Key[Array, ""]) -> StateType:

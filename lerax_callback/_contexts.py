@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, final
 import equinox as eqx
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
+from . import _typecheck_switch as _switch
 from ._states import AbstractCallbackState, AbstractCallbackStepState
 
 StateType = TypeVar("StateType", bound=AbstractCallbackState)
@@ -29,6 +30,11 @@ class ResetContext(eqx.Module):
     """
 
     locals: dict
+
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)
 
 
 @final
@@ -54,6 +60,11 @@ class StepContext(eqx.Module, Generic[StepStateType]):
     done: Bool[Array, ""]
     reward: Float[Array, ""]
     locals: dict
+
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)
 
 
 @final
@@ -84,6 +95,11 @@ class IterationContext(eqx.Module, Generic[StateType, StepStateType]):
     training_log: dict[str, Array]
     locals: dict
 
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)
+
 
 @final
 class TrainingContext(eqx.Module, Generic[StateType, StepStateType]):
@@ -109,3 +125,8 @@ class TrainingContext(eqx.Module, Generic[StateType, StepStateType]):
     iteration_count: Int[Array, ""]
     opt_state: PyTree
     locals: dict
+
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)

@@ -6,6 +6,8 @@ from typing import final
 
 import equinox as eqx
 
+from . import _typecheck_switch as _switch
+
 
 class AbstractCallbackStepState(eqx.Module):
     """Base class for callback states that are vectorised across environment steps.
@@ -16,6 +18,11 @@ class AbstractCallbackStepState(eqx.Module):
     dtypes from one step to the next.
     """
 
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)
+
 
 class AbstractCallbackState(eqx.Module):
     """Base class for callback states kept once per training run.
@@ -23,6 +30,11 @@ class AbstractCallbackState(eqx.Module):
     The iteration state is the carry of the algorithm's outer `lax.scan` over
     iterations, so its structure, shapes and dtypes must not change either.
     """
+
+    def __check_init__(self) -> None:
+        # Runtime type checks, while switched on (see `enable_typechecking`).
+        if _switch.enabled:
+            _switch.check_module(self)
 
 
 @final
