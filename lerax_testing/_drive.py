@@ -10,6 +10,7 @@ compilation per input shape.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,18 @@ BATCHED: dict[str, Callable[..., Any]] = {
     "step_reset": _batched_step_reset,
     "on_step": _batched_on_step,
 }
+
+
+def _argument_names(method: str) -> tuple[str, ...]:
+    names = tuple(inspect.signature(PLAIN[method]).parameters)[1:]
+    if method in ("on_step",):
+        names = tuple("step_state" if n == "state" else n for n in names)
+    return names
+
+
+ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {m: _argument_names(m) for m in PLAIN}
+"""The names of the arguments each call function takes after the callback, as the
+messages call them (`state`, `step_state`, `reward`, ...)."""
 
 
 class MethodError(Exception):

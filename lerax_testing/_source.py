@@ -24,7 +24,7 @@ _OWN_DIR = os.path.realpath(os.path.dirname(__file__))
 
 def _is_library(filename: str) -> bool:
     path = os.path.realpath(filename)
-    if path.startswith(_OWN_DIR):
+    if path.startswith(_OWN_DIR) or os.path.basename(path).startswith("_typecheck"):
         return True
     return any(path.startswith(d) for d in _LIBRARY_DIRS) or filename.startswith("<")
 
@@ -40,6 +40,17 @@ def class_location(obj: Any) -> tuple[str, int] | None:
     return (file, line) if file else None
 
 
+def method_location(callback: Any, method: str) -> tuple[str, int] | None:
+    """Where `callback`'s method `method` is defined."""
+    fn = getattr(type(callback), method, None)
+    try:
+        file = inspect.getsourcefile(fn)  # type: ignore[arg-type]
+        _, line = inspect.getsourcelines(fn)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return None
+    return (file, line) if file else None
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     out: list[BaseException] = []
     while error is not None and error not in out:
@@ -48,27 +59,32 @@ def _chain(error: BaseException) -> list[BaseException]:
     return out
 
 
-def user_location(error: BaseException, callback: Any = None) -> tuple[str, int] | None:
-    """The deepest frame of `error` in the user's code.
-
-    Prefers the file that defines the callback's class; otherwise the deepest frame
-    outside JAX, the standard library, installed packages and this harness.
-    """
+def user_frame(
+    frames: list[tuple[str, int]], callback: Any = None
+) -> tuple[str, int] | None:
+    """The innermost of `frames` (innermost first) in the user's code: in the file
+    defining the callback's class if any, else outside libraries and this harness."""
     own_file = None
     if callback is not None:
         location = class_location(callback)
         own_file = os.path.realpath(location[0]) if location else None
-    best: tuple[str, int] | None = None
-    best_own: tuple[str, int] | None = None
-    for link in reversed(_chain(error)):
-        for frame in traceback.extract_tb(link.__traceback__):
-            if own_file and os.path.realpath(frame.filename) == own_file:
-                best_own = (frame.filename, frame.lineno or 0)
-            if not _is_library(frame.filename) or (
-                own_file and os.path.realpath(frame.filename) == own_file
-            ):
-                best = (frame.filename, frame.lineno or 0)
-    return best_own or best
+    if own_file:
+        for file, line in frames:
+            if os.path.realpath(file) == own_file:
+                return (file, line)
+    for file, line in frames:
+        if not _is_library(file):
+            return (file, line)
+    return None
+
+
+def user_location(error: BaseException, callback: Any = None) -> tuple[str, int] | None:
+    """The deepest frame of `error` in the user's code (see `user_frame`)."""
+    frames: list[tuple[str, int]] = []
+    for link in _chain(error):
+        tb = traceback.extract_tb(link.__traceback__)
+        frames.extend((f.filename, f.lineno or 0) for f in reversed(tb))
+    return user_frame(frames, callback)
 
 
 def source_line(location: tuple[str, int] | None) -> str | None:

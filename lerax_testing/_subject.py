@@ -171,6 +171,7 @@ def method_failure(
     *,
     method: str | None = None,
     doing: str = "",
+    advice: str | None = None,
 ) -> Failure:
     """A failure for a method that raised, with the user's line and advice."""
     if isinstance(error, MethodError):
@@ -186,7 +187,6 @@ def method_failure(
         advice = fix
     else:
         message = f"`{method}` {doing}raised {error_summary(error)}{where}."
-        advice = None
     return Failure(
         check=check,
         method=method,

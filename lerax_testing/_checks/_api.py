@@ -30,6 +30,12 @@ def _signature_problem(fn: Any) -> str | None:
     except (TypeError, ValueError):
         return None
     params = list(sig.parameters.values())
+    key = sig.parameters.get("key")
+    if key is not None and key.kind in (key.POSITIONAL_ONLY, key.POSITIONAL_OR_KEYWORD):
+        return (
+            "takes `key` as a positional argument; algorithms pass it by keyword, "
+            "so declare it keyword-only: `(self, ctx, *, key)`"
+        )
     positional = [
         p
         for p in params
@@ -41,15 +47,9 @@ def _signature_problem(fn: Any) -> str | None:
             f"takes {len(positional)} required positional arguments besides `self`; "
             "it must take exactly the context, e.g. `(self, ctx, *, key)`"
         )
-    key = sig.parameters.get("key")
     has_var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
     if key is None and not has_var_kw:
         return "takes no `key` argument; declare it keyword-only: `(self, ctx, *, key)`"
-    if key is not None and key.kind not in (
-        key.KEYWORD_ONLY,
-        key.POSITIONAL_OR_KEYWORD,
-    ):
-        return "takes `key` positionally only; make it keyword-only: `*, key`"
     return None
 
 

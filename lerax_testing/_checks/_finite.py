@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import equinox as eqx
@@ -12,11 +11,10 @@ from jax.experimental import checkify
 
 from .._drive import BATCHED, PLAIN, Call, Invoker, MethodError, drive
 from .._report import Failure
+from .._source import user_frame
 from .._subject import Subject, find_failure
 from .._tree import float_leaves
 from ..strategies import Scenario
-
-_AT = re.compile(r"primitive:? (?P<prim>[\w-]+)? ?at (?P<file>[^:\s]+):(?P<line>\d+)")
 
 
 def _has_nan(tree: Any) -> bool:
@@ -31,20 +29,25 @@ def _first_nan(tree: Any, root: str) -> str | None:
 
 
 def locate_nan(
-    fn: Any, args: tuple[Any, ...]
+    fn: Any, args: tuple[Any, ...], callback: Any
 ) -> tuple[str | None, tuple[str, int] | None, str]:
-    """Re-run one call with checkify's NaN checks: `(primitive, (file, line), text)`."""
+    """Re-run one call with checkify's NaN checks: `(primitive, (file, line), text)`
+    of the first operation that made a NaN."""
     dynamic, static = eqx.partition(args, eqx.is_array)
 
     def call(dynamic: Any) -> Any:
         return fn(*eqx.combine(dynamic, static))
 
     error, _ = jax.jit(checkify.checkify(call, errors=checkify.nan_checks))(dynamic)
-    text = error.get() or ""
-    match = _AT.search(text)
-    if match is None:
-        return None, None, text
-    return match.group("prim"), (match.group("file"), int(match.group("line"))), text
+    exception = error.get_exception()
+    if exception is None:
+        return None, None, ""
+    primitive = getattr(exception, "prim", None)
+    frames = [
+        (frame.file_name, frame.line_num)
+        for frame in getattr(getattr(exception, "traceback_info", None), "frames", [])
+    ]
+    return primitive, user_frame(frames, callback), str(exception)
 
 
 def check_finite(subject: Subject) -> list[Failure]:
@@ -61,7 +64,7 @@ def check_finite(subject: Subject) -> list[Failure]:
         leaf = _first_nan(call.output, root)
         try:
             primitive, location, text = locate_nan(
-                table[call.method], (subject.callback, *call.args)
+                table[call.method], (subject.callback, *call.args), subject.callback
             )
         except Exception:  # locating is a bonus; the NaN itself is the finding
             primitive, location, text = None, None, ""

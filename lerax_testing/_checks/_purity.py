@@ -12,7 +12,7 @@ from typing import Any
 
 import jax
 
-from .._drive import Call, Invoker, MethodError, drive
+from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, drive
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from .._tree import comparable, diff, first_mismatch
@@ -157,10 +157,16 @@ def check_retrace(subject: Subject) -> list[Failure]:
         traced = counts.get(call.method, 0) > seen.get(call.method, 0)
         seen[call.method] = counts.get(call.method, 0)
         last = previous.get(call.method)
-        previous[call.method] = (call.args, subject.callback)
+        current = (*call.args, subject.callback)
+        previous[call.method] = current
         if not traced or last is None:
             return
-        differences = diff(last, (call.args, subject.callback), "input", weak=True)
+        names = (*ARGUMENT_NAMES[call.method], "callback")
+        differences = [
+            d
+            for name, before, after in zip(names, last, current, strict=True)
+            for d in diff(before, after, name, weak=True)
+        ]
         # One retrace while a weakly typed initial state becomes strongly typed is
         # what `lax.scan` itself does on entry; anything else is a real retrace.
         if (

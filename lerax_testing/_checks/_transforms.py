@@ -27,6 +27,15 @@ def _one_env(method: str, args: tuple[Any, ...], index: int) -> tuple[Any, ...]:
     return tuple(_slice(a, index) if i in axes else a for i, a in enumerate(args))
 
 
+_ADVICE = (
+    "Write per-environment methods for one environment and let the algorithm vmap "
+    "them; call host code through `jax.debug.callback` or "
+    '`jax.pure_callback(..., vmap_method="sequential")`; in `on_iteration` reduce '
+    "step states with `jnp.sum`/`jnp.mean`, which work batched and unbatched, "
+    "instead of indexing environments."
+)
+
+
 def check_vmap(subject: Subject) -> list[Failure]:
     num_envs = max(subject.num_envs, 2)
     batched = Invoker(jit=True, batched=True)
@@ -64,14 +73,14 @@ def check_vmap(subject: Subject) -> list[Failure]:
                   on_call=lambda call: compare(call, found))  # fmt: skip
         except MethodError as error:
             doing = f"with step states batched over {num_envs} environments "
-            return [method_failure("vmap", error, subject, doing=doing)]
+            return [method_failure("vmap", error, subject, doing=doing, advice=_ADVICE)]
         if found:
             return found
         try:
             drive(subject.callback, scenario, single, subject.context)
         except MethodError as error:
             doing = "with one (unbatched) environment "
-            return [method_failure("vmap", error, subject, doing=doing)]
+            return [method_failure("vmap", error, subject, doing=doing, advice=_ADVICE)]
         return []
 
     return find_failure(subject, "vmap", test, num_envs=num_envs)

@@ -6,6 +6,7 @@ from typing import Any
 
 from .._drive import Invoker, MethodError, drive
 from .._report import Failure
+from .._source import method_location
 from .._subject import Subject, find_failure, method_failure
 from ..strategies import Scenario
 
@@ -41,10 +42,13 @@ def check_typecheck(subject: Subject) -> list[Failure]:
             except MethodError as error:
                 if isinstance(error.error, TypeCheckError):
                     failure = method_failure("typecheck", error, subject)
+                    location = failure.location or method_location(
+                        subject.callback, error.method
+                    )
                     return [
                         Failure(
                             "typecheck", error.method, str(error.error),
-                            location=failure.location,
+                            location=location,
                             advice="Make the value match its annotation, or fix the "
                             "annotation if it is the annotation that is wrong.",
                         )

@@ -1,0 +1,41 @@
+"""Every check catches real defective callbacks and leaves their correct twins alone."""
+
+from __future__ import annotations
+
+import pytest
+from zoo import DEFECTS
+
+from lerax_testing import check_callback
+
+
+def _id(case: tuple) -> str:
+    check, defective = case[0], case[1]
+    return f"{check}-{type(defective).__name__}"
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path, monkeypatch):
+    # Some defects write files at trace time; keep them out of the checkout.
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("case", DEFECTS, ids=[_id(c) for c in DEFECTS])
+def test_the_check_catches_the_defect(case):
+    check, defective, _, method, words = case
+    report = check_callback(defective, checks=[check], seed=0, max_examples=10)
+    result = report.result(check)
+    assert result.status == "failed", report.render()
+    failure = result.failures[0]
+    assert failure.check == check
+    assert failure.method == method, report.render()
+    text = " ".join(str(v) for v in failure.to_dict().values())
+    assert words in text, report.render()
+    assert not report.ok
+
+
+@pytest.mark.parametrize("case", DEFECTS, ids=[_id(c) for c in DEFECTS])
+def test_the_check_passes_the_correct_twin(case):
+    check, _, twin, _, _ = case
+    report = check_callback(twin, checks=[check], seed=0, max_examples=10)
+    assert report.result(check).status == "passed", report.render()
+    assert report.ok

@@ -1,0 +1,451 @@
+"""Defective callbacks, each with the correct twin the harness must not flag.
+
+Every defect is a mistake seen in real training code. `DEFECTS` maps each check
+id to `(defective, twin)` pairs; `tests/test_checks.py` asserts that the check
+catches the first and passes the second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, Key
+
+import lerax_callback as lc
+
+# ---------------------------------------------------------------- shared states
+
+
+class Returns(lc.AbstractCallbackStepState):
+    """A running episode return and the number of steps seen."""
+
+    ret: Float[Array, ""]
+    steps: Int[Array, ""]
+
+
+class Summary(lc.AbstractCallbackState):
+    """The mean return over environments."""
+
+    mean: Float[Array, ""]
+
+
+def zero_returns() -> Returns:
+    return Returns(jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+
+
+class ReturnTracker(lc.AbstractCallback[Summary, Returns]):
+    """A correct callback: tracks per-environment returns, averages them."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Returns:
+        return zero_returns()
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32)
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.ret).astype(jnp.float32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+
+# ------------------------------------------------------------------------- api
+
+
+class NotAModule:
+    """Has the method names, but is no equinox Module nor an AbstractCallback."""
+
+    def reset(self, ctx: Any, *, key: Any) -> Any:
+        return lc.EmptyCallbackState()
+
+    step_reset = on_step = on_iteration = reset
+    on_training_start = on_training_end = continue_training = reset
+
+
+class PositionalKey(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, key: Key[Array, ""]) -> Returns:  # type: ignore[override]
+        return super().on_step(ctx, key=key)
+
+
+class Undeclared(lc.AbstractCallback):  # no state types declared
+    reset = ReturnTracker.reset
+    step_reset = ReturnTracker.step_reset
+    on_step = ReturnTracker.on_step
+    on_iteration = ReturnTracker.on_iteration
+    on_training_start = ReturnTracker.on_training_start
+    on_training_end = ReturnTracker.on_training_end
+
+
+# ------------------------------------------------------------------------ runs
+
+
+class MissingLogKey(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(ctx.training_log["episode_reward"].astype(jnp.float32))
+
+
+class ReadsLogKey(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(ctx.training_log["loss"].astype(jnp.float32))
+
+
+# ----------------------------------------------------------------------- types
+
+
+class ReturnsStepState(ReturnTracker):
+    def on_training_end(self, ctx: lc.TrainingContext, *, key: Key[Array, ""]) -> Any:
+        return zero_returns()
+
+
+class StopsWithPythonBool(ReturnTracker):
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Any:
+        return ctx.step_state.steps < 100  # per-environment flags, not a scalar
+
+
+class StopsWithScalar(ReturnTracker):
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        return jnp.all(ctx.step_state.steps < 100)
+
+
+# ------------------------------------------------------------------------- jit
+
+
+class PythonIf(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        if ctx.done:  # a Python `if` on a traced value
+            return Returns(jnp.zeros((), jnp.float32), ctx.state.steps + 1)
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32)
+        return Returns(total, ctx.state.steps + 1)
+
+
+class FloatConversion(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        mean = float(jnp.mean(ctx.step_state.ret))  # concrete value needed
+        return Summary(jnp.asarray(mean, jnp.float32))
+
+
+class NumpyConversion(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(
+            jnp.asarray(np.mean(np.asarray(ctx.step_state.ret)), jnp.float32)
+        )
+
+
+# ------------------------------------------------------------------------ vmap
+
+
+def _host_scale(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x * 2.0, dtype=np.float32)
+
+
+class UnbatchableHostCall(ReturnTracker):
+    """`jax.pure_callback` without a `vmap_method` cannot be vmapped."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        shape = jax.ShapeDtypeStruct((), jnp.float32)
+        doubled = jax.pure_callback(_host_scale, shape, ctx.reward.astype(jnp.float32))
+        return Returns(ctx.state.ret + doubled, ctx.state.steps + 1)
+
+
+class BatchableHostCall(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        shape = jax.ShapeDtypeStruct((), jnp.float32)
+        doubled = jax.pure_callback(
+            _host_scale, shape, ctx.reward.astype(jnp.float32), vmap_method="sequential"
+        )
+        return Returns(ctx.state.ret + doubled, ctx.state.steps + 1)
+
+
+class AssumesBatched(ReturnTracker):
+    """Reads environment 0 of the step states: breaks with one environment."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(ctx.step_state.ret[0].astype(jnp.float32))
+
+
+# ------------------------------------------------------------------- structure
+
+
+class DtypeDrift(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        # `steps / 1` turns the int32 counter into a float: the scan carry changes.
+        return Returns(ctx.state.ret + ctx.reward.astype(jnp.float32),
+                       ctx.state.steps + 1.0)  # type: ignore[arg-type]  # fmt: skip
+
+
+class History(lc.AbstractCallbackStepState):
+    rewards: Float[Array, " n"]
+
+
+class GrowingHistory(lc.AbstractStepCallback[History]):
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> History:
+        return History(jnp.zeros((0,), jnp.float32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> History:
+        reward = ctx.reward.astype(jnp.float32)[None]
+        return History(jnp.concatenate([ctx.state.rewards, reward]))
+
+
+class RollingHistory(GrowingHistory):
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> History:
+        return History(jnp.zeros((4,), jnp.float32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> History:
+        rolled = jnp.roll(ctx.state.rewards, 1)
+        return History(rolled.at[0].set(ctx.reward.astype(jnp.float32)))
+
+
+class WeakStart(ReturnTracker):
+    """Starts from weakly typed Python-scalar arrays: `lax.scan` accepts that."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Returns:
+        return Returns(jnp.array(0.0), jnp.array(0))  # weak float32, weak int32
+
+
+class Generation(lc.AbstractCallbackStepState):
+    total: Float[Array, ""]
+    generation: int = eqx.field(static=True)
+
+
+class StaticCounter(lc.AbstractStepCallback[Generation]):
+    """Counts steps in a static field: the state's static part changes each step."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Generation:
+        return Generation(jnp.zeros((), jnp.float32), 0)
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Generation:
+        total = ctx.state.total + ctx.reward.astype(jnp.float32)
+        return Generation(total, ctx.state.generation + 1)
+
+
+class StaticConfig(lc.AbstractStepCallback[Generation]):
+    """A static configuration field that never changes is fine."""
+
+    scale: float = eqx.field(static=True, default=0.5)
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Generation:
+        return Generation(jnp.zeros((), jnp.float32), 7)
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Generation:
+        total = ctx.state.total + self.scale * ctx.reward.astype(jnp.float32)
+        return Generation(total, ctx.state.generation)
+
+
+# ---------------------------------------------------------------------- purity
+
+LEAKED: list[Any] = []
+
+
+class LeaksTracer(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        LEAKED.append(ctx.reward)  # a tracer escapes into a global list
+        return super().on_step(ctx, key=key)
+
+
+class NumpyRandom(ReturnTracker):
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.asarray(np.random.default_rng().normal(), jnp.float32))
+
+
+class KeyRandom(ReturnTracker):
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jr.normal(key, (), jnp.float32))
+
+
+class SelfMutating(ReturnTracker):
+    calls: int = 0
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        object.__setattr__(self, "calls", self.calls + 1)
+        return super().on_iteration(ctx, key=key)
+
+
+class HostLog:
+    """A host-side sink, changed by design through `jax.debug.callback`."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def __call__(self, value: Any) -> None:
+        self.values.append(float(value))
+
+
+class LogsThroughHost(ReturnTracker):
+    sink: HostLog = eqx.field(static=True, default_factory=HostLog)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        jax.debug.callback(self.sink, summary.mean)
+        return summary
+
+
+# --------------------------------------------------------------------- finite
+
+
+class Counts(lc.AbstractCallbackStepState):
+    total: Float[Array, ""]
+    episodes: Int[Array, ""]
+
+
+class Average(lc.AbstractCallbackState):
+    mean: Float[Array, ""]
+    best: Float[Array, ""]
+
+
+class UnguardedMean(lc.AbstractCallback[Average, Counts]):
+    """Divides by the number of finished episodes, which may be zero."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Average:
+        return Average(jnp.zeros((), jnp.float32), jnp.full((), -jnp.inf, jnp.float32))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Counts:
+        return Counts(jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Counts:
+        total = ctx.state.total + ctx.reward.astype(jnp.float32)
+        return Counts(total, ctx.state.episodes + ctx.done.astype(jnp.int32))
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        return jnp.sum(counts.total) / jnp.sum(counts.episodes)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Average:
+        mean = self._mean(ctx.step_state).astype(jnp.float32)
+        return Average(mean, jnp.maximum(ctx.state.best, mean))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Average:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Average:
+        return ctx.state
+
+
+class GuardedMean(UnguardedMean):
+    """The same with a guard, and a `-inf` "best so far" start (infinite, no NaN)."""
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        episodes = jnp.sum(counts.episodes)
+        return jnp.where(
+            episodes > 0, jnp.sum(counts.total) / jnp.maximum(episodes, 1), 0.0
+        )
+
+
+# ------------------------------------------------------------------ typecheck
+
+
+class Tally(lc.AbstractCallbackStepState):
+    count: Int[Array, ""]
+
+
+class WrongFieldDtype(lc.AbstractStepCallback[Tally]):
+    """Stores a float where its state annotates an int."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Tally:
+        return Tally(jnp.zeros((), jnp.int32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Tally:
+        return Tally(ctx.state.count + ctx.reward)  # float32, annotated Int
+
+
+class RightFieldDtype(WrongFieldDtype):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Tally:
+        return Tally(ctx.state.count + ctx.done.astype(jnp.int32))
+
+
+# ------------------------------------------------------------------------ x64
+
+
+class UncastReturns(ReturnTracker):
+    """Adds float64 rewards to a float32 return without casting back."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = ctx.state.ret + ctx.reward
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
+# --------------------------------------------------------------- side_effects
+
+
+class PrintsAtTraceTime(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        print("iteration", ctx.iteration_count)  # runs once, while tracing
+        return super().on_iteration(ctx, key=key)
+
+
+class PrintsThroughDebug(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        jax.debug.print("iteration {i}", i=ctx.iteration_count)
+        return super().on_iteration(ctx, key=key)
+
+
+class WritesFileAtTraceTime(ReturnTracker):
+    path: str = eqx.field(static=True, default="trace-log.txt")
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        with open(self.path, "a") as file:
+            file.write("training started\n")
+        return ctx.state
+
+
+# -------------------------------------------------------------------- the table
+
+# (check, defective, correct twin, method named, words the message must contain)
+DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
+    ("api", NotAModule(), ReturnTracker(), None, "not an `equinox.Module`"),
+    ("api", PositionalKey(), ReturnTracker(), "on_step", "keyword-only"),
+    ("api", Undeclared(), ReturnTracker(), None, "does not declare"),
+    ("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
+    ("types", ReturnsStepState(), ReturnTracker(), "on_training_end", "StateType"),
+    ("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"),
+    ("jit", PythonIf(), ReturnTracker(), "on_step", "Python `if`"),
+    ("jit", FloatConversion(), ReturnTracker(), "on_iteration", "`float()`"),
+    ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
+    ("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
+    ("vmap", AssumesBatched(), ReturnTracker(), "on_iteration", "one (unbatched)"),
+    ("structure", DtypeDrift(), WeakStart(), "on_step",
+     "step_state.steps: int32[] -> float32[]"),
+    ("structure", GrowingHistory(), RollingHistory(), "on_step",
+     "step_state.rewards: float32[0] -> float32[1]"),
+    ("structure", StaticCounter(), StaticConfig(), "on_step",
+     "step_state.generation: 0 -> 1"),
+    ("scan", DtypeDrift(), WeakStart(), None, "reference training loop"),
+    ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
+    ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
+    ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
+    ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
+     "changed the callback object"),
+    ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
+    ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
+    ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
+    ("x64", UncastReturns(), ReturnTracker(), "on_step",
+     "step_state.ret: float32[] -> float64[]"),
+    ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
+     "iteration"),
+    ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
+     "wrote file"),
+]  # fmt: skip
