@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def validate_skip(skip: Any, where: str) -> dict[str, str]:
             f"{where} must map each check id to the reason it is skipped, e.g. "
             f'`{{"x64": "never run in float64"}}`; got a {type(skip).__name__}.'
         )
-    if not isinstance(skip, dict):
+    if not isinstance(skip, Mapping):
         raise ConfigError(
             f"{where} must be a mapping of check id to reason, got {skip!r}."
         )

@@ -63,6 +63,11 @@ def _class_skips(callback: Any) -> dict[str, str]:
     return validate_skip(declared, where)
 
 
+def _first(*values: Any) -> Any:
+    """The first value that is not None (a project setting of 0 still counts)."""
+    return next(v for v in values if v is not None)
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
@@ -148,16 +153,18 @@ def check_callback(
         config = load_project_config() if project_config else None
         skips = dict(config.skip) if config else {}
         skips.update(_class_skips(callback))
-        skips.update(validate_skip(dict(skip) if skip else None, "`skip`"))
+        skips.update(validate_skip(skip, "`skip`"))
     except ConfigError as error:
         raise ValueError(str(error)) from error
     max_examples = _positive_int(
         "max_examples",
-        max_examples or (config and config.max_examples) or DEFAULT_MAX_EXAMPLES,
+        _first(max_examples, config and config.max_examples, DEFAULT_MAX_EXAMPLES),
     )
-    num_envs = _positive_int("num_envs", num_envs or (config and config.num_envs) or 3)
+    num_envs = _positive_int(
+        "num_envs", _first(num_envs, config and config.num_envs, 3)
+    )
     max_steps = _positive_int(
-        "max_steps", max_steps or (config and config.num_steps) or 6
+        "max_steps", _first(max_steps, config and config.num_steps, 6)
     )
     if max_steps > MAX_STEPS:
         raise ValueError(f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}.")

@@ -1,0 +1,208 @@
+"""`check_callback` as a user relies on it: reports, never crashes, reproduces."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import pytest
+from zoo import DtypeDrift, PythonIf, ReturnTracker, UnguardedMean
+
+import lerax_callback as lc
+from lerax_testing import CHECKS, ConformanceError, check_callback
+
+BUILTINS = [
+    lc.EmptyCallback(),
+    lc.CallbackList([lc.EmptyCallback(), ReturnTracker()]),
+    lc.ProgressBarCallback(writer=lambda **numbers: None),
+    lc.EpisodeStatsCallback(writer=None),
+    lc.EarlyStoppingCallback(metric="loss", patience=3, mode="min"),
+    lc.EarlyStoppingCallback(metric="episode_return", patience=3),
+]
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "callback",
+    BUILTINS,
+    ids=[type(c).__name__ + str(i) for i, c in enumerate(BUILTINS)],
+)
+def test_every_builtin_callback_passes_every_check(callback):
+    report = check_callback(callback, seed=0, max_examples=5)
+    assert [r.check for r in report.results] == list(CHECKS)
+    assert report.ok, report.render()
+
+
+@pytest.mark.parametrize(
+    "thing",
+    [object(), 42, lambda ctx, *, key: None],
+    ids=["object", "int", "function"],
+)
+def test_anything_that_is_not_a_callback_is_reported_not_raised(thing):
+    report = check_callback(thing, seed=0)
+    assert report.result("api").status == "failed"
+    assert {r.status for r in report.results[1:]} == {"skipped"}
+    assert not report.ok
+
+
+def test_a_callback_that_cannot_be_printed_is_still_checked():
+    class Unprintable(ReturnTracker):
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    report = check_callback(Unprintable(), checks=["api", "structure"], seed=0)
+    assert report.ok
+    assert "Unprintable" in report.callback
+
+
+def test_one_failing_check_does_not_hide_the_others():
+    report = check_callback(PythonIf(), checks=["runs", "jit", "finite"], seed=0,
+                            max_examples=5)  # fmt: skip
+    statuses = {r.check: r.status for r in report.results}
+    assert statuses == {"runs": "passed", "jit": "failed", "finite": "passed"}
+
+
+def test_raise_for_failures_raises_an_assertion_error_listing_every_failure():
+    report = check_callback(DtypeDrift(), checks=["structure", "scan"], seed=0)
+    with pytest.raises(ConformanceError) as caught:
+        report.raise_for_failures()
+    assert isinstance(caught.value, AssertionError)
+    text = str(caught.value)
+    assert "step_state.steps: int32[] -> float32[]" in text
+    assert "[scan]" in text
+    assert caught.value.report is report
+    assert type(caught.value).__module__ == "lerax_testing"
+
+
+def test_a_passing_report_raises_nothing():
+    check_callback(
+        ReturnTracker(), checks=["api", "structure"], seed=0
+    ).raise_for_failures()
+
+
+def test_the_report_is_plain_json_serialisable_data():
+    report = check_callback(UnguardedMean(), checks=["api", "finite"], seed=3,
+                            max_examples=5)  # fmt: skip
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["ok"] is False
+    assert data["seed"] == 3
+    finite = data["results"][1]
+    assert finite["check"] == "finite"
+    assert finite["status"] == "failed"
+    failure = finite["failures"][0]
+    assert failure["method"] == "on_iteration"
+    assert failure["leaf"] == "state.mean"
+    assert failure["location"]["file"].endswith("zoo.py")
+
+
+def test_text_groups_failures_by_method():
+    report = check_callback(DtypeDrift(), checks=["structure", "x64"], seed=0)
+    text = report.render()
+    assert text.splitlines()[0].startswith("DtypeDrift()")
+    assert "\non_step:\n" in text
+
+
+def test_the_same_seed_reproduces_the_same_shrunk_example():
+    first = check_callback(UnguardedMean(), checks=["finite"], seed=11, max_examples=8)
+    again = check_callback(UnguardedMean(), checks=["finite"], seed=11, max_examples=8)
+    assert first.failures[0].example == again.failures[0].example
+    assert "seed=11" in first.failures[0].reproducer
+
+
+def test_shrinking_reports_a_single_step_example():
+    report = check_callback(UnguardedMean(), checks=["finite"], seed=5, max_examples=10)
+    assert "1 step(s)" in report.failures[0].example
+
+
+def test_checks_leave_x64_mode_and_leak_checking_as_they_found_them():
+    before = (jax.config.jax_enable_x64, jax.config.jax_check_tracer_leaks)
+    check_callback(ReturnTracker(), checks=["x64", "purity"], seed=0, max_examples=2)
+    check_callback(DtypeDrift(), checks=["x64"], seed=0)
+    assert (jax.config.jax_enable_x64, jax.config.jax_check_tracer_leaks) == before
+    assert jnp.zeros(()).dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"checks": ["jitt"]}, ValueError, "unknown check"),
+        ({"checks": "jit"}, TypeError, r"checks=\['jit'\]"),
+        ({"max_examples": 0}, ValueError, "max_examples"),
+        ({"num_envs": 1.5}, ValueError, "num_envs"),
+        ({"max_steps": 1000}, ValueError, "max_steps"),
+        ({"seed": "x"}, TypeError, "seed"),
+        ({"skip": {"jit": ""}}, ValueError, "reason"),
+        ({"skip": ["jit"]}, ValueError, "reason"),
+        ({"skip": {"nope": "why"}}, ValueError, "unknown check"),
+        ({"reward_range": (1.0, -1.0)}, ValueError, "reward_range"),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, dict) else "-".join(v),
+)
+def test_invalid_arguments_are_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        check_callback(ReturnTracker(), **kwargs)
+
+
+def test_a_class_instead_of_an_instance_says_how_to_fix_it():
+    with pytest.raises(TypeError, match=r"ReturnTracker\(\)"):
+        check_callback(ReturnTracker)
+
+
+def test_a_check_can_be_skipped_with_a_reason_by_argument():
+    report = check_callback(PythonIf(), checks=["jit"], skip={"jit": "eager only"})
+    assert report.result("jit").status == "skipped"
+    assert report.skipped == {"jit": "eager only"}
+    assert "skipped: eager only" in report.render()
+    assert report.ok
+
+
+def test_a_check_can_be_skipped_by_the_callback_class():
+    class KnownDrift(DtypeDrift):
+        __conformance_skip__ = {"structure": "steps become floats on purpose"}
+
+    report = check_callback(KnownDrift(), checks=["structure"], seed=0)
+    assert report.skipped == {"structure": "steps become floats on purpose"}
+
+
+def test_a_check_can_be_skipped_project_wide(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [tool.lerax_testing]
+            max_examples = 3
+            seed = 77
+            skip = { finite = "our environments never end episodes" }
+            """
+        )
+    )
+    report = check_callback(UnguardedMean(), checks=["finite", "api"])
+    assert report.skipped == {"finite": "our environments never end episodes"}
+    assert report.seed == 77
+    assert report.settings["max_examples"] == 3
+
+
+def test_a_broken_project_config_is_a_clear_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.lerax_testing]\nexamples = 3\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        check_callback(ReturnTracker(), checks=["api"])
+
+
+def test_progress_is_reported_per_check():
+    seen = []
+    check_callback(ReturnTracker(), checks=["api", "structure"], seed=0,
+                   progress=lambda cb, check: seen.append((cb, check)))  # fmt: skip
+    assert seen == [("ReturnTracker()", "api"), ("ReturnTracker()", "structure")]
+
+
+def test_nonfinite_rewards_only_when_asked():
+    tracker = ReturnTracker()
+    assert check_callback(tracker, checks=["finite"], seed=1, max_examples=30).ok
+    robust = check_callback(tracker, checks=["finite"], seed=1, max_examples=30,
+                            allow_nonfinite_rewards=True)  # fmt: skip
+    assert robust.ok, "NaN in, NaN out is not the callback's fault"
