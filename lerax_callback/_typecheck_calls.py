@@ -22,7 +22,7 @@ from jaxtyping import jaxtyped
 from ._callback import AbstractCallback
 from ._contexts import StateType, StepStateType
 from ._states import AbstractCallbackState, AbstractCallbackStepState
-from ._typecheck_errors import annotation_text, mismatch
+from ._typecheck_errors import annotation_text, display_name, mismatch
 from ._typecheck_fields import check_module_fields, module_globals
 from ._typecheck_hints import (
     UNRESOLVED,
@@ -113,9 +113,11 @@ def build_spec(fn: Callable, owner: type | None) -> CallSpec:
     if owner is not None:
         defining = _defining_class(owner, fn)
         bindings = bindings_for(owner, defining)
-        # Let annotations name the state types of a callback defined in a function.
-        localns = {v.__name__: v for v in bindings.values() if isinstance(v, type)}
-        localns.update({defining.__name__: defining, owner.__name__: owner})
+        # Let annotations name the classes of a callback defined in a function,
+        # and its state types; the module's own names come first.
+        named = [v for v in bindings.values() if isinstance(v, type)]
+        named += [defining, owner]
+        localns = {v.__name__: v for v in named if v.__name__ not in own_globals}
 
     def check_for(name: str, annotation: Any, fallback: Any) -> Check | None:
         # The method's own annotation; where it has none, or one that cannot be
@@ -155,7 +157,7 @@ def build_spec(fn: Callable, owner: type | None) -> CallSpec:
             if isinstance(state_type, type):
                 expected = annotation_text(variable.__name__, state_type)
                 context_states.append((attribute, state_type, expected, fields))
-    title = name if owner is None else f"{owner.__qualname__}.{name}"
+    title = display_name(fn) if owner is None else f"{display_name(owner)}.{name}"
     return CallSpec(
         f"`{title}`",
         signature,
@@ -305,7 +307,7 @@ def typecheck_call(
     `callback` is not a callback instance or has no such method.
     """
     if not isinstance(callback, AbstractCallback):
-        what = callback.__qualname__ if isinstance(callback, type) else repr(callback)
+        what = display_name(callback) if isinstance(callback, type) else repr(callback)
         raise TypeError(
             f"`typecheck_call` takes a callback instance, got {what}; pass an "
             "instance of an `AbstractCallback` subclass, e.g. `MyCallback()`."
@@ -316,7 +318,7 @@ def typecheck_call(
     if not isinstance(fn, types.FunctionType):
         if not (method_name in API_METHODS and callable(attribute)):
             raise TypeError(
-                f"`{owner.__qualname__}.{method_name}` is not a method; pass the "
+                f"`{display_name(owner)}.{method_name}` is not a method; pass the "
                 f"name of one, e.g. one of {', '.join(API_METHODS)}."
             )
         # A callable that is not a plain function: check it against the API.

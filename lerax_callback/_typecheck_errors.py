@@ -50,8 +50,10 @@ def _dtype_text(hint: Any) -> str:
     return f"any `{getattr(hint.dtype, '__name__', 'matching')}` dtype"
 
 
-def _qualname(cls: type) -> str:
-    return cls.__qualname__
+def display_name(obj: Any) -> str:
+    """`obj`'s qualified name, without the `<locals>` of enclosing functions."""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    return name.rsplit("<locals>.", 1)[-1]
 
 
 def describe_hint(hint: Any) -> str:
@@ -60,7 +62,7 @@ def describe_hint(hint: Any) -> str:
         dims = hint.dim_str.split()
         return f"an array of shape {_shape_text(dims)} and {_dtype_text(hint)}"
     if isinstance(hint, type):
-        return f"an instance of `{_qualname(hint)}`"
+        return f"an instance of `{display_name(hint)}`"
     return f"a value of type `{str(hint).replace('typing.', '')}`"
 
 
@@ -76,7 +78,7 @@ def annotation_text(annotation: Any, hint: Any) -> str:
         name = getattr(annotation.dtype, "__name__", "Shaped")
         written = f"{name}[{array_name}, {annotation.dim_str!r}]"
     elif isinstance(annotation, type):
-        written = annotation.__qualname__
+        written = display_name(annotation)
     else:
         written = str(annotation).replace("typing.", "")
     if _is_array_hint(hint):
@@ -115,12 +117,9 @@ def describe_value(value: Any) -> str:
 def _value_type(value: Any) -> str:
     cls = type(value)
     top = cls.__module__.split(".")[0]
-    if (
-        top in ("builtins", "lerax_callback", "__main__")
-        or "<locals>" in cls.__qualname__
-    ):
-        return cls.__qualname__
-    return f"{top}.{cls.__qualname__}"
+    if top in ("numpy", "jax", "jaxlib"):
+        return f"{top}.{cls.__qualname__}"
+    return display_name(cls)
 
 
 def _reason(value: Any, hint: Any) -> str:

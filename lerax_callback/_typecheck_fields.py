@@ -10,7 +10,7 @@ from typing import Any
 
 from jaxtyping import jaxtyped
 
-from ._typecheck_errors import mismatch
+from ._typecheck_errors import display_name, mismatch
 from ._typecheck_hints import Check, bindings_for, make_check, resolve, violation
 
 _FIELD_CHECKS: weakref.WeakKeyDictionary[type, tuple[Check, ...]] = (
@@ -52,10 +52,12 @@ def field_checks(cls: type) -> tuple[Check, ...]:
         if found is None:
             continue
         klass, annotation = found
-        localns = {klass.__name__: klass, cls.__name__: cls}
+        globalns = module_globals(klass)
+        # A class defined in a function may name itself; the module's names first.
+        localns = {k.__name__: k for k in (klass, cls) if k.__name__ not in globalns}
         check = make_check(
             field.name,
-            resolve(annotation, module_globals(klass), localns),
+            resolve(annotation, globalns, localns),
             written=annotation,
             bindings=bindings_for(cls, klass),
         )
@@ -80,7 +82,7 @@ def check_module_fields(module: Any, *, origin: str = "") -> None:
     checks = field_checks(cls)
     if not checks:
         return
-    subject = f"`{cls.__qualname__}`" + (f" ({origin})" if origin else "")
+    subject = f"`{display_name(cls)}`" + (f" ({origin})" if origin else "")
     # One jaxtyping memo per instance: a dimension name means one size across the
     # fields of one instance, as in a jaxtyping-checked dataclass `__init__`.
     with jaxtyped("context"):
