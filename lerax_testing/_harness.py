@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -246,8 +247,16 @@ def run_check(check: str, subject: Subject) -> CheckResult:
     """Run one check in isolation; an error in the harness itself becomes a failure."""
     start = time.perf_counter()
     try:
-        with isolated_jax_config():
+        # Host output of the callback (progress bars, prints) would interleave with
+        # the report; `side_effects` captures what it needs itself.
+        sink = io.StringIO()
+        with (
+            isolated_jax_config(),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
             failures = CHECK_FUNCTIONS[check](subject)
+            jax.effects_barrier()
     except Exception as error:  # the check itself broke: report, never crash the run
         failures = [
             Failure(
