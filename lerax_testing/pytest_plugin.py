@@ -1,0 +1,321 @@
+"""The pytest plugin of `lerax_testing`: conformance checks as pytest tests.
+
+- The `callback_conformance` fixture: `callback_conformance(MyCallback(), **options)`
+    runs `check_callback` and fails the test with the report's text.
+- `conformance_suite`: `test_my_callback = conformance_suite(MyCallback(alpha=0.1))`
+    in a test module makes one test item per check, `test_my_callback[jit]`, ...,
+    which pytest-xdist spreads over its workers.
+- Options (`pytest --help`, group "lerax"): `--lerax-max-examples`, `--lerax-seed`,
+    `--lerax-skip CHECK=REASON`, `--lerax-typecheck`, and the same as ini settings
+    `lerax_max_examples`, `lerax_seed`, `lerax_skip`, `lerax_typecheck`.
+
+pytest loads this module (entry point `pytest11`, name `lerax_testing`; disable it
+with `-p no:lerax_testing`) in every run of every project that installs the toolkit,
+so it imports neither JAX nor the harness until a test uses them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._cli_settings import choose_seed, parse_int, parse_skip, typechecking
+from ._config import ConfigError, load_project_config
+from ._report import CHECKS
+
+if TYPE_CHECKING:
+    from ._report import Report
+
+__all__ = ["callback_conformance", "conformance_suite"]
+
+MARKER = "lerax_conformance"
+"""The marker of `conformance_suite`'s items (`-m "not lerax_conformance"`)."""
+
+_WORKER_SEED = "lerax_seed"  # the key of the seed in pytest-xdist's `workerinput`
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The plugin's options for one pytest run, after command line and ini files."""
+
+    seed: int | None = None
+    seed_source: str = ""
+    max_examples: int | None = None
+    skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    typecheck: bool = False
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """`check_callback` keywords: a test's own `options` over the run's."""
+        merged: dict[str, Any] = {"seed": self.seed}
+        if self.max_examples is not None:
+            merged["max_examples"] = self.max_examples
+        merged.update(options)
+        merged["skip"] = {**self.skip, **dict(options.get("skip") or {})}
+        return merged
+
+
+_SETTINGS = pytest.StashKey[Settings]()
+_CLEANUP = pytest.StashKey[contextlib.ExitStack]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lerax", "lerax_testing: callback conformance checks")
+    group.addoption(
+        "--lerax-max-examples",
+        metavar="N",
+        help="examples generated per conformance check (default: the ini setting "
+        "lerax_max_examples, then [tool.lerax_testing] max_examples, then 20).",
+    )
+    group.addoption(
+        "--lerax-seed",
+        metavar="SEED",
+        help="seed of the conformance checks' examples, to reproduce a run (default: "
+        "lerax_seed, [tool.lerax_testing] seed, an integer --hypothesis-seed, a "
+        "fixed seed in CI, else random; the seed in use is in the report header).",
+    )
+    group.addoption(
+        "--lerax-skip",
+        metavar="CHECK=REASON",
+        action="append",
+        default=[],
+        help="skip a conformance check everywhere, with the reason (repeatable).",
+    )
+    group.addoption(
+        "--lerax-typecheck",
+        action="store_true",
+        default=False,
+        help="switch on lerax_callback's runtime type checking for the whole run.",
+    )
+    parser.addini("lerax_max_examples", "examples per conformance check", default="")
+    parser.addini("lerax_seed", "seed of the conformance checks", default="")
+    parser.addini(
+        "lerax_skip",
+        "conformance checks to skip, one `CHECK = REASON` a line",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "lerax_typecheck", "switch on runtime type checking", type="bool", default=False
+    )
+
+
+def _read_settings(config: pytest.Config) -> Settings:
+    def option(name: str, ini: str) -> str | None:
+        value = config.getoption(name, default=None)
+        if value is None:
+            value = config.getini(ini) or None
+        return value
+
+    try:
+        raw = option("lerax_max_examples", "lerax_max_examples")
+        max_examples = (
+            None if raw is None else parse_int(raw, "--lerax-max-examples", minimum=1)
+        )
+        skip = parse_skip(
+            [*config.getini("lerax_skip"), *config.getoption("lerax_skip", default=[])],
+            "--lerax-skip",
+        )
+        raw = option("lerax_seed", "lerax_seed")
+        seed = None if raw is None else parse_int(raw, "--lerax-seed")
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from error
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and _WORKER_SEED in workerinput:
+        seed, source = workerinput[_WORKER_SEED], "from the pytest-xdist controller"
+    else:
+        if seed is None:
+            seed = _hypothesis_seed(config)
+        try:
+            project = load_project_config()
+        except ConfigError:
+            project = None  # `check_callback` reports it when a test uses it
+        seed, source = choose_seed(seed, project)
+    typecheck = bool(
+        config.getoption("lerax_typecheck", default=False)
+        or config.getini("lerax_typecheck")
+    )
+    return Settings(seed, source, max_examples, skip, typecheck)
+
+
+def _hypothesis_seed(config: pytest.Config) -> int | None:
+    """`--hypothesis-seed`, when it is an integer, seeds the conformance checks too."""
+    raw = config.getoption("hypothesis_seed", default=None)
+    try:
+        return None if raw is None else int(raw)
+    except ValueError:
+        return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}: a conformance check of a callback, made by "
+        "lerax_testing.pytest_plugin.conformance_suite.",
+    )
+    settings = _read_settings(config)
+    config.stash[_SETTINGS] = settings
+    cleanup = contextlib.ExitStack()
+    config.stash[_CLEANUP] = cleanup
+    if settings.typecheck:
+        try:
+            cleanup.enter_context(typechecking())
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from error
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cleanup = config.stash.get(_CLEANUP, None)
+    if cleanup is not None:
+        cleanup.close()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker checks with the seed the controller chose."""
+    settings = node.config.stash.get(_SETTINGS, None)
+    if settings is not None and settings.seed is not None:
+        node.workerinput[_WORKER_SEED] = settings.seed
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None or settings.seed is None:
+        return None
+    text = (
+        f"lerax_testing: seed {settings.seed} ({settings.seed_source}; reproduce "
+        f"with --lerax-seed={settings.seed})"
+    )
+    if settings.typecheck:
+        text += ", runtime type checking on"
+    return text
+
+
+def _settings(config: pytest.Config) -> Settings:
+    return config.stash.get(_SETTINGS, None) or Settings()
+
+
+def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Report:
+    from ._harness import check_callback
+
+    return check_callback(callback, **_settings(config).check_options(options))
+
+
+def _failure_text(report: Report, nodeid: str) -> str:
+    return (
+        f"{report.render()}\n\nReproduce with: pytest --lerax-seed={report.seed} "
+        f"'{nodeid}'"
+    )
+
+
+@pytest.fixture
+def callback_conformance(request: pytest.FixtureRequest) -> Callable[..., Report]:
+    """Check a callback; the test fails with the full report if any check fails.
+
+    ```python
+    def test_my_callback(callback_conformance):
+        callback_conformance(MyCallback(alpha=0.1), skip={"x64": "float32 only"})
+    ```
+
+    Takes the callback instance and any keyword of `check_callback` (`checks`,
+    `skip`, `max_examples`, `seed`, `env`, ...), which override the `--lerax-*`
+    options; `skip` adds to `--lerax-skip`. Returns the `Report` when no check failed.
+    """
+
+    def run(callback: Any, **options: Any) -> Report:
+        report = _run(request.config, callback, options)
+        request.node.user_properties.append(("lerax_seed", report.seed))
+        if not report.ok:
+            pytest.fail(_failure_text(report, request.node.nodeid), pytrace=False)
+        return report
+
+    return run
+
+
+def conformance_suite(
+    callback: Any, *, checks: Iterable[str] | None = None, **options: Any
+) -> Callable[..., None]:
+    """One pytest test item per conformance check of `callback`.
+
+    Assign the result to a `test_*` name at the top level of a test module:
+
+    ```python
+    from lerax_testing.pytest_plugin import conformance_suite
+
+    test_my_callback = conformance_suite(MyCallback(alpha=0.1))
+    ```
+
+    `pytest -v` then shows `test_my_callback[api] PASSED`, `test_my_callback[jit]
+    FAILED`, ..., each failure with its part of the report, and `pytest -n 2`
+    spreads the checks over workers. `-k "test_my_callback and jit"` selects one.
+
+    **Arguments:**
+
+    - `callback`: the callback instance, or a class or function that makes one when
+        called without arguments (it is then made once per item, when it runs).
+    - `checks`: the check ids to make items for (default: all of `CHECKS`).
+    - `options`: any other keyword of `check_callback` (`skip`, `max_examples`,
+        `seed`, `env`, ...); they override the `--lerax-*` options.
+
+    **Returns:**
+
+    A test function, parametrized over the check ids and marked `lerax_conformance`.
+    """
+    selected = _select_checks(checks)
+
+    def test(lerax_check: str, request: pytest.FixtureRequest) -> None:
+        instance = _instantiate(callback)
+        run = ["api"] if lerax_check == "api" else ["api", lerax_check]
+        report = _run(request.config, instance, {**options, "checks": run})
+        request.node.user_properties.append(("lerax_seed", report.seed))
+        result = report.result(lerax_check)
+        if result.status == "skipped":
+            pytest.skip(f"{lerax_check}: {result.reason}")
+        if result.status == "failed":
+            alone = dataclasses.replace(report, results=(result,))
+            pytest.fail(_failure_text(alone, request.node.nodeid), pytrace=False)
+
+    test.__doc__ = f"Conformance of {_name(callback)}, one item per check."
+    parametrized = pytest.mark.parametrize("lerax_check", selected, ids=selected)
+    return getattr(pytest.mark, MARKER)(parametrized(test))
+
+
+def _select_checks(checks: Iterable[str] | None) -> list[str]:
+    """The check ids in `CHECKS` order, so that every xdist worker collects the
+    same items whatever iterable (a set, say) was given."""
+    if checks is None:
+        return list(CHECKS)
+    if isinstance(checks, str):
+        raise TypeError(
+            f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
+            "not a string."
+        )
+    wanted = set(checks)
+    unknown = sorted(wanted - set(CHECKS))
+    if unknown:
+        raise ValueError(
+            f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
+        )
+    if not wanted:
+        raise ValueError("`checks` is empty; name at least one check, or leave it out.")
+    return [check for check in CHECKS if check in wanted]
+
+
+def _instantiate(callback: Any) -> Any:
+    """The instance to check: `callback` itself, or what its factory makes."""
+    from lerax_callback import AbstractCallback
+
+    if isinstance(callback, type) or (
+        callable(callback) and not isinstance(callback, AbstractCallback)
+    ):
+        return callback()
+    return callback
+
+
+def _name(callback: Any) -> str:
+    """A name for `callback` that needs no `repr`, which may be slow or import JAX."""
+    qualname = getattr(callback, "__qualname__", None)  # a class or a function
+    return qualname if isinstance(qualname, str) else f"a {type(callback).__qualname__}"
