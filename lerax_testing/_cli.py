@@ -1,0 +1,314 @@
+"""`lerax-conformance` (also `python -m lerax_testing`): check callbacks in CI.
+
+Exit status: 0 when every callback passed, 1 when a check failed or a callback
+could not be checked (its module raised on import, it crashed or hung), 2 for a
+usage error (unknown module, no callbacks found, bad option), with a one-line
+reason on standard error.
+
+Starting up imports neither JAX nor the harness, so `--help` and usage errors are
+quick; they are imported once there is a callback to check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._cli_settings import choose_seed, parse_skip
+from ._config import ConfigError, load_project_config
+from ._report import CHECK_SUMMARIES, CHECKS
+from ._targets import Target, UsageError, ensure_importable, parse_target
+
+if TYPE_CHECKING:
+    from ._cli_run import Options, Outcome, Progress
+
+PROG = "lerax-conformance"
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a callback may take under `--isolate` when `--timeout` is not given."""
+
+_EPILOG = f"""\
+TARGET is `module`, `module:attribute`, `path/to/file.py` or `file.py:attribute`.
+An attribute may be a callback instance, a callback class whose constructor needs
+no arguments, or a zero-argument factory; a module or file stands for every
+concrete callback class and instance it defines.
+
+formats (--format, repeatable; FORMAT=FILE writes to FILE):
+  text      a callbacks-by-checks table, then each failure in full (default)
+  json      every report as data, with a summary
+  junit     JUnit XML: a testsuite per callback, a testcase per check
+  github    GitHub Actions annotations on the callbacks' source lines
+  markdown  for a CI job summary ($GITHUB_STEP_SUMMARY)
+
+exit status: 0 all callbacks passed, 1 a check failed or a callback could not be
+checked, 2 usage error.
+
+examples:
+  {PROG} mypkg.callbacks
+  {PROG} mypkg.callbacks:MyCallback --checks jit,vmap --max-examples 50
+  {PROG} callbacks.py --format junit=conformance.xml --format markdown=summary.md
+  {PROG} mypkg.callbacks --isolate --timeout 300 --format github
+  {PROG} --init mypkg.callbacks:MyCallback
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, the reason, as for every usage error (argparse adds the usage).
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected positive seconds, got {text}")
+    return value
+
+
+def _format(text: str) -> tuple[str, str | None]:
+    from ._formats import FORMATS
+
+    fmt, _, path = text.partition("=")
+    if fmt not in FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}"
+        )
+    return fmt, path or None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Check that Lerax callbacks are trace-safe, for CI.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("targets", nargs="*", metavar="TARGET", help="what to check (see below)")
+    add(
+        "-f",
+        "--format",
+        dest="formats",
+        action="append",
+        type=_format,
+        metavar="FORMAT[=FILE]",
+        help="output format, repeatable (default: text)",
+    )
+    add(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the format that has no =FILE to FILE instead of the terminal",
+    )
+    add("--checks", metavar="IDS", help="comma-separated check ids (default: all)")
+    add(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="CHECK=REASON",
+        help="skip a check, saying why (repeatable)",
+    )
+    add(
+        "--max-examples",
+        type=_positive,
+        metavar="N",
+        help="examples per check (default: [tool.lerax_testing], else 20)",
+    )
+    add("--num-envs", type=_positive, metavar="N", help="parallel environments")
+    add("--max-steps", type=_positive, metavar="N", help="longest generated rollout")
+    add("--seed", type=int, help="seed of the examples, to reproduce a run")
+    add(
+        "--typecheck",
+        action="store_true",
+        help="switch on lerax_callback's runtime type checking",
+    )
+    add(
+        "--isolate",
+        action="store_true",
+        help="check each target in its own subprocess; a callback that hangs or "
+        "kills the interpreter fails and the run goes on",
+    )
+    add(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"per callback, implies --isolate (default {DEFAULT_TIMEOUT:g})",
+    )
+    add(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show which callback and check run, on standard error (default: "
+        "when standard output is not a machine format)",
+    )
+    add(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="include the underlying errors' tracebacks in text reports",
+    )
+    add("--list-checks", action="store_true", help="list the check ids and exit")
+    add(
+        "--init",
+        metavar="MODULE:CALLBACK",
+        help="write tests/test_<callback>_conformance.py, a pytest file for it",
+    )
+    add("--tests-dir", default="tests", type=Path, help="where --init writes")
+    add("--force", action="store_true", help="let --init overwrite a file")
+    add("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser  # fmt: skip
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lerax-callback-toolkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `lerax-conformance` with `argv` (default `sys.argv[1:]`); returns the
+    exit status."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or argparse's usage error
+        return exit.code if isinstance(exit.code, int) else 2
+    try:
+        return _main(args)
+    except (UsageError, ConfigError) as error:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        return 2
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """`(format, file or None for standard output)`, validated."""
+    from ._formats import HUMAN
+
+    outputs = list(args.formats or [("text", None)])
+    to_stdout = [fmt for fmt, path in outputs if path is None]
+    if args.output is not None:
+        if len(to_stdout) != 1:
+            raise UsageError(
+                "--output FILE takes exactly one format without =FILE; give the "
+                "others their own file, e.g. --format junit=report.xml."
+            )
+        outputs = [(f, args.output if p is None else p) for f, p in outputs]
+    elif len(to_stdout) > 1 and not set(to_stdout) <= HUMAN:
+        raise UsageError(
+            f"only one of the formats {', '.join(to_stdout)} can go to standard "
+            "output; write the others to files, e.g. --format junit=report.xml."
+        )
+    if all(path is not None for _, path in outputs):
+        outputs.append(("text", None))  # and the terminal still shows the table
+    return outputs
+
+
+def _checks(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    wanted = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CHECKS]
+    if unknown or not wanted:
+        raise UsageError(
+            f"--checks: unknown check(s) {', '.join(unknown) or '(none given)'}; "
+            f"the checks are {', '.join(CHECKS)}."
+        )
+    return tuple(c for c in CHECKS if c in wanted)
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.list_checks:
+        for check in CHECKS:
+            print(f"{check:<13} {CHECK_SUMMARIES.get(check, '')}")
+        return 0
+    if os.getcwd() not in sys.path:  # as `python -m` does: the project's modules
+        sys.path.insert(0, os.getcwd())
+    if args.init is not None:
+        from ._cli_init import write_test_file
+
+        return write_test_file(
+            args.init, tests_dir=args.tests_dir, force=args.force, out=sys.stdout
+        )
+    if not args.targets:
+        raise UsageError(
+            "give at least one TARGET: `module`, `module:attribute` or `file.py`."
+        )
+    outputs = _outputs(args)
+    targets = [parse_target(text) for text in args.targets]
+    for target in targets:
+        ensure_importable(target)
+    seed, _ = choose_seed(args.seed, load_project_config())
+    from ._cli_run import Options, Progress, RunResult, stderr_if_wanted
+
+    options = Options(
+        seed=seed,
+        checks=_checks(args.checks),
+        skip=parse_skip(args.skip, "--skip"),
+        max_examples=args.max_examples,
+        num_envs=args.num_envs,
+        max_steps=args.max_steps,
+        typecheck=args.typecheck,
+    )
+    from ._formats import HUMAN, render
+
+    human = all(fmt in HUMAN for fmt, path in outputs if path is None)
+    progress = Progress(stderr_if_wanted(args.progress, human))
+    usage_errors: list[str] = []
+    start = time.perf_counter()
+    if args.isolate or args.timeout is not None:
+        from ._isolate import run_isolated
+
+        outcomes = run_isolated(
+            targets,
+            options,
+            progress,
+            timeout=args.timeout or DEFAULT_TIMEOUT,
+            usage_errors=usage_errors,
+        )
+    else:
+        outcomes = _in_process(targets, options, progress)
+    result = RunResult(outcomes, options, time.perf_counter() - start, usage_errors)
+    for fmt, path in outputs:
+        text = render(fmt, result, verbose=args.verbose)
+        if path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            file = Path(path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text, encoding="utf-8")
+    for error in usage_errors:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+    return result.exit_status
+
+
+def _in_process(
+    targets: list[Target], options: Options, progress: Progress
+) -> list[Outcome]:
+    from ._cli_run import run_in_process
+
+    if not options.typecheck:
+        return run_in_process(targets, options, progress)
+    from ._cli_settings import typechecking
+
+    with typechecking():
+        return run_in_process(targets, options, progress)

@@ -1,0 +1,169 @@
+"""`lerax-conformance`'s output formats: the text table and JSON here, JUnit XML,
+GitHub annotations and Markdown in `_formats_junit.py`, `_formats_github.py` and
+`_formats_markdown.py`."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+
+from ._cli_run import Outcome, RunResult
+
+FORMATS = ("text", "json", "junit", "github", "markdown")
+"""Every format `--format` accepts."""
+
+HUMAN = frozenset({"text", "github"})
+"""Formats that read well on a terminal: with only these on standard output, the
+progress display is on and several may share it."""
+
+CELLS = {"passed": "ok", "failed": "FAIL", "skipped": "skip"}
+"""The table's cell for each check status; `-` for a check that was not run."""
+
+_LEGEND = "ok = passed, FAIL = failed, skip = skipped, - = not run"
+
+
+def render(fmt: str, result: RunResult, *, verbose: bool = False) -> str:
+    """`result` in format `fmt` (one of `FORMATS`), ending with a newline."""
+    renderers: dict[str, Callable[[RunResult], str]] = {
+        "text": lambda r: render_text(r, verbose=verbose),
+        "json": render_json,
+        "junit": _lazy("_formats_junit", "render_junit"),
+        "github": _lazy("_formats_github", "render_github"),
+        "markdown": _lazy("_formats_markdown", "render_markdown"),
+    }
+    text = renderers[fmt](result)
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def _lazy(module: str, function: str) -> Callable[[RunResult], str]:
+    def call(result: RunResult) -> str:
+        import importlib
+
+        return getattr(importlib.import_module(f".{module}", __package__), function)(
+            result
+        )
+
+    return call
+
+
+def cell(outcome: Outcome, check: str) -> str:
+    """The status of `check` for `outcome`'s callback: passed, failed, skipped or
+    `None` when it was not run."""
+    if outcome.report is None:
+        return ""
+    for result in outcome.report.results:
+        if result.check == check:
+            return result.status
+    return ""
+
+
+def failed_checks(outcome: Outcome) -> list[str]:
+    if outcome.report is None:
+        return []
+    return [r.check for r in outcome.report.results if r.status == "failed"]
+
+
+def summary_line(result: RunResult) -> str:
+    """One line: how many callbacks passed, which failed, the seed."""
+    total = len(result.outcomes)
+    seed = f"seed {result.options.seed}"
+    if result.usage_errors:
+        return f"Usage error: {result.usage_errors[0]}"
+    if total == 0:
+        return f"No callback was checked ({seed})."
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    errors = [o for o in result.outcomes if o.status == "error"]
+    skipped = result.count("skipped")
+    plural = "s" if total != 1 else ""
+    extra = f", {skipped} skipped" if skipped else ""
+    if not failed and not errors:
+        passed = result.count("passed")
+        return f"PASSED: {passed} of {total} callback{plural} passed{extra} ({seed})."
+    parts = []
+    if failed:
+        names = "; ".join(f"{o.name}: {', '.join(failed_checks(o))}" for o in failed)
+        parts.append(f"{len(failed)} of {total} callback{plural} failed ({names})")
+    if errors:
+        names = ", ".join(o.name for o in errors)
+        parts.append(f"{len(errors)} could not be checked ({names})")
+    return f"FAILED: {', '.join(parts)}{extra} ({seed})."
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def table(result: RunResult, *, width: int = 48) -> list[str]:
+    """The callbacks-by-checks table, as lines."""
+    checks = result.checks
+    names = [_shorten(o.name, width) for o in result.outcomes]
+    first = max([len("callback"), *map(len, names)])
+    widths = [max(len(c), 4) for c in checks]
+    lines = [
+        "  ".join(
+            [
+                f"{'callback':<{first}}",
+                *(f"{c:<{w}}" for c, w in zip(checks, widths, strict=True)),
+            ]
+        ).rstrip()
+    ]
+    for outcome, name in zip(result.outcomes, names, strict=True):
+        if outcome.report is None:
+            label = "ERROR" if outcome.status == "error" else "skipped"
+            reason = _shorten(" ".join((outcome.reason or "").split()), 80)
+            lines.append(f"{name:<{first}}  {label}: {reason}")
+            continue
+        row = [f"{name:<{first}}"]
+        for check, w in zip(checks, widths, strict=True):
+            row.append(f"{CELLS.get(cell(outcome, check), '-'):<{w}}")
+        lines.append("  ".join(row).rstrip())
+    return lines
+
+
+def render_text(result: RunResult, *, verbose: bool = False) -> str:
+    """The human report: the table, each failure in full, then a summary line."""
+    out = [
+        f"lerax-conformance: {len(result.outcomes)} callback(s), "
+        f"seed {result.options.seed} (reproduce with --seed {result.options.seed})",
+        "",
+    ]
+    if result.outcomes:
+        out += [*table(result), f"({_LEGEND})"]
+    skipped = [o for o in result.outcomes if o.status == "skipped"]
+    if skipped:
+        out += ["", "Not checked:"]
+        out += [f"  {o.name}: {o.reason}" for o in skipped]
+    for outcome in result.outcomes:
+        if outcome.status == "failed" and outcome.report is not None:
+            out += ["", f"== {outcome.name} ==", outcome.report.render(verbose=verbose)]
+        elif outcome.status == "error":
+            out += ["", f"== {outcome.name} ==", f"ERROR: {outcome.reason}"]
+            if outcome.location is not None:
+                out.append(f"  at {outcome.location[0]}:{outcome.location[1]}")
+            if outcome.details:  # the traceback, or the crashed process's stderr
+                out.append(textwrap.indent(outcome.details.rstrip(), "  | "))
+    out += ["", summary_line(result)]
+    return "\n".join(out)
+
+
+def render_json(result: RunResult) -> str:
+    """Machine-readable: every `Report.to_dict()` within its callback's outcome."""
+    data = {
+        "tool": "lerax-conformance",
+        "format_version": 1,
+        "exit_status": result.exit_status,
+        "seed": result.options.seed,
+        "seconds": round(result.seconds, 3),
+        "options": result.options.to_dict(),
+        "summary": {
+            "callbacks": len(result.outcomes),
+            "passed": result.count("passed"),
+            "failed": result.count("failed"),
+            "errors": result.count("error"),
+            "skipped": result.count("skipped"),
+        },
+        "callbacks": [o.to_dict() for o in result.outcomes],
+        "usage_errors": list(result.usage_errors),
+    }
+    return json.dumps(data, indent=2)

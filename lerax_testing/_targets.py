@@ -1,0 +1,359 @@
+"""The callbacks a `lerax-conformance` TARGET names.
+
+A TARGET is `module`, `module:attribute`, `path/to/file.py` or
+`path/to/file.py:attribute`. An attribute may be a callback instance, a callback
+class whose constructor needs no arguments, or a zero-argument factory. A module or
+file on its own stands for every concrete callback class and instance it defines
+(assigns or declares itself, rather than imports).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+class UsageError(Exception):
+    """A TARGET or an option that cannot be used; the message is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A parsed TARGET: a module name or a file, and maybe an attribute in it."""
+
+    text: str
+    module: str | None = None
+    path: Path | None = None
+    attribute: str | None = None
+
+    def child(self, attribute: str) -> str:
+        """The TARGET that names only `attribute` of this module or file."""
+        base = self.text if self.attribute is None else self.text.rpartition(":")[0]
+        return f"{base}:{attribute}"
+
+
+@dataclasses.dataclass
+class Entry:
+    """One callback found in a target, ready to check or saying why it is not.
+
+    `name` is itself a TARGET naming just this callback, e.g. `pkg.callbacks:Mine`.
+    """
+
+    name: str
+    target: str
+    callback: Any = None
+    error: str | None = None  # it could not be made: the target's failure
+    details: str | None = None  # the traceback of `error`
+    skipped: str | None = None  # it is not checked, and why
+    location: tuple[str, int] | None = None
+
+
+def parse_target(text: str) -> Target:
+    """Split a TARGET into module or file and attribute; `UsageError` if malformed."""
+    base, attribute = text, None
+    head, colon, tail = text.rpartition(":")
+    if colon and tail and _DOTTED.match(tail) and head and not head.endswith(":"):
+        base, attribute = head, tail
+    elif colon and not re.match(r"^[A-Za-z]:[\\/]", text):  # not a Windows drive
+        raise UsageError(
+            f"cannot read target {text!r}: write `module`, `module:attribute`, "
+            "`path/to/file.py` or `path/to/file.py:attribute`."
+        )
+    if base.endswith(".py") or "/" in base or os.sep in base:
+        path = Path(base)
+        if not path.is_file():
+            raise UsageError(f"target {text!r}: there is no file {str(path)!r}.")
+        return Target(text, path=path.resolve(), attribute=attribute)
+    if not _DOTTED.match(base):
+        raise UsageError(
+            f"target {text!r} is neither a module name nor a path to a `.py` file."
+        )
+    return Target(text, module=base, attribute=attribute)
+
+
+def ensure_importable(target: Target) -> None:
+    """`UsageError` if the target's module or file cannot be found (nothing runs)."""
+    if target.module is None:
+        return
+    try:
+        found = importlib.util.find_spec(target.module) is not None
+    except (ImportError, ValueError):
+        found = False
+    except Exception:  # a parent package failed to import: that is the target's error
+        return
+    if not found:
+        raise UsageError(_unknown_module(target.module))
+
+
+def _unknown_module(name: str) -> str:
+    return (
+        f"no module named {name!r}; install it, run from the folder that contains "
+        "it, or give the path of its `.py` file."
+    )
+
+
+def discover(target: Target) -> list[Entry]:
+    """Import the target and list its callbacks (`UsageError` if there are none).
+
+    An exception while importing is not a usage error: it becomes an `Entry` with
+    `error`, the target's failure.
+    """
+    try:
+        module = _import(target)
+    except UsageError:
+        raise
+    except BaseException as error:  # anything the user's module raises or exits with
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return [_error_entry(target.text, target, error, "importing it")]
+    if target.attribute is not None:
+        return [_from_attribute(target, module)]
+    return _scan(target, module)
+
+
+def _import(target: Target) -> ModuleType:
+    if target.module is not None:
+        try:
+            return importlib.import_module(target.module)
+        except ModuleNotFoundError as error:
+            name = error.name or ""
+            if name and (target.module == name or target.module.startswith(name + ".")):
+                raise UsageError(_unknown_module(target.module)) from error
+            raise
+    assert target.path is not None
+    folder = str(target.path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # as for a script: its siblings are importable
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == str(target.path):
+            return module  # checked before (also when named several ways)
+    name = target.path.stem
+    number = 1
+    while name in sys.modules or not name.isidentifier():
+        name, number = f"_lerax_target_{target.path.stem}_{number}", number + 1
+    spec = importlib.util.spec_from_file_location(name, target.path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _from_attribute(target: Target, module: ModuleType) -> Entry:
+    from lerax_callback import AbstractCallback
+
+    obj: Any = module
+    assert target.attribute is not None
+    for part in target.attribute.split("."):
+        if not hasattr(obj, part):
+            found = [e.name.rpartition(":")[2] for e in _scan(target, module, True)]
+            hint = f"; it defines {', '.join(found)}" if found else ""
+            raise UsageError(
+                f"target {target.text!r}: {target.module or target.path} has no "
+                f"attribute {target.attribute!r}{hint}."
+            )
+        obj = getattr(obj, part)
+    what = f"target {target.text!r}"
+    if isinstance(obj, AbstractCallback):
+        return Entry(target.text, target.text, obj, location=_location(obj))
+    if isinstance(obj, type):
+        if not issubclass(obj, AbstractCallback):
+            raise UsageError(f"{what} is a class, but not an `AbstractCallback` one.")
+        missing = sorted(getattr(obj, "__abstractmethods__", ()))
+        if missing:
+            raise UsageError(
+                f"{what} is abstract (no {', '.join(missing)}); name a concrete "
+                "subclass."
+            )
+    elif not callable(obj):
+        raise UsageError(
+            f"{what} is a {type(obj).__name__}, not a callback, a callback class or "
+            "a factory."
+        )
+    required = required_arguments(obj)
+    if required:
+        raise UsageError(
+            f"{what} needs arguments ({', '.join(required)}); name an instance or a "
+            "zero-argument factory instead."
+        )
+    return _build(target.text, target, obj)
+
+
+def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry]:
+    """Every concrete callback class and instance `module` defines, in order."""
+    from lerax_callback import AbstractCallback
+
+    assigned = _assigned_names(module)
+    found: list[tuple[str, Any]] = []
+    for name, obj in list(vars(module).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(obj, type):
+            if (
+                issubclass(obj, AbstractCallback)
+                and obj.__module__ == module.__name__
+                and not inspect.isabstract(obj)
+            ):
+                found.append((name, obj))
+        elif isinstance(obj, AbstractCallback) and _defined_here(
+            name, obj, module, assigned
+        ):
+            found.append((name, obj))
+    if quiet:
+        return [Entry(target.child(name), target.text) for name, _ in found]
+    exposed = {type(obj) for _, obj in found if not isinstance(obj, type)}
+    entries = []
+    for name, obj in found:
+        child = target.child(name)
+        if not isinstance(obj, type):
+            entries.append(Entry(child, target.text, obj, location=_location(obj)))
+        elif obj not in exposed:  # a class whose instances are exposed is theirs
+            required = required_arguments(obj)
+            if not required:
+                entries.append(_build(child, target, obj))
+            else:
+                entries.append(
+                    Entry(
+                        child,
+                        target.text,
+                        skipped=f"needs constructor arguments ({', '.join(required)});"
+                        " define an instance in the module, or name a zero-argument "
+                        f"factory as `{target.child('FACTORY')}`",
+                        location=_location(obj),
+                    )
+                )
+    if not entries:
+        raise UsageError(
+            f"no callbacks found in {target.text!r}: it defines no concrete "
+            "`AbstractCallback` subclass or instance (imported ones are not checked)."
+        )
+    if all(e.skipped for e in entries):
+        raise UsageError(
+            f"no callback to check in {target.text!r}: {entries[0].name} "
+            f"{entries[0].skipped}."
+        )
+    return entries
+
+
+def _assigned_names(module: ModuleType) -> set[str] | None:
+    """The names the module's own top-level code assigns, or None without source."""
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    names: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        if isinstance(node, ast.If | ast.Try | ast.With | ast.For | ast.While):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _defined_here(
+    name: str, obj: Any, module: ModuleType, assigned: set[str] | None
+) -> bool:
+    if assigned is not None:
+        return name in assigned
+    for other in list(sys.modules.values()):  # no source: was it imported from one?
+        namespace = getattr(other, "__dict__", None)
+        if other is not module and namespace and namespace.get(name) is obj:
+            return False
+    return True
+
+
+def required_arguments(factory: Any) -> list[str]:
+    """The parameters `factory(...)` must be given (none for `factory()` to work)."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def _build(name: str, target: Target, factory: Any) -> Entry:
+    call = f"{getattr(factory, '__qualname__', name)}()"
+    try:
+        callback = factory()
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return _error_entry(name, target, error, f"calling `{call}`")
+    return Entry(name, target.text, callback, location=_location(callback))
+
+
+def _error_entry(name: str, target: Target, error: BaseException, doing: str) -> Entry:
+    first = str(error).strip().splitlines()
+    summary = type(error).__name__ + (f": {first[0]}" if first else "")
+    return Entry(
+        name,
+        target.text,
+        error=f"{doing} raised {summary}",
+        details=_user_traceback(error),
+        location=_error_location(error, target),
+    )
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The traceback from the first frame outside this toolkit and importlib."""
+    own = os.path.dirname(os.path.abspath(__file__))
+    tb = error.__traceback__
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename.startswith(("<frozen", own))
+    ):
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(error), error, tb or error.__traceback__)
+    return "".join(lines[-20:])
+
+
+def _error_location(error: BaseException, target: Target) -> tuple[str, int] | None:
+    """The innermost line of the user's code in `error`'s traceback."""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return error.filename, error.lineno
+    frames = traceback.extract_tb(error.__traceback__)
+    own = str(target.path) if target.path is not None else None
+    site = os.path.dirname(os.path.dirname(os.__file__))
+    best = None
+    for frame in frames:
+        if frame.filename == own:
+            best = (frame.filename, frame.lineno or 0)
+        elif own is None and not frame.filename.startswith(("<", site)):
+            best = (frame.filename, frame.lineno or 0)
+    return best
+
+
+def _location(obj: Any) -> tuple[str, int] | None:
+    cls = obj if isinstance(obj, type) else type(obj)
+    try:
+        file = inspect.getsourcefile(cls)
+        _, line = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    return (file, line) if file else None
