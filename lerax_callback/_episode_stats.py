@@ -8,6 +8,8 @@ from typing import Any, final
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 from jaxtyping import Array, Bool, Float, Int, Key
 
@@ -67,17 +69,24 @@ def _print_line(
     print(f"iteration {iteration}: {episodes} episodes, {summary}", flush=True)
 
 
-def _write(
-    writer: Callable[..., Any],
-    iteration: ArrayLike,
-    episodes: ArrayLike,
-    mean_return: ArrayLike,
-    mean_length: ArrayLike,
-) -> None:
+def _pack(iteration: Int[Array, ""], state: EpisodeStatsState) -> Int[Array, " 4"]:
+    """The numbers a writer gets, as one `int32` array, the floats bit-cast.
+
+    One operand rather than four: each operand of a host callback costs a transfer
+    of its own (about 0.1 ms on CPU).
+    """
+    means = jnp.stack([state.mean_return, state.mean_length]).astype(jnp.float32)
+    counts = jnp.stack([iteration, state.episodes]).astype(jnp.int32)
+    return jnp.concatenate([counts, lax.bitcast_convert_type(means, jnp.int32)])
+
+
+def _write(writer: Callable[..., Any], packed: ArrayLike) -> None:
     """Host side of `jax.debug.callback`: hands the writer Python numbers."""
+    numbers = np.asarray(packed, np.int32)
+    mean_return, mean_length = numbers[2:].view(np.float32)
     writer(
-        iteration=int(iteration),
-        episodes=int(episodes),
+        iteration=int(numbers[0]),
+        episodes=int(numbers[1]),
         mean_return=float(mean_return),
         mean_length=float(mean_length),
     )
@@ -213,10 +222,7 @@ class EpisodeStatsCallback(AbstractCallback[EpisodeStatsState, EpisodeStatsStepS
         if self.writer is not None:
             jax.debug.callback(
                 functools.partial(_write, self.writer),
-                ctx.iteration_count,
-                state.episodes,
-                state.mean_return,
-                state.mean_length,
+                _pack(ctx.iteration_count, state),
             )
         return state
 
