@@ -82,7 +82,6 @@ def check_module_fields(module: Any, *, origin: str = "") -> None:
     checks = field_checks(cls)
     if not checks:
         return
-    subject = f"`{display_name(cls)}`" + (f" ({origin})" if origin else "")
     # One jaxtyping memo per instance: a dimension name means one size across the
     # fields of one instance, as in a jaxtyping-checked dataclass `__init__`.
     with jaxtyped("context"):
@@ -92,8 +91,9 @@ def check_module_fields(module: Any, *, origin: str = "") -> None:
                 continue
             error = violation(value, check.hint)
             if error is not None:
+                where = f" ({origin})" if origin else ""
                 raise mismatch(
-                    subject=subject,
+                    subject=f"`{display_name(cls)}`{where}",
                     what=f"Field `{check.name}`",
                     expected=check.expected,
                     value=value,

@@ -140,22 +140,33 @@ def _is_unsupported(hint: Any) -> bool:
         return False
 
 
+_DOOR: list[Any] = []
+
+
+def _door() -> tuple[Any, type, type]:
+    """beartype's checker and its exceptions, imported on the first check."""
+    if not _DOOR:
+        from beartype.door import die_if_unbearable
+        from beartype.roar import BeartypeException, BeartypeHintViolation
+
+        _DOOR.extend((die_if_unbearable, BeartypeException, BeartypeHintViolation))
+    return _DOOR[0], _DOOR[1], _DOOR[2]
+
+
 def violation(value: Any, hint: Any) -> Exception | None:
     """The type checker's error if `value` does not satisfy `hint`, else `None`.
 
     beartype is imported here, on the first check, not when `lerax_callback` is.
     A hint beartype cannot check is remembered and treated as satisfied.
     """
-    from beartype.door import die_if_unbearable
-    from beartype.roar import BeartypeException, BeartypeHintViolation
-
+    die_if_unbearable, unsupported, hint_violation = _door()
     if _is_unsupported(hint):
         return None
     try:
         die_if_unbearable(value, hint)
-    except BeartypeHintViolation as error:
+    except hint_violation as error:
         return error
-    except BeartypeException:
+    except unsupported:
         try:
             _UNSUPPORTED.add(hint)
         except TypeError:
