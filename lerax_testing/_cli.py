@@ -32,7 +32,8 @@ DEFAULT_TIMEOUT = 600.0
 """Seconds a callback may take under `--isolate` when `--timeout` is not given."""
 
 _EPILOG = f"""\
-TARGET is `module`, `module:attribute`, `path/to/file.py` or `file.py:attribute`.
+TARGET is `module`, `module:attribute`, `path/to/file.py`, `file.py:attribute`
+or a folder (its `.py` files).
 An attribute may be a callback instance, a callback class whose constructor needs
 no arguments, or a zero-argument factory; a module or file stands for every
 concrete callback class and instance it defines.

@@ -35,7 +35,7 @@ def choose_seed(explicit: int | None, config: ProjectConfig | None) -> tuple[int
     in CI, then a fresh random one.
     """
     if explicit is not None:
-        return explicit, "given"
+        return explicit, "given"  # callers say where from
     if config is not None and config.seed is not None:
         return config.seed, "from [tool.lerax_testing]"
     if in_ci():

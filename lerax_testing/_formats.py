@@ -94,7 +94,7 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def table(result: RunResult, *, width: int = 48) -> list[str]:
+def table(result: RunResult, *, width: int = 64) -> list[str]:
     """The callbacks-by-checks table, as lines."""
     checks = result.checks
     names = [_shorten(o.name, width) for o in result.outcomes]

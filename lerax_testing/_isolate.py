@@ -153,20 +153,22 @@ class _Child:
 
     def _read_events(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "end":
-                self.finished = True
-            self.events.put(event)
+        with self.process.stdout:  # closed at the end of the child's output
+            for line in self.process.stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "end":
+                    self.finished = True
+                self.events.put(event)
         self.events.put(_DONE)
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr.append(line)
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self.stderr.append(line)
 
     def next_event(self, timeout: float | None) -> Any:
         try:
@@ -176,7 +178,8 @@ class _Child:
 
     def wait(self) -> int:
         code = self.process.wait()
-        self._threads[1].join(timeout=5)
+        for thread in self._threads:  # they close the pipes at end of file
+            thread.join(timeout=5)
         return code
 
     def kill(self) -> None:

@@ -1,11 +1,11 @@
 """The callbacks a `lerax-conformance` TARGET names.
 
-A TARGET is `module`, `module:attribute`, `path/to/file.py` or
-`path/to/file.py:attribute`. An attribute may be a callback instance, a callback
-class whose constructor needs no arguments, or a zero-argument factory. A module or
-file on its own stands for every concrete callback class and instance it defines
-(assigns or declares itself, rather than imports).
-"""
+A TARGET is `module`, `module:attribute`, `path/to/file.py`,
+`path/to/file.py:attribute` or a folder of `.py` files. An attribute may be a
+callback instance, a callback class whose constructor needs no arguments, or a
+zero-argument factory. A module or file on its own stands for every concrete
+callback class and instance it defines (assigns or declares itself, rather than
+imports)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,10 @@ def parse_target(text: str) -> Target:
             f"cannot read target {text!r}: write `module`, `module:attribute`, "
             "`path/to/file.py` or `path/to/file.py:attribute`."
         )
-    if base.endswith(".py") or "/" in base or os.sep in base:
+    if base.endswith(".py") or "/" in base or os.sep in base or Path(base).is_dir():
         path = Path(base)
+        if path.is_dir() and attribute is None:
+            return Target(text, path=path.resolve())
         if not path.is_file():
             raise UsageError(f"target {text!r}: there is no file {str(path)!r}.")
         return Target(text, path=path.resolve(), attribute=attribute)
@@ -108,8 +110,41 @@ def discover(target: Target) -> list[Entry]:
     """Import the target and list its callbacks (`UsageError` if there are none).
 
     An exception while importing is not a usage error: it becomes an `Entry` with
-    `error`, the target's failure.
+    `error`, the target's failure. A folder stands for the `.py` files in it (not
+    in its subfolders), in name order, except `__init__.py` and `_private.py`.
     """
+    if target.path is not None and target.path.is_dir():
+        files = sorted(
+            p
+            for p in target.path.glob("*.py")
+            if p.is_file() and not p.name.startswith("_")
+        )
+        entries = [
+            entry
+            for file in files
+            for entry in _discover(
+                Target(os.path.join(target.text, file.name), path=file)
+            )
+        ]
+        return _some_to_check(target, entries)
+    return _some_to_check(target, _discover(target))
+
+
+def _some_to_check(target: Target, entries: list[Entry]) -> list[Entry]:
+    if not entries:
+        raise UsageError(
+            f"no callbacks found in {target.text!r}: it defines no concrete "
+            "`AbstractCallback` subclass or instance (imported ones are not checked)."
+        )
+    if all(e.skipped for e in entries):
+        raise UsageError(
+            f"no callback to check in {target.text!r}: {entries[0].name} "
+            f"{entries[0].skipped}."
+        )
+    return entries
+
+
+def _discover(target: Target) -> list[Entry]:
     try:
         module = _import(target)
     except UsageError:
@@ -239,16 +274,6 @@ def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry
                         location=_location(obj),
                     )
                 )
-    if not entries:
-        raise UsageError(
-            f"no callbacks found in {target.text!r}: it defines no concrete "
-            "`AbstractCallback` subclass or instance (imported ones are not checked)."
-        )
-    if all(e.skipped for e in entries):
-        raise UsageError(
-            f"no callback to check in {target.text!r}: {entries[0].name} "
-            f"{entries[0].skipped}."
-        )
     return entries
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -104,14 +105,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _read_settings(config: pytest.Config) -> Settings:
-    def option(name: str, ini: str) -> str | None:
-        value = config.getoption(name, default=None)
-        if value is None:
-            value = config.getini(ini) or None
-        return value
-
     try:
-        raw = option("lerax_max_examples", "lerax_max_examples")
+        raw = config.getoption("lerax_max_examples", default=None) or (
+            config.getini("lerax_max_examples") or None
+        )
         max_examples = (
             None if raw is None else parse_int(raw, "--lerax-max-examples", minimum=1)
         )
@@ -119,26 +116,35 @@ def _read_settings(config: pytest.Config) -> Settings:
             [*config.getini("lerax_skip"), *config.getoption("lerax_skip", default=[])],
             "--lerax-skip",
         )
-        raw = option("lerax_seed", "lerax_seed")
-        seed = None if raw is None else parse_int(raw, "--lerax-seed")
+        seed, source = _given_seed(config)
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from error
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and _WORKER_SEED in workerinput:
         seed, source = workerinput[_WORKER_SEED], "from the pytest-xdist controller"
-    else:
-        if seed is None:
-            seed = _hypothesis_seed(config)
+    elif seed is None:
         try:
             project = load_project_config()
         except ConfigError:
             project = None  # `check_callback` reports it when a test uses it
-        seed, source = choose_seed(seed, project)
+        seed, source = choose_seed(None, project)
     typecheck = bool(
         config.getoption("lerax_typecheck", default=False)
         or config.getini("lerax_typecheck")
     )
     return Settings(seed, source, max_examples, skip, typecheck)
+
+
+def _given_seed(config: pytest.Config) -> tuple[int | None, str]:
+    """The seed the command line or an ini file gives, and where it comes from."""
+    raw = config.getoption("lerax_seed", default=None)
+    if raw is not None:
+        return parse_int(raw, "--lerax-seed"), "from --lerax-seed"
+    raw = config.getini("lerax_seed") or None
+    if raw is not None:
+        return parse_int(raw, "the ini setting lerax_seed"), "from lerax_seed"
+    seed = _hypothesis_seed(config)
+    return seed, "from --hypothesis-seed"
 
 
 def _hypothesis_seed(config: pytest.Config) -> int | None:
@@ -192,6 +198,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if settings.typecheck:
         text += ", runtime type checking on"
     return text
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Report a skipped check at the user's `conformance_suite(...)` line rather
+    than inside this plugin, where the test function is defined."""
+    report = yield
+    origin = getattr(getattr(item, "obj", None), "_lerax_origin", None)
+    if origin is not None and report.skipped and isinstance(report.longrepr, tuple):
+        report.longrepr = (origin[0], origin[1], report.longrepr[2])
+    return report
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -279,6 +296,8 @@ def conformance_suite(
             pytest.fail(_failure_text(alone, request.node.nodeid), pytrace=False)
 
     test.__doc__ = f"Conformance of {_name(callback)}, one item per check."
+    caller = sys._getframe(1)  # where the user made the suite, to report skips at
+    test._lerax_origin = (caller.f_code.co_filename, caller.f_lineno)  # type: ignore[attr-defined]
     parametrized = pytest.mark.parametrize("lerax_check", selected, ids=selected)
     return getattr(pytest.mark, MARKER)(parametrized(test))
 

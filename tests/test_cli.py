@@ -1,0 +1,504 @@
+"""`lerax-conformance`: targets, output formats, exit statuses, `--isolate`, `--init`.
+
+Most tests call `main([...])` in this process; one runs the installed command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lerax_testing import CheckResult, Failure, Report
+from lerax_testing._cli import main
+from lerax_testing._cli_run import Options, Outcome, RunResult, report_from_dict
+from lerax_testing._formats_github import (
+    MAX_ANNOTATIONS,
+    annotations,
+    escape_data,
+    escape_property,
+    render_github,
+)
+from lerax_testing._formats_junit import render_junit
+from lerax_testing._formats_markdown import LIMIT, render_markdown
+from lerax_testing._targets import discover, parse_target
+
+pytest_plugins = ["pytester"]
+
+STATE = """
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+import lerax_callback as lc
+
+
+class Total(lc.AbstractCallbackStepState):
+    total: Float[Array, ""]
+"""
+
+GOOD = (
+    STATE
+    + """
+
+class Good(lc.AbstractStepCallback[Total]):
+    def step_reset(self, ctx, *, key):
+        return Total(jnp.zeros((), jnp.float32))
+
+    def on_step(self, ctx, *, key):
+        return Total(ctx.state.total + ctx.reward)
+"""
+)
+
+BAD = (
+    STATE
+    + """
+
+class Bad(lc.AbstractStepCallback[Total]):
+    def step_reset(self, ctx, *, key):
+        return Total(jnp.zeros((), jnp.float32))
+
+    def on_step(self, ctx, *, key):
+        if ctx.reward > 0:  # a Python `if` on a traced value
+            return Total(ctx.state.total + ctx.reward)
+        return ctx.state
+"""
+)
+
+FAST = ["--checks", "api,runs,jit", "--max-examples", "2", "--seed", "5"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder of callback modules, the working directory; `sys.path` and
+    `sys.modules` are restored afterwards. Module names are unique per test."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    suffix = os.path.basename(tmp_path).replace("-", "_")
+    (tmp_path / f"good_{suffix}.py").write_text(GOOD)
+    (tmp_path / f"bad_{suffix}.py").write_text(BAD)
+    monkeypatch.setenv("CLI_SUFFIX", suffix)
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:  # the callback modules imported
+        if (getattr(sys.modules[name], "__file__", None) or "").startswith(
+            str(tmp_path)
+        ):
+            del sys.modules[name]
+
+
+def _names(project: Path) -> tuple[str, str]:
+    suffix = os.environ["CLI_SUFFIX"]
+    return f"good_{suffix}", f"bad_{suffix}"
+
+
+def test_every_format_from_one_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = _names(project)
+    status = main(
+        [good, f"{bad}.py", *FAST, "--format", "text", "--format", "json=out/r.json",
+         "-f", "junit=out/r.xml", "-f", "markdown=out/r.md", "-f", "github=out/gh"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 1
+    # The text: a callbacks-by-checks table, the failure in full, a summary.
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("callback"))
+    assert header.split() == ["callback", "api", "runs", "jit"]
+    assert f"{good}:Good" in out
+    assert [f"{bad}.py:Bad", "ok", "ok", "FAIL"] in [line.split() for line in lines]
+    assert "`on_step` under `jax.jit` fails at `if ctx.reward > 0:" in out
+    assert lines[-1] == (
+        f"FAILED: 1 of 2 callbacks failed ({bad}.py:Bad: jit) (seed 5)."
+    )
+    # JSON: every report, a summary, the exit status.
+    data = json.loads((project / "out/r.json").read_text())
+    assert data["exit_status"] == 1
+    assert data["seed"] == 5
+    assert data["summary"] == {
+        "callbacks": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0
+    }  # fmt: skip
+    bad_report = data["callbacks"][1]["report"]
+    assert bad_report["callback_type"] == "bad_" + os.environ["CLI_SUFFIX"] + ".Bad"
+    assert [r["status"] for r in bad_report["results"]] == [
+        "passed",
+        "passed",
+        "failed",
+    ]
+    assert report_from_dict(bad_report).to_dict() == bad_report
+    # JUnit: a testsuite per callback, a testcase per check.
+    root = ET.parse(project / "out/r.xml").getroot()
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
+        "6", "1", "0"
+    )  # fmt: skip
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [f"{good}:Good", f"{bad}.py:Bad"]
+    cases = suites[1].findall("testcase")
+    assert [c.get("name") for c in cases] == ["api", "runs", "jit"]
+    failure = cases[2].find("failure")
+    assert failure is not None
+    assert "if ctx.reward > 0:" in (failure.text or "")
+    line = BAD.splitlines().index(
+        "        if ctx.reward > 0:  # a Python `if` on a traced value"
+    )
+    assert cases[2].get("line") == str(line + 1)
+    # Markdown and GitHub annotations.
+    markdown = (project / "out/r.md").read_text()
+    assert "| callback | api | runs | jit |" in markdown
+    assert f"| <code>{bad}.py:Bad</code> | ✅ | ✅ | ❌ |" in markdown
+    assert "<details>" in markdown
+    github = (project / "out/gh").read_text().splitlines()
+    assert github[0].startswith(
+        f"::error file={bad}.py,line={line + 1},title={bad}.py%3ABad fails the `jit`"
+    )
+    assert github[-1].startswith("FAILED: ")
+
+
+def test_all_passing_exits_zero_and_json_goes_to_stdout(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, _ = _names(project)
+    assert main([f"{good}:Good", *FAST, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["summary"]["passed"] == 1
+    assert data["callbacks"][0]["name"] == f"{good}:Good"
+    assert captured.err == ""  # no progress display with a machine format
+
+
+def test_progress_shows_callback_and_check(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, _ = _names(project)
+    assert main([good, "--checks", "api", "--progress"]) == 0
+    assert f"[1/1] checking {good}:Good" in capsys.readouterr().err
+
+
+def test_an_import_error_fails_that_target_and_the_others_are_checked(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, _ = _names(project)
+    (project / "broken.py").write_text("import os\nraise RuntimeError('no GPU')\n")
+    status = main(["broken.py", good, *FAST, "-f", "text", "-f", "junit=r.xml"])
+    out = capsys.readouterr().out
+    assert status == 1
+    row = next(line for line in out.splitlines() if line.startswith("broken.py"))
+    assert row.split(maxsplit=1)[1] == "ERROR: importing it raised RuntimeError: no GPU"
+    assert f"{good}:Good" in out
+    assert 'File "' + str(project / "broken.py") + '", line 2' in out
+    assert "_targets.py" not in out  # the traceback starts in the user's code
+    root = ET.parse(project / "r.xml").getroot()
+    assert root.get("errors") == "1"
+    error = root.find("testsuite/testcase/error")
+    assert error is not None
+    assert error.get("message") == "importing it raised RuntimeError: no GPU"
+
+
+USAGE_ERRORS = [
+    (["no_such_module_xyz"], "no module named 'no_such_module_xyz'"),
+    (["missing.py"], "there is no file 'missing.py'"),
+    (["plain.py"], "no callbacks found in 'plain.py'"),
+    (["{good}:Nope"], "has no attribute 'Nope'; it defines Good"),
+    (["{good}:Total"], "is a class, but not an `AbstractCallback` one"),
+    (["{good}", "--checks", "jit,jitt"], "--checks: unknown check(s) jitt"),
+    (["{good}", "--skip", "x64"], "takes `CHECK=REASON`"),
+    (["{good}", "--max-examples", "0"], "expected a positive integer, got 0"),
+    (["{good}", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["{good}", "-f", "json", "-f", "junit"], "only one of the formats json, junit"),
+    (["{good}", "-f", "yaml"], "unknown format 'yaml'"),
+    ([], "give at least one TARGET"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    USAGE_ERRORS,
+    ids=["unknown-module", "missing-file", "no-callbacks", "no-attribute",
+         "not-a-callback", "unknown-check", "skip-no-reason", "zero-examples",
+         "unknown-option", "two-machine-formats", "unknown-format", "no-target"],
+)  # fmt: skip
+def test_usage_errors_exit_2_with_a_one_line_reason(
+    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+) -> None:
+    good, _ = _names(project)
+    (project / "plain.py").write_text("from lerax_callback import EmptyCallback\n")
+    assert main([a.format(good=good) for a in argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("lerax-conformance: error: ")
+    assert reason in captured.err
+
+
+DISCOVERED = """
+from lerax_callback import EmptyCallback, EpisodeStatsCallback
+from lerax_callback import AbstractStatelessCallback
+
+imported = EpisodeStatsCallback(writer=None)  # assigned here: checked
+
+
+class Needs(AbstractStatelessCallback):
+    alpha: float
+
+    def on_step(self, ctx, *, key): return ctx.state
+    def on_iteration(self, ctx, *, key): return ctx.state
+    def on_training_start(self, ctx, *, key): return ctx.state
+    def on_training_end(self, ctx, *, key): return ctx.state
+
+
+class Exposed(Needs):
+    pass
+
+
+exposed = Exposed(alpha=1.0)
+
+
+class Plain(Needs):
+    alpha: float = 0.5
+
+
+class _Private(Plain):
+    pass
+
+
+class Breaks(Plain):
+    def __check_init__(self):
+        raise ValueError("alpha out of range")
+
+
+def make():
+    return Plain(alpha=2.0)
+"""
+
+
+def test_discovery_of_classes_instances_and_factories(project: Path) -> None:
+    (project / "many.py").write_text(DISCOVERED)
+    entries = discover(parse_target("many.py"))
+    found = {e.name: (e.callback is not None, e.skipped, e.error) for e in entries}
+    assert list(found) == [
+        "many.py:imported", "many.py:Needs", "many.py:exposed", "many.py:Plain",
+        "many.py:Breaks",
+    ]  # fmt: skip
+    assert found["many.py:imported"] == (True, None, None)
+    assert found["many.py:exposed"] == (True, None, None)
+    assert found["many.py:Plain"] == (True, None, None)
+    skipped = found["many.py:Needs"][1]
+    assert skipped is not None
+    assert skipped.startswith("needs constructor arguments (alpha)")
+    error = found["many.py:Breaks"][2]
+    assert error == "calling `Breaks()` raised ValueError: alpha out of range"
+    # An attribute: an instance, a class without arguments, a factory.
+    (made,) = discover(parse_target("many.py:make"))
+    assert made.callback.alpha == 2.0
+    (plain,) = discover(parse_target("many.py:Plain"))
+    assert plain.callback.alpha == 0.5
+    assert plain.location is not None
+    assert plain.location[1] == DISCOVERED.splitlines().index("class Plain(Needs):") + 1
+
+
+def test_a_folder_stands_for_its_modules(project: Path) -> None:
+    folder = project / "pkg"
+    folder.mkdir()
+    (folder / "one.py").write_text(GOOD)
+    (folder / "two.py").write_text("x = 1\n")  # no callbacks: passed over
+    (folder / "_private.py").write_text("raise RuntimeError\n")
+    entries = discover(parse_target("pkg"))
+    assert [e.name for e in entries] == [os.path.join("pkg", "one.py") + ":Good"]
+
+
+def test_formats_escape_what_they_must() -> None:
+    nasty = 'a <b> & "c"\x1b[31m red\x00 100% done, file: x\nnext'
+    failure = Failure("jit", "on_step", nasty, location=("/elsewhere/cb.py", 3))
+    report = Report(
+        callback=nasty,
+        callback_type="m.Cb",
+        location=None,
+        results=(CheckResult("jit", "failed", (failure,)),),
+        seed=1,
+    )
+    result = RunResult([Outcome("m:Cb", "m", "failed", report)], Options(seed=1))
+    root = ET.fromstring(render_junit(result).split("\n", 1)[1])
+    case_failure = root.find("testsuite/testcase/failure")
+    assert case_failure is not None
+    message = 'a <b> & "c" red\N{REPLACEMENT CHARACTER} 100% done, file: x'
+    assert case_failure.get("message") == message
+    assert escape_data("100%\r\nx") == "100%25%0D%0Ax"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    line = render_github(result).splitlines()[0]
+    # Outside the repository, so no `file=`; the message on one line.
+    assert line.startswith("::error title=m%3ACb fails the `jit` check::")
+    assert line.endswith("file: x%0Anext")
+
+
+def _failing(name: str, failures: int) -> Outcome:
+    report = Report(
+        callback=name,
+        callback_type=f"m.{name}",
+        location=("cb.py", 1),
+        results=(
+            CheckResult(
+                "jit", "failed", tuple(
+                    Failure("jit", "on_step", f"problem {i} " + "x" * 5000)
+                    for i in range(failures)
+                )
+            ),
+        ),
+        seed=1,
+    )  # fmt: skip
+    return Outcome(f"m:{name}", "m", "failed", report, location=("cb.py", 1))
+
+
+def test_github_annotations_are_capped_at_ten() -> None:
+    few = RunResult([_failing("A", 3), _failing("B", 4)], Options(seed=1))
+    assert len(annotations(few)) == 7  # one per failure
+    some = RunResult([_failing(n, 3) for n in "ABCD"], Options(seed=1))
+    merged = annotations(some)
+    assert len(merged) == 4  # one per callback
+    assert merged[0].title == "m:A fails 1 check(s): jit"
+    many = RunResult([_failing(f"C{i}", 2) for i in range(25)], Options(seed=1))
+    capped = annotations(many)
+    assert len(capped) == MAX_ANNOTATIONS
+    assert capped[-1].title == "16 more callbacks fail"
+
+
+def test_markdown_stays_under_the_step_summary_limit() -> None:
+    huge = RunResult([_failing(f"C{i}", 60) for i in range(40)], Options(seed=1))
+    text = render_markdown(huge)
+    assert len(text.encode()) <= LIMIT
+    assert "more failure reports left out" in text
+    assert text.count("<details>") >= 3
+
+
+def test_init_writes_a_working_test_file(
+    project: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    good, _ = _names(project)
+    assert main(["--init", f"{good}:Good"]) == 0
+    written = project / "tests" / "test_good_conformance.py"
+    assert f"wrote {written.relative_to(project)}" in capsys.readouterr().out
+    text = written.read_text()
+    assert f"from {good} import Good" in text
+    assert "test_good = conformance_suite(Good)" in text
+    assert main(["--init", f"{good}:Good"]) == 2
+    assert "exists already; pass --force" in capsys.readouterr().err
+    assert main(["--init", f"{good}:Good", "--force"]) == 0
+    pytester: pytest.Pytester = request.getfixturevalue("pytester")  # cds there
+    result = pytester.runpytest(str(written), "--collect-only", "-q")
+    assert result.ret == 0
+    assert sum("::test_good[" in line for line in result.stdout.lines) == 13
+
+
+def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text(GOOD)
+    run = subprocess.run(
+        [Path(sys.executable).with_name("lerax-conformance"), "mine",
+         "--checks", "api", "--format", "json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["summary"]["passed"] == 1
+    # Help and usage errors come quickly: no JAX is imported for them.
+    code = textwrap.dedent(
+        """
+        import sys
+        from lerax_testing._cli import main
+        assert main(["--help"]) == 0
+        assert main(["no_such_module_xyz"]) == 2
+        assert "jax" not in sys.modules
+        """
+    )
+    quick = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert quick.returncode == 0, quick.stderr
+    assert "exit status: 0 all callbacks passed" in quick.stdout
+    module = subprocess.run(
+        [sys.executable, "-m", "lerax_testing", "--list-checks"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert module.returncode == 0
+    assert module.stdout.split()[0] == "api"
+
+
+CRASHING = """
+import os
+import time
+
+import jax
+import lerax_callback as lc
+
+
+def _exit(reward):
+    os._exit(3)
+
+
+def _sleep(reward):
+    time.sleep(600)
+
+
+class Base(lc.AbstractStatelessCallback):
+    def on_iteration(self, ctx, *, key): return ctx.state
+    def on_training_start(self, ctx, *, key): return ctx.state
+    def on_training_end(self, ctx, *, key): return ctx.state
+
+
+class Dies(Base):
+    def on_step(self, ctx, *, key):
+        jax.debug.callback(_exit, ctx.reward)
+        return ctx.state
+
+
+class Hangs(Base):
+    def on_step(self, ctx, *, key):
+        jax.debug.callback(_sleep, ctx.reward)
+        return ctx.state
+
+
+class Fine(Base):
+    def on_step(self, ctx, *, key):
+        print("printed by the callback")
+        return ctx.state
+"""
+
+
+def test_isolate_survives_a_crash_and_a_hang(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Slow (about 30 s): each subprocess imports JAX, and one waits out a timeout."""
+    good, _ = _names(project)
+    (project / "crashing.py").write_text(CRASHING)
+    status = main(
+        ["crashing.py", good, "--isolate", "--timeout", "10", "--checks", "runs",
+         "--max-examples", "2", "--seed", "1", "-f", "text", "-f", "json=r.json"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 1
+    data = json.loads((project / "r.json").read_text())
+    outcomes = {o["name"]: o for o in data["callbacks"]}
+    assert list(outcomes) == [
+        "crashing.py:Dies", "crashing.py:Hangs", "crashing.py:Fine", f"{good}:Good"
+    ]  # fmt: skip
+    dies = outcomes["crashing.py:Dies"]
+    assert dies["status"] == "error"
+    assert dies["reason"] == (
+        "the interpreter checking it exited with status 3 during the `runs` check"
+    )
+    assert (
+        dies["location"]["line"] == CRASHING.splitlines().index("class Dies(Base):") + 1
+    )
+    hangs = outcomes["crashing.py:Hangs"]
+    assert hangs["reason"] == (
+        "the interpreter checking it timed out after 10 s during the `runs` check"
+    )
+    assert outcomes["crashing.py:Fine"]["status"] == "passed"
+    assert outcomes[f"{good}:Good"]["status"] == "passed"
+    assert "printed by the callback" not in out
+    assert "FAILED: 2 could not be checked" in out

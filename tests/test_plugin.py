@@ -1,0 +1,322 @@
+"""The pytest plugin, end to end with `pytester`: the fixture, one item per check,
+the `--lerax-*` options and ini settings, seeds under pytest-xdist, and a plugin
+that loads without JAX."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import lerax_callback as lc
+from lerax_testing import _harness
+from lerax_testing._cli_settings import CI_SEED
+from lerax_testing.pytest_plugin import conformance_suite
+
+pytest_plugins = ["pytester"]
+
+CALLBACKS = '''
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+import lerax_callback as lc
+
+
+class Total(lc.AbstractCallbackStepState):
+    total: Float[Array, ""]
+
+
+class Good(lc.AbstractStepCallback[Total]):
+    """Sums rewards with array operations only."""
+
+    def step_reset(self, ctx, *, key):
+        return Total(jnp.zeros((), jnp.float32))
+
+    def on_step(self, ctx, *, key):
+        return Total(ctx.state.total + ctx.reward)
+
+
+class Bad(lc.AbstractStepCallback[Total]):
+    """A Python `if` on a traced reward: runs eagerly, fails under `jax.jit`."""
+
+    def step_reset(self, ctx, *, key):
+        return Total(jnp.zeros((), jnp.float32))
+
+    def on_step(self, ctx, *, key):
+        if ctx.reward > 0:
+            return Total(ctx.state.total + ctx.reward)
+        return ctx.state
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with a `callbacks` module; no `filterwarnings = error` here, so
+    that the runs behave as in a user's project."""
+    pytester.makepyfile(callbacks=CALLBACKS)
+    pytester.syspathinsert()
+    return pytester
+
+
+def _lines(result: pytest.RunResult, *parts: str) -> None:
+    """Assert that output lines contain `parts`, in this order."""
+    result.stdout.re_match_lines([f".*{re.escape(part)}.*" for part in parts])
+
+
+def _header_seed(result: pytest.RunResult) -> int:
+    match = re.search(r"lerax_testing: seed (\d+)", result.stdout.str())
+    assert match is not None, result.stdout.str()
+    return int(match.group(1))
+
+
+def test_plugin_loads_without_jax(pytester: pytest.Pytester) -> None:
+    """A pytest run that uses no callback imports no JAX, though our plugin is on."""
+    pytester.makepyfile(
+        test_light="""
+        import sys
+
+        def test_no_jax():
+            assert "lerax_testing.pytest_plugin" in sys.modules
+            assert "jax" not in sys.modules, sorted(sys.modules)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    _header_seed(result)
+
+
+def test_suite_and_fixture(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_mine="""
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from callbacks import Bad, Good
+
+        test_good = conformance_suite(Good(), checks=["jit", "api", "runs"])
+        test_bad = conformance_suite(Bad, checks={"runs", "jit"}, max_examples=2)
+
+        def test_fixture_passes(callback_conformance):
+            report = callback_conformance(Good(), checks=["api", "runs"])
+            assert report.ok
+            assert report.seed == 5
+            assert report.settings["max_examples"] == 3
+
+        def test_fixture_fails(callback_conformance):
+            callback_conformance(Bad(), checks=["jit"])
+        """
+    )
+    result = project.runpytest("-v", "--lerax-seed", "5", "--lerax-max-examples", "3")
+    result.assert_outcomes(passed=5, failed=2)
+    _lines(
+        result,
+        "lerax_testing: seed 5 (from --lerax-seed; reproduce with --lerax-seed=5)",
+        "test_mine.py::test_good[api] PASSED",
+        "test_mine.py::test_good[runs] PASSED",
+        "test_mine.py::test_good[jit] PASSED",
+        "test_mine.py::test_bad[runs] PASSED",
+        "test_mine.py::test_bad[jit] FAILED",
+        "test_mine.py::test_fixture_passes PASSED",
+        "test_mine.py::test_fixture_fails FAILED",
+    )
+    text = result.stdout.str()
+    # The report's readable text, with the user's line and the fix, no traceback.
+    first_failure = text[text.index("_ test_bad[jit] _") :]
+    first_screen = "\n".join(first_failure.splitlines()[:25])
+    assert "`on_step` under `jax.jit` fails at `if ctx.reward > 0:`" in first_screen
+    assert "callbacks.py:" in first_screen
+    assert "fix: " in first_screen
+    assert "Traceback" not in first_screen
+    assert "jax/_src" not in first_screen
+    assert "Reproduce with: pytest --lerax-seed=5 'test_mine.py::test_bad[jit]'" in text
+
+
+def test_options_skip_and_ini_settings(project: pytest.Pytester) -> None:
+    project.makeini(
+        """
+        [pytest]
+        lerax_max_examples = 4
+        lerax_seed = 77
+        lerax_skip =
+            x64 = our environments never run in float64
+        """
+    )
+    project.makepyfile(
+        test_opts="""
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from callbacks import Good
+
+        test_good = conformance_suite(Good, checks=["api", "jit", "x64"])
+
+        def test_settings(callback_conformance):
+            report = callback_conformance(Good(), checks=["api", "x64"])
+            assert report.seed == 77
+            assert report.settings["max_examples"] == 2  # the command line wins
+            assert report.skipped == {
+                "x64": "our environments never run in float64"
+            }
+        """
+    )
+    result = project.runpytest(
+        "-v", "-rs", "--lerax-max-examples=2", "--lerax-skip", "jit=not jitted here"
+    )
+    result.assert_outcomes(passed=2, skipped=2)
+    _lines(
+        result,
+        "lerax_testing: seed 77 (from lerax_seed;",
+        "test_good[jit] SKIPPED (jit: not jitted here)",
+        "test_good[x64] SKIPPED (x64: our environments",
+        "SKIPPED [1] test_opts.py:5: jit: not jitted here",
+    )
+
+
+def test_seed_from_pyproject_and_hypothesis(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("[tool.lerax_testing]\nseed = 1234\n")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    assert _header_seed(pytester.runpytest()) == 1234
+    assert _header_seed(pytester.runpytest("--lerax-seed", "9")) == 9
+
+
+def test_hypothesis_options_keep_working(project: pytest.Pytester) -> None:
+    """`--hypothesis-seed` (an integer one also seeds the checks) and profiles."""
+    project.makeconftest(
+        """
+        from hypothesis import settings
+
+        settings.register_profile("tiny", max_examples=3)
+        """
+    )
+    project.makepyfile(
+        test_both="""
+        from hypothesis import given, settings, strategies as st
+
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from callbacks import Good
+
+        test_good = conformance_suite(Good(), checks=["api"])
+
+        calls = []
+
+        @given(st.integers())
+        def test_hypothesis(x):
+            calls.append(x)
+
+        def test_profile_in_use():
+            assert settings.default.max_examples == 3
+            assert 0 < len(calls) <= 3
+        """
+    )
+    result = project.runpytest(
+        "-v", "--hypothesis-seed=31", "--hypothesis-profile=tiny"
+    )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*hypothesis profile 'tiny'*"])
+    assert _header_seed(result) == 31
+
+
+def test_typecheck_option(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_tc="""
+        import lerax_callback
+
+        def test_on():
+            assert lerax_callback.typechecking_enabled()
+        """
+    )
+    result = project.runpytest("--lerax-typecheck")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*lerax_testing: seed *, runtime type checking on"])
+    assert not lc.typechecking_enabled()  # switched off again after that run
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--lerax-max-examples", "many"], "*--lerax-max-examples must be an integer*"),
+        (["--lerax-max-examples", "0"], "*--lerax-max-examples must be at least 1*"),
+        (["--lerax-seed", "x"], "*--lerax-seed must be an integer, got 'x'*"),
+        (["--lerax-skip", "jit"], "*takes `CHECK=REASON`*without the reason*"),
+        (["--lerax-skip", "jitt=typo"], "*unknown check 'jitt'*"),
+    ],
+    ids=["examples-word", "examples-zero", "seed-word", "skip-no-reason", "skip-typo"],
+)
+def test_bad_options_are_usage_errors(
+    pytester: pytest.Pytester, option: list[str], message: str
+) -> None:
+    result = pytester.runpytest(*option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_collection_is_deterministic_and_validated(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_collect="""
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from callbacks import Good
+
+        test_some = conformance_suite(Good, checks={"x64", "api", "vmap", "jit"})
+        test_all = conformance_suite(Good)
+        """
+    )
+    result = project.runpytest("--collect-only", "-q", "-m", "lerax_conformance")
+    lines = [line for line in result.stdout.lines if "::" in line]
+    assert lines[:4] == [
+        "test_collect.py::test_some[api]",
+        "test_collect.py::test_some[jit]",
+        "test_collect.py::test_some[vmap]",
+        "test_collect.py::test_some[x64]",
+    ]
+    assert len(lines) == 4 + 13
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_suite_rejects_unknown_checks() -> None:
+    with pytest.raises(ValueError, match=r"unknown check id\(s\) \['jitt'\]"):
+        conformance_suite(lc.EmptyCallback(), checks=["jitt"])
+    with pytest.raises(TypeError, match=r"`checks=\['jit'\]`, not a string"):
+        conformance_suite(lc.EmptyCallback(), checks="jit")
+
+
+def test_ci_seed_matches_the_harness() -> None:
+    assert CI_SEED == _harness.CI_SEED
+
+
+def test_xdist_workers_share_the_seed(project: pytest.Pytester) -> None:
+    """Under `-n 2` every worker collects the same items and checks with the seed
+    the controller chose and printed."""
+    project.makeconftest(
+        """
+        import os
+        from pathlib import Path
+
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def record_seed(request):
+            yield
+            seeds = [v for k, v in request.node.user_properties if k == "lerax_seed"]
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            Path(f"seed-{worker}-{request.node.name}").write_text(str(seeds[0]))
+        """
+    )
+    project.makepyfile(
+        test_par="""
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from callbacks import Good
+
+        test_good = conformance_suite(Good(), checks=["api", "runs", "jit", "types"])
+        """
+    )
+    result = project.runpytest_subprocess(
+        "-n", "2", "-v", "--lerax-max-examples", "2", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=4)
+    _lines(result, "PASSED test_par.py::test_good[jit]")
+    seed = _header_seed(result)
+    seeds = {p.name: p.read_text() for p in project.path.glob("seed-*")}
+    assert len(seeds) == 4
+    assert {name.split("-")[1] for name in seeds} == {"gw0", "gw1"}
+    assert set(seeds.values()) == {str(seed)}
