@@ -97,13 +97,15 @@ def _uninstall_all() -> None:
 
 
 def _callback_classes() -> list[type]:
-    found, pending = [], [AbstractCallback]
+    """`AbstractCallback` and every class derived from it that is alive."""
+    found: dict[type, None] = {}
+    pending: list[type] = [AbstractCallback]
     while pending:
         cls = pending.pop()
         if cls not in found:
-            found.append(cls)
+            found[cls] = None
             pending.extend(cls.__subclasses__())
-    return found
+    return list(found)
 
 
 def instrument_new_class(cls: type) -> None:
@@ -127,7 +129,7 @@ def _set(enabled: bool) -> None:
     _switch.enabled = enabled
 
 
-class _Restore(contextlib.AbstractContextManager):
+class _Restore(contextlib.AbstractContextManager[None]):
     """Returned by `enable_typechecking`: restores the previous setting on exit."""
 
     def __init__(self, previous: bool) -> None:
@@ -145,7 +147,9 @@ class _Restore(contextlib.AbstractContextManager):
         _set(self._previous)
 
 
-def enable_typechecking(enabled: bool = True) -> contextlib.AbstractContextManager:
+def enable_typechecking(
+    enabled: bool = True,
+) -> contextlib.AbstractContextManager[None]:
     """Switch runtime type checking on (or off) for everything, now.
 
     While it is on, every state, callback and context built has its fields checked
@@ -241,8 +245,10 @@ def typechecked(obj: Any) -> Any:
                 f"{obj.__qualname__}; subclass `eqx.Module` or decorate its methods."
             )
         if not obj.__dict__.get(_switch.OPT_IN, False):
-            own = obj.__dict__.get("__check_init__")
-            obj.__check_init__ = _checked_check_init(own)
+            # A decorated base's hook checks all the fields of its subclasses.
+            if not getattr(obj, _switch.OPT_IN, False):
+                own = obj.__dict__.get("__check_init__")
+                obj.__check_init__ = _checked_check_init(own)
             setattr(obj, _switch.OPT_IN, True)
             _install(obj, permanent=True)
         return obj

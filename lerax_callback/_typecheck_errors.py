@@ -12,11 +12,11 @@ from jaxtyping import print_bindings
 
 
 class TypeCheckError(TypeError):
-    """A value did not match its annotation while runtime type checking was on.
+    """A value did not match its annotation in a runtime type check.
 
-    Raised by the checks that `lerax_callback.typechecked`,
-    `lerax_callback.enable_typechecking`, `lerax_callback.check_fields` and
-    `lerax_callback.typecheck_call` install or run. The message says where the
+    Raised by the checks that `lerax_callback.typechecked` and
+    `lerax_callback.enable_typechecking` install, and by `lerax_callback.check_fields`
+    and `lerax_callback.typecheck_call`. The message says where the
     value was (which class, method or context, which field or argument), what was
     expected (the annotation, with its shape and dtype) and what was found; the
     type checker's own error is chained as the cause.
