@@ -37,6 +37,8 @@ class TrainingResult(eqx.Module):
     - `continue_flags`: what `continue_training` returned after each iteration;
         `False` for the iterations skipped after training stopped.
     - `policy`: the policy after training.
+    - `training_log`: the last iteration's training metrics (`loss`,
+        `mean_reward`), which depend on every reward of the rollout.
     """
 
     state: Any
@@ -44,6 +46,7 @@ class TrainingResult(eqx.Module):
     iterations_run: Int[Array, ""]
     continue_flags: Bool[Array, " iterations"]
     policy: Any
+    training_log: dict[str, Array]
 
 
 class _Carry(eqx.Module):
@@ -54,6 +57,7 @@ class _Carry(eqx.Module):
     opt_state: PyTree
     iteration_count: Int[Array, ""]
     running: Bool[Array, ""]
+    training_log: dict[str, Array]
 
 
 def _batched(num_envs: int, fn: Any, key: Key[Array, ""]) -> Any:
@@ -177,7 +181,16 @@ def _train(
             ctx = dataclasses.replace(ctx, state=state)
             running = jnp.asarray(callback.continue_training(ctx, key=continue_key))
         return _Carry(
-            state, step_state, env_state, policy, opt_state, iteration_count, running
+            state,
+            step_state,
+            env_state,
+            policy,
+            opt_state,
+            iteration_count,
+            running,
+            jax.tree.map(
+                lambda new, old: new.astype(old.dtype), log, carry.training_log
+            ),
         )
 
     def guarded(carry: _Carry, key: Key[Array, ""]) -> tuple[_Carry, Bool[Array, ""]]:
@@ -193,6 +206,7 @@ def _train(
         opt_state,
         iteration_count,
         jnp.array(True),
+        {"loss": jnp.zeros(()), "mean_reward": jnp.zeros(())},
     )
     final, flags = lax.scan(guarded, initial, jr.split(learn_key, num_iterations))
     state = final.state
@@ -211,7 +225,12 @@ def _train(
             key=end_key,
         )
     return TrainingResult(
-        state, final.step_state, final.iteration_count, flags, final.policy
+        state,
+        final.step_state,
+        final.iteration_count,
+        flags,
+        final.policy,
+        final.training_log,
     )
 
 

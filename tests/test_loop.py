@@ -116,3 +116,12 @@ def test_legacy_uint32_keys_are_accepted():
     result = run_training(Recorder(), key=jax.random.PRNGKey(0), num_envs=2)
     assert int(result.iterations_run) == 4
     assert jr.key_data(jr.key(0)).dtype == jnp.uint32
+
+
+def test_the_result_depends_on_the_rollouts():
+    # The training log is computed from every reward, so a loop without callbacks
+    # still steps its environments (and benchmarks measure real work).
+    calm = run_training(None, env=ToyEnv(noise=0.0), num_envs=2)
+    noisy = run_training(None, env=ToyEnv(noise=1.0), num_envs=2)
+    assert float(calm.training_log["loss"]) != float(noisy.training_log["loss"])
+    assert calm.training_log["mean_reward"].dtype == jnp.float32
