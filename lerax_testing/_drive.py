@@ -10,6 +10,7 @@ compilation per input shape.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -133,6 +134,16 @@ ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {m: _argument_names(m) for m in PLA
 messages call them (`state`, `step_state`, `reward`, ...)."""
 
 
+def _fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A new function object calling `fn`: JAX caches compilations per function."""
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        return fn(*args)
+
+    return call
+
+
 class MethodError(Exception):
     """A callback method raised; carries the method name and the original error."""
 
@@ -151,6 +162,10 @@ class Invoker:
     - `batched`: step methods are vmapped over a leading environment axis.
     - `wrap`: an optional function applied to each plain call function before
         jitting (the retrace check counts traces with it).
+    - `fresh`: give each function a compilation cache of its own. Otherwise JAX
+        shares compiled programs between invokers (and so between checks), which
+        saves compiling the same method again; a check that must see the first
+        trace happen asks for fresh functions.
     """
 
     def __init__(
@@ -159,6 +174,7 @@ class Invoker:
         jit: bool,
         batched: bool,
         wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+        fresh: bool = False,
     ):
         table = BATCHED if batched else PLAIN
         self.batched = batched
@@ -166,6 +182,8 @@ class Invoker:
         for name, fn in table.items():
             if wrap is not None:
                 fn = wrap(name, fn)
+            elif fresh:
+                fn = _fresh(fn)
             self.functions[name] = eqx.filter_jit(fn) if jit else fn
 
     def __call__(self, method: str, *args: Any) -> Any:

@@ -8,7 +8,13 @@ import textwrap
 import jax
 import jax.numpy as jnp
 import pytest
-from zoo import DtypeDrift, PythonIf, ReturnTracker, UnguardedMean
+from zoo import (
+    DtypeDrift,
+    PrintsAtTraceTime,
+    PythonIf,
+    ReturnTracker,
+    UnguardedMean,
+)
 
 import lerax_callback as lc
 from lerax_testing import CHECKS, ConformanceError, check_callback
@@ -206,3 +212,11 @@ def test_nonfinite_rewards_only_when_asked():
     robust = check_callback(tracker, checks=["finite"], seed=1, max_examples=30,
                             allow_nonfinite_rewards=True)  # fmt: skip
     assert robust.ok, "NaN in, NaN out is not the callback's fault"
+
+
+def test_trace_time_effects_are_seen_after_other_checks_compiled_the_method():
+    # The jit check compiles `on_iteration` first; side_effects must trace again.
+    report = check_callback(PrintsAtTraceTime(), checks=["jit", "side_effects"],
+                            seed=0, max_examples=3)  # fmt: skip
+    assert report.result("jit").status == "passed"
+    assert report.result("side_effects").status == "failed", report.render()

@@ -114,7 +114,7 @@ def check_purity(subject: Subject) -> list[Failure]:
 def _leak_failures(subject: Subject) -> list[Failure]:
     """Trace every method once with `jax.checking_leaks` (which disables JAX's
     caches, so it runs on one example only)."""
-    invoker = Invoker(jit=True, batched=subject.num_envs > 1)
+    invoker = Invoker(jit=True, batched=subject.num_envs > 1, fresh=True)
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     try:
         with jax.checking_leaks():
@@ -259,7 +259,9 @@ class _CapturingInvoker(Invoker):
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
-    invoker = Invoker(jit=True, batched=subject.num_envs > 1)
+    # Fresh functions: the first call must trace here, even if another check
+    # already compiled the same method.
+    invoker = Invoker(jit=True, batched=subject.num_envs > 1, fresh=True)
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     effects: list[dict[str, str]] = []
     for _ in range(2):
