@@ -106,15 +106,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _read_settings(config: pytest.Config) -> Settings:
     try:
-        raw = config.getoption("lerax_max_examples", default=None) or (
-            config.getini("lerax_max_examples") or None
-        )
-        max_examples = (
-            None if raw is None else parse_int(raw, "--lerax-max-examples", minimum=1)
-        )
-        skip = parse_skip(
-            [*config.getini("lerax_skip"), *config.getoption("lerax_skip", default=[])],
-            "--lerax-skip",
+        max_examples = None
+        raw = config.getoption("lerax_max_examples", default=None)
+        if raw is not None:
+            max_examples = parse_int(raw, "--lerax-max-examples", minimum=1)
+        elif config.getini("lerax_max_examples"):
+            raw = config.getini("lerax_max_examples")
+            max_examples = parse_int(
+                raw, "the ini setting lerax_max_examples", minimum=1
+            )
+        skip = parse_skip(config.getini("lerax_skip"), "the ini setting lerax_skip")
+        skip.update(
+            parse_skip(config.getoption("lerax_skip", default=[]), "--lerax-skip")
         )
         seed, source = _given_seed(config)
     except ConfigError as error:

@@ -202,6 +202,19 @@ def test_an_import_error_fails_that_target_and_the_others_are_checked(
     assert error.get("message") == "importing it raised RuntimeError: no GPU"
 
 
+def test_typecheck_is_on_while_checking(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import lerax_callback as lc
+
+    (project / "probe.py").write_text(
+        GOOD + "\nON_AT_IMPORT = lc.typechecking_enabled()\n"
+    )
+    assert main(["probe.py", "--checks", "api", "--typecheck", "--seed", "1"]) == 0
+    assert sys.modules["probe"].ON_AT_IMPORT is True
+    assert not lc.typechecking_enabled()  # and off again afterwards
+
+
 USAGE_ERRORS = [
     (["no_such_module_xyz"], "no module named 'no_such_module_xyz'"),
     (["missing.py"], "there is no file 'missing.py'"),
@@ -378,7 +391,10 @@ def test_markdown_stays_under_the_step_summary_limit() -> None:
 
 
 def test_init_writes_a_working_test_file(
-    project: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     good, _ = _names(project)
     assert main(["--init", f"{good}:Good"]) == 0
@@ -391,6 +407,8 @@ def test_init_writes_a_working_test_file(
     assert "exists already; pass --force" in capsys.readouterr().err
     assert main(["--init", f"{good}:Good", "--force"]) == 0
     pytester: pytest.Pytester = request.getfixturevalue("pytester")  # cds there
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(name, raising=False)  # the run inside is no xdist worker
     result = pytester.runpytest(str(written), "--collect-only", "-q")
     assert result.ret == 0
     assert sum("::test_good[" in line for line in result.stdout.lines) == 13

@@ -49,6 +49,17 @@ class Bad(lc.AbstractStepCallback[Total]):
 '''
 
 
+XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
+
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pytest runs inside these tests are no pytest-xdist workers, even when
+    this one is (plugins such as pytest-benchmark would think so)."""
+    for name in XDIST_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A project with a `callbacks` module; no `filterwarnings = error` here, so
