@@ -251,6 +251,31 @@ class StaticConfig(lc.AbstractStepCallback[Generation]):
         return Generation(total, ctx.state.generation)
 
 
+class Nested(lc.AbstractCallbackStepState):
+    """A step state holding another module and a dict: a deeper pytree."""
+
+    returns: Returns
+    extras: dict[str, Array]
+
+
+class NestedState(lc.AbstractStepCallback[Nested]):
+    """Nested module states keep their structure step to step."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Nested:
+        return Nested(zero_returns(), {"max": jnp.full((), -jnp.inf, jnp.float32)})
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Nested:
+        reward = ctx.reward.astype(jnp.float32)
+        returns = Returns(ctx.state.returns.ret + reward, ctx.state.returns.steps + 1)
+        return Nested(returns, {"max": jnp.maximum(ctx.state.extras["max"], reward)})
+
+
+class NestedDrift(NestedState):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Nested:
+        state = super().on_step(ctx, key=key)
+        return Nested(state.returns, {"max": state.extras["max"].astype(jnp.float16)})
+
+
 # ---------------------------------------------------------------------- purity
 
 LEAKED: list[Any] = []
@@ -433,6 +458,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
      "step_state.rewards: float32[0] -> float32[1]"),
     ("structure", StaticCounter(), StaticConfig(), "on_step",
      "step_state.generation: 0 -> 1"),
+    ("structure", NestedDrift(), NestedState(), "on_step",
+     "step_state.extras['max']: float32[] -> float16[]"),
     ("scan", DtypeDrift(), WeakStart(), None, "reference training loop"),
     ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
     ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
