@@ -1,5 +1,5 @@
 """GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`
-annotations on the callbacks' source lines.
+annotations on the callbacks' source lines, and a `::notice` with the summary.
 
 GitHub shows at most 10 error annotations per step, so beyond 10 failures they are
 merged, one per callback, and beyond 10 callbacks the last one sums up the rest.
@@ -115,7 +115,9 @@ def annotations(result: RunResult) -> list[Annotation]:
 
 
 def render_github(result: RunResult) -> str:
-    """The annotations, then the summary as a plain log line."""
+    """The error annotations, then the summary as a notice."""
     lines = [a.command() for a in annotations(result)]
-    lines.append(summary_line(result))
+    lines.append(
+        f"::notice title=lerax-conformance::{escape_data(summary_line(result))}"
+    )
     return "\n".join(lines)

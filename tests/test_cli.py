@@ -159,7 +159,7 @@ def test_every_format_from_one_run(
     assert github[0].startswith(
         f"::error file={bad}.py,line={line + 1},title={bad}.py%3ABad fails the `jit`"
     )
-    assert github[-1].startswith("FAILED: ")
+    assert github[-1].startswith("::notice title=lerax-conformance::FAILED: 1 of 2")
 
 
 def test_all_passing_exits_zero_and_json_goes_to_stdout(
