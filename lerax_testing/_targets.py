@@ -10,54 +10,27 @@ imports)."""
 from __future__ import annotations
 
 import ast
-import dataclasses
 import importlib
 import importlib.util
 import inspect
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ._cli_entries import (
+    Entry as Entry,
+    Target as Target,
+    UsageError as UsageError,
+    build_entry,
+    error_entry,
+    location,
+    required_arguments as required_arguments,
+)
+
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-
-
-class UsageError(Exception):
-    """A TARGET or an option that cannot be used; the message is one line."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A parsed TARGET: a module name or a file, and maybe an attribute in it."""
-
-    text: str
-    module: str | None = None
-    path: Path | None = None
-    attribute: str | None = None
-
-    def child(self, attribute: str) -> str:
-        """The TARGET that names only `attribute` of this module or file."""
-        base = self.text if self.attribute is None else self.text.rpartition(":")[0]
-        return f"{base}:{attribute}"
-
-
-@dataclasses.dataclass
-class Entry:
-    """One callback found in a target, ready to check or saying why it is not.
-
-    `name` is itself a TARGET naming just this callback, e.g. `pkg.callbacks:Mine`.
-    """
-
-    name: str
-    target: str
-    callback: Any = None
-    error: str | None = None  # it could not be made: the target's failure
-    details: str | None = None  # the traceback of `error`
-    skipped: str | None = None  # it is not checked, and why
-    location: tuple[str, int] | None = None
 
 
 def parse_target(text: str) -> Target:
@@ -152,7 +125,7 @@ def _discover(target: Target) -> list[Entry]:
     except BaseException as error:  # anything the user's module raises or exits with
         if isinstance(error, KeyboardInterrupt):
             raise
-        return [_error_entry(target.text, target, error, "importing it")]
+        return [error_entry(target.text, target, error, "importing it")]
     if target.attribute is not None:
         return [_from_attribute(target, module)]
     return _scan(target, module)
@@ -207,7 +180,7 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
         obj = getattr(obj, part)
     what = f"target {target.text!r}"
     if isinstance(obj, AbstractCallback):
-        return Entry(target.text, target.text, obj, location=_location(obj))
+        return Entry(target.text, target.text, obj, location=location(obj))
     if isinstance(obj, type):
         if not issubclass(obj, AbstractCallback):
             raise UsageError(f"{what} is a class, but not an `AbstractCallback` one.")
@@ -228,7 +201,7 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
             f"{what} needs arguments ({', '.join(required)}); name an instance or a "
             "zero-argument factory instead."
         )
-    return _build(target.text, target, obj)
+    return build_entry(target.text, target, obj)
 
 
 def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry]:
@@ -258,11 +231,11 @@ def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry
     for name, obj in found:
         child = target.child(name)
         if not isinstance(obj, type):
-            entries.append(Entry(child, target.text, obj, location=_location(obj)))
+            entries.append(Entry(child, target.text, obj, location=location(obj)))
         elif obj not in exposed:  # a class whose instances are exposed is theirs
             required = required_arguments(obj)
             if not required:
-                entries.append(_build(child, target, obj))
+                entries.append(build_entry(child, target, obj))
             else:
                 entries.append(
                     Entry(
@@ -271,7 +244,7 @@ def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry
                         skipped=f"needs constructor arguments ({', '.join(required)});"
                         " define an instance in the module, or name a zero-argument "
                         f"factory as `{target.child('FACTORY')}`",
-                        location=_location(obj),
+                        location=location(obj),
                     )
                 )
     return entries
@@ -308,77 +281,3 @@ def _defined_here(
         if other is not module and namespace and namespace.get(name) is obj:
             return False
     return True
-
-
-def required_arguments(factory: Any) -> list[str]:
-    """The parameters `factory(...)` must be given (none for `factory()` to work)."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return []
-    return [
-        p.name
-        for p in signature.parameters.values()
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-
-
-def _build(name: str, target: Target, factory: Any) -> Entry:
-    call = f"{getattr(factory, '__qualname__', name)}()"
-    try:
-        callback = factory()
-    except BaseException as error:
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        return _error_entry(name, target, error, f"calling `{call}`")
-    return Entry(name, target.text, callback, location=_location(callback))
-
-
-def _error_entry(name: str, target: Target, error: BaseException, doing: str) -> Entry:
-    first = str(error).strip().splitlines()
-    summary = type(error).__name__ + (f": {first[0]}" if first else "")
-    return Entry(
-        name,
-        target.text,
-        error=f"{doing} raised {summary}",
-        details=_user_traceback(error),
-        location=_error_location(error, target),
-    )
-
-
-def _user_traceback(error: BaseException) -> str:
-    """The traceback from the first frame outside this toolkit and importlib."""
-    own = os.path.dirname(os.path.abspath(__file__))
-    tb = error.__traceback__
-    while tb is not None and (
-        tb.tb_frame.f_code.co_filename.startswith(("<frozen", own))
-    ):
-        tb = tb.tb_next
-    lines = traceback.format_exception(type(error), error, tb or error.__traceback__)
-    return "".join(lines[-20:])
-
-
-def _error_location(error: BaseException, target: Target) -> tuple[str, int] | None:
-    """The innermost line of the user's code in `error`'s traceback."""
-    if isinstance(error, SyntaxError) and error.filename and error.lineno:
-        return error.filename, error.lineno
-    frames = traceback.extract_tb(error.__traceback__)
-    own = str(target.path) if target.path is not None else None
-    site = os.path.dirname(os.path.dirname(os.__file__))
-    best = None
-    for frame in frames:
-        if frame.filename == own:
-            best = (frame.filename, frame.lineno or 0)
-        elif own is None and not frame.filename.startswith(("<", site)):
-            best = (frame.filename, frame.lineno or 0)
-    return best
-
-
-def _location(obj: Any) -> tuple[str, int] | None:
-    cls = obj if isinstance(obj, type) else type(obj)
-    try:
-        file = inspect.getsourcefile(cls)
-        _, line = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
-        return None
-    return (file, line) if file else None
