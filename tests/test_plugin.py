@@ -290,6 +290,21 @@ def test_suite_rejects_unknown_checks() -> None:
         conformance_suite(lc.EmptyCallback(), checks="jit")
 
 
+def test_the_lazy_package_exports_exactly_its_public_names() -> None:
+    import lerax_testing
+
+    public = {name for name in dir(lerax_testing) if not name.startswith("_")}
+    assert public == {
+        "CHECKS", "CheckResult", "ConfigError", "ConformanceError", "Failure",
+        "Report", "TrainingResult", "check_callback", "run_training", "strategies",
+        "toy",
+    }  # fmt: skip
+    for name in public:
+        assert getattr(lerax_testing, name) is not None
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        lerax_testing.nope  # noqa: B018
+
+
 def test_ci_seed_matches_the_harness() -> None:
     assert CI_SEED == _harness.CI_SEED
 
