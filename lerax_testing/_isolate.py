@@ -184,8 +184,8 @@ class _Child:
 
     def kill(self) -> None:
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # with what it started
+        except (AttributeError, ProcessLookupError, PermissionError):  # Windows
             self.process.kill()
         self.wait()
 
