@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from ._config import ConfigError, ProjectConfig, validate_skip
 
 CI_SEED = 20261124
-"""`check_callback`'s seed in CI when none is given (the same value as
-`lerax_testing._harness.CI_SEED`, which imports JAX; a test keeps them equal)."""
+"""The seed of a run in CI when none is given, so that CI runs are reproducible
+(`check_callback`, the pytest plugin and the command all use it)."""
 
 TYPECHECK_VARIABLE = "LERAX_TYPECHECK"
 """Read by `lerax_callback` when it is imported: `1` switches type checking on."""

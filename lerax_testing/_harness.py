@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -15,16 +14,15 @@ from hypothesis import strategies as st
 from lerax_callback import AbstractCallback, callback_state_types
 
 from ._checks import CHECK_FUNCTIONS
+from ._cli_settings import choose_seed
 from ._config import ConfigError, load_project_config, validate_skip
 from ._drive import MAX_KEYS, Env
 from ._report import CHECKS, CheckResult, Failure, Report, merge_failures
-from ._source import class_location, error_details, error_summary, in_ci
+from ._source import class_location, error_details, error_summary
 from ._subject import Subject
 from .toy import ToyEnv, ToyPolicy
 
 DEFAULT_MAX_EXAMPLES = 20
-CI_SEED = 20261124
-"""The seed used in CI when none is given, so that CI runs are reproducible."""
 
 MAX_STEPS = MAX_KEYS - 6
 
@@ -170,9 +168,8 @@ def check_callback(
     if max_steps > MAX_STEPS:
         raise ValueError(f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}.")
     if seed is None:
-        seed = config.seed if config and config.seed is not None else None
-    if seed is None:
-        seed = CI_SEED if in_ci() else random.randrange(2**31)
+        # The project's seed, else a fixed one in CI (reproducible), else random.
+        seed, _ = choose_seed(None, config)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"`seed` must be an int, got {seed!r}.")
     reward_options: dict[str, Any] = {"allow_nonfinite": allow_nonfinite_rewards}

@@ -158,7 +158,3 @@ def error_summary(error: BaseException, *, limit: int = 300) -> str:
 
 def error_details(error: BaseException) -> str:
     return "".join(traceback.format_exception(error, chain=True, limit=None)[-12:])
-
-
-def in_ci() -> bool:
-    return bool(os.environ.get("CI")) or "GITHUB_ACTIONS" in os.environ

@@ -9,7 +9,7 @@ import re
 import pytest
 
 import lerax_callback as lc
-from lerax_testing import _harness
+import lerax_testing
 from lerax_testing._cli_settings import CI_SEED
 from lerax_testing.pytest_plugin import conformance_suite
 
@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 import lerax_callback as lc
+import lerax_testing
 
 
 class Total(lc.AbstractCallbackStepState):
@@ -305,8 +306,13 @@ def test_the_lazy_package_exports_exactly_its_public_names() -> None:
         lerax_testing.nope  # noqa: B018
 
 
-def test_ci_seed_matches_the_harness() -> None:
-    assert CI_SEED == _harness.CI_SEED
+def test_check_callback_uses_the_ci_seed_in_ci(monkeypatch, tmp_path) -> None:
+    from lerax_callback import EmptyCallback
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CI", "true")
+    report = lerax_testing.check_callback(EmptyCallback(), checks=["api"])
+    assert report.seed == CI_SEED
 
 
 def test_xdist_workers_share_the_seed(project: pytest.Pytester) -> None:
