@@ -290,3 +290,27 @@ def drive(
          keys[4])  # fmt: skip
     call("on_training_end", state, step_state, env, policy, count, opt, loc, keys[5])
     return Trajectory(calls)
+
+
+def drive_jit_first(
+    callback: Any,
+    scenario: Scenario,
+    jitted: Invoker,
+    eager: Invoker,
+    context: Env,
+    *,
+    on_call: Callable[[Call], None] | None = None,
+    keep: tuple[type[BaseException], ...] = (),
+) -> Trajectory:
+    """`drive` through jitted methods (compiled once, so each example is cheap),
+    falling back to eager calls when a method cannot be jitted (the `jit` check's
+    finding), so that a check still sees every method's result.
+
+    A method error whose cause is one of `keep` is raised rather than retried.
+    """
+    try:
+        return drive(callback, scenario, jitted, context, on_call=on_call)
+    except MethodError as error:
+        if isinstance(error.error, keep):
+            raise
+    return drive(callback, scenario, eager, context, on_call=on_call)

@@ -25,6 +25,7 @@ from typing import Any
 
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from hypothesis import strategies as st
 from jaxtyping import Array, Bool, Float, Int, Key
 
@@ -43,6 +44,15 @@ REWARD_BOUND = 1e6
 SPECIAL_REWARDS = (0.0, 1.0, -1.0, 1e-30, -1e-30, REWARD_BOUND, -REWARD_BOUND)
 
 
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _as_float32(value: float) -> float:
+    """`value` rounded to float32; values in float32's subnormal range become 0."""
+    rounded = float(np.float32(value))
+    return 0.0 if abs(rounded) < _FLOAT32_TINY else rounded
+
+
 def reward_values(
     *,
     min_value: float = -REWARD_BOUND,
@@ -54,15 +64,16 @@ def reward_values(
     Zero, negative, large and tiny finite values; infinities and NaN only with
     `allow_nonfinite=True`, to test robustness to a broken environment.
     """
+    # Drawn as float64 (about twice as fast to generate as `width=32`), then
+    # rounded to float32, with float32's subnormal range flushed to zero.
     finite = st.floats(
         min_value=min_value,
         max_value=max_value,
         allow_nan=False,
         allow_infinity=False,
         allow_subnormal=False,
-        width=32,
-    )
-    special = [v for v in SPECIAL_REWARDS if min_value <= v <= max_value]
+    ).map(_as_float32)
+    special = [_as_float32(v) for v in SPECIAL_REWARDS if min_value <= v <= max_value]
     options = [finite, st.sampled_from(special)] if special else [finite]
     if allow_nonfinite:
         options.append(st.sampled_from([float("inf"), float("-inf"), float("nan")]))

@@ -176,6 +176,25 @@ class BatchableHostCall(ReturnTracker):
         return Returns(ctx.state.ret + doubled, ctx.state.steps + 1)
 
 
+def _host_centre(x: np.ndarray) -> np.ndarray:
+    # Subtracts the mean of whatever it is given: over a batch, that mixes
+    # environments; for one environment alone it gives zero.
+    return np.asarray(x - x.mean(), dtype=np.float32)
+
+
+class MixesEnvironments(ReturnTracker):
+    """A batch-aware host call that is not per-environment: vmapped results differ
+    from each environment's own."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        shape = jax.ShapeDtypeStruct((), jnp.float32)
+        centred = jax.pure_callback(
+            _host_centre, shape, ctx.reward.astype(jnp.float32),
+            vmap_method="broadcast_all",
+        )  # fmt: skip
+        return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
+
+
 class AssumesBatched(ReturnTracker):
     """Reads environment 0 of the step states: breaks with one environment."""
 
@@ -452,6 +471,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
     ("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
     ("vmap", AssumesBatched(), ReturnTracker(), "on_iteration", "one (unbatched)"),
+    ("vmap", MixesEnvironments(), BatchableHostCall(), "on_step",
+     "differs from calling it on each environment alone"),
     ("structure", DtypeDrift(), WeakStart(), "on_step",
      "step_state.steps: int32[] -> float32[]"),
     ("structure", GrowingHistory(), RollingHistory(), "on_step",

@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .._drive import Call, Invoker, MethodError, drive
+from .._drive import Call, Invoker, MethodError, drive, drive_jit_first
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from ..strategies import Scenario
@@ -91,8 +91,11 @@ def check_types(subject: Subject) -> list[Failure]:
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
         invoker = Invoker(jit=False, batched=batched)
+        jitted = Invoker(jit=True, batched=batched)
 
-        def test(scenario: Scenario, invoker: Invoker = invoker) -> list[Failure]:
+        def test(
+            scenario: Scenario, invoker: Invoker = invoker, jitted: Invoker = jitted
+        ) -> list[Failure]:
             found: list[Failure] = []
 
             def inspect_call(call: Call) -> None:
@@ -101,8 +104,8 @@ def check_types(subject: Subject) -> list[Failure]:
                     found.append(problem)
 
             try:
-                drive(subject.callback, scenario, invoker, subject.context,
-                      on_call=inspect_call)  # fmt: skip
+                drive_jit_first(subject.callback, scenario, jitted, invoker,
+                                subject.context, on_call=inspect_call)  # fmt: skip
             except MethodError as error:
                 if not invoker.batched:  # batched errors are the `vmap` check's
                     found.append(

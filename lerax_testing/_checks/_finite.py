@@ -7,7 +7,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
+import numpy as np
 from jax.experimental import checkify
 
 from .._drive import BATCHED, PLAIN, Call, Invoker, MethodError, drive
@@ -18,13 +18,18 @@ from .._tree import float_leaves
 from ..strategies import Scenario
 
 
+def _nan_in(leaf: Any) -> bool:
+    # NumPy, not `jnp`: eager JAX operations would dominate the check's time.
+    return bool(np.isnan(np.asarray(leaf)).any())
+
+
 def _has_nan(tree: Any) -> bool:
-    return any(bool(jnp.any(jnp.isnan(x))) for _, x in float_leaves(tree))
+    return any(_nan_in(x) for _, x in float_leaves(tree))
 
 
 def _first_nan(tree: Any, root: str) -> str | None:
     for path, leaf in float_leaves(tree):
-        if bool(jnp.any(jnp.isnan(leaf))):
+        if _nan_in(leaf):
             return root + path
     return None
 

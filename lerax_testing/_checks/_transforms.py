@@ -3,28 +3,37 @@ unbatched step states everywhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import jax
+import equinox as eqx
+from jax import lax
 
-from .._drive import Call, Invoker, MethodError, drive
+from .._drive import PLAIN, Call, Invoker, MethodError, drive
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from .._tree import first_mismatch
 from ..strategies import Scenario
 
-
-def _slice(tree: Any, index: int) -> Any:
-    return jax.tree.map(lambda x: x[index] if isinstance(x, jax.Array) else x, tree)
-
-
 # Which arguments of the batched step functions carry the environment axis.
 _BATCHED_ARGS = {"step_reset": (1,), "on_step": (0, 3, 4, 6)}
 
 
-def _one_env(method: str, args: tuple[Any, ...], index: int) -> tuple[Any, ...]:
+def _each_alone(method: str) -> Callable[..., Any]:
+    """A jitted function taking the batched call's arguments and calling the
+    method on each environment alone, one after another (`lax.map`)."""
     axes = _BATCHED_ARGS[method]
-    return tuple(_slice(a, index) if i in axes else a for i, a in enumerate(args))
+    single = PLAIN[method]
+
+    def run(callback: Any, *args: Any) -> Any:
+        def one(batched: tuple[Any, ...]) -> Any:
+            parts = iter(batched)
+            full = [next(parts) if i in axes else a for i, a in enumerate(args)]
+            return single(callback, *full)
+
+        return lax.map(one, tuple(args[i] for i in axes))
+
+    return eqx.filter_jit(run)
 
 
 _ADVICE = (
@@ -40,31 +49,36 @@ def check_vmap(subject: Subject) -> list[Failure]:
     num_envs = max(subject.num_envs, 2)
     batched = Invoker(jit=True, batched=True)
     single = Invoker(jit=True, batched=False)
+    alone = {method: _each_alone(method) for method in _BATCHED_ARGS}
 
     def compare(call: Call, found: list[Failure]) -> None:
-        if call.method not in ("step_reset", "on_step") or found:
+        if call.method not in alone or found:
             return
-        for index in range(num_envs):
-            args = _one_env(call.method, call.args, index)
-            alone = single(call.method, subject.callback, *args)
-            where = first_mismatch(
-                _slice(call.output, index), alone, rtol=1e-5, atol=1e-6,
-                path="step_state",
+        try:
+            each = alone[call.method](subject.callback, *call.args)
+        except Exception as error:
+            found.append(
+                method_failure("vmap", error, subject, method=call.method,
+                               doing="called on each environment alone ",
+                               advice=_ADVICE)
             )  # fmt: skip
-            if where is not None:
-                found.append(
-                    Failure(
-                        "vmap", call.method,
-                        f"`{call.method}` under `jax.vmap` over {num_envs} "
-                        f"environments differs from calling it on environment "
-                        f"{index} alone, at `{where}`.",
-                        leaf=where,
-                        advice="Make the method depend only on its own environment's "
-                        "context and key; a host callback used under vmap must handle "
-                        "a batch (`jax.pure_callback(..., vmap_method=...)`).",
-                    )
-                )  # fmt: skip
-                return
+            return
+        where = first_mismatch(
+            call.output, each, rtol=1e-5, atol=1e-6, path="step_state"
+        )
+        if where is not None:
+            found.append(
+                Failure(
+                    "vmap", call.method,
+                    f"`{call.method}` under `jax.vmap` over {num_envs} environments "
+                    f"differs from calling it on each environment alone, at "
+                    f"`{where}`.",
+                    leaf=where,
+                    advice="Make the method depend only on its own environment's "
+                    "context and key; a host callback used under vmap must handle "
+                    "a batch (`jax.pure_callback(..., vmap_method=...)`).",
+                )
+            )  # fmt: skip
 
     def test(scenario: Scenario) -> list[Failure]:
         found: list[Failure] = []

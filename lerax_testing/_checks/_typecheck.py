@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._drive import Invoker, MethodError, drive
+from .._drive import Invoker, MethodError, drive_jit_first
 from .._report import Failure
 from .._source import method_location
 from .._subject import Subject, find_failure, method_failure
@@ -31,14 +31,18 @@ def check_typecheck(subject: Subject) -> list[Failure]:
     from lerax_callback import TypeCheckError
 
     checked = _Checked(subject.callback)
-    invokers = [Invoker(jit=False, batched=False)]
-    if subject.num_envs > 1:
-        invokers.append(Invoker(jit=False, batched=True))
+    # Under `jit` the annotations are checked while tracing, once per shape; a
+    # callback that cannot be jitted is checked eagerly instead.
+    batches = (False, True) if subject.num_envs > 1 else (False,)
+    invokers = [
+        (Invoker(jit=True, batched=b), Invoker(jit=False, batched=b)) for b in batches
+    ]
 
     def test(scenario: Scenario) -> list[Failure]:
-        for invoker in invokers:
+        for jitted, eager in invokers:
             try:
-                drive(checked, scenario, invoker, subject.context)
+                drive_jit_first(checked, scenario, jitted, eager, subject.context,
+                                keep=(TypeCheckError,))  # fmt: skip
             except MethodError as error:
                 if isinstance(error.error, TypeCheckError):
                     failure = method_failure("typecheck", error, subject)
