@@ -18,30 +18,37 @@ ITERATION_METHODS = ("reset", "on_iteration", "on_training_start", "on_training_
 STEP_METHODS = ("step_reset", "on_step")
 
 
-def _run(subject: Subject, check: str, *, jit: bool, batched: bool) -> list[Failure]:
-    invoker = Invoker(jit=jit, batched=batched)
-    doing = "under `jax.jit` " if jit else ""
+def _modes(subject: Subject) -> tuple[bool, ...]:
+    """Unbatched (one environment), then batched when there are several."""
+    return (False, True) if subject.num_envs > 1 else (False,)
+
+
+def check_runs(subject: Subject) -> list[Failure]:
+    invoker = Invoker(jit=False, batched=False)
 
     def test(scenario: Scenario) -> list[Failure]:
         try:
             drive(subject.callback, scenario, invoker, subject.context)
         except MethodError as error:
-            return [method_failure(check, error, subject, doing=doing)]
+            return [method_failure("runs", error, subject)]
         return []
 
-    num_envs = subject.num_envs if batched else 1
-    return find_failure(subject, check, test, num_envs=num_envs)
-
-
-def check_runs(subject: Subject) -> list[Failure]:
-    return _run(subject, "runs", jit=False, batched=False)
+    return find_failure(subject, "runs", test, num_envs=1)
 
 
 def check_jit(subject: Subject) -> list[Failure]:
-    failures = _run(subject, "jit", jit=True, batched=False)
-    if not failures and subject.num_envs > 1:
-        failures = _run(subject, "jit", jit=True, batched=True)
-    return failures
+    # Both modes on each example: one generated example serves two drives.
+    invokers = [Invoker(jit=True, batched=b) for b in _modes(subject)]
+
+    def test(scenario: Scenario) -> list[Failure]:
+        for invoker in invokers:
+            try:
+                drive(subject.callback, scenario, invoker, subject.context)
+            except MethodError as error:
+                return [method_failure("jit", error, subject, doing="under `jax.jit` ")]
+        return []
+
+    return find_failure(subject, "jit", test, num_envs=subject.num_envs)
 
 
 def _expected(declared: Any) -> type | None:
@@ -88,34 +95,31 @@ def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
 
 
 def check_types(subject: Subject) -> list[Failure]:
-    failures: list[Failure] = []
-    for batched in (False, True) if subject.num_envs > 1 else (False,):
-        invoker = Invoker(jit=False, batched=batched)
-        jitted = Invoker(jit=True, batched=batched)
+    invokers = [
+        (Invoker(jit=True, batched=b), Invoker(jit=False, batched=b))
+        for b in _modes(subject)
+    ]
 
-        def test(
-            scenario: Scenario, invoker: Invoker = invoker, jitted: Invoker = jitted
-        ) -> list[Failure]:
-            found: list[Failure] = []
+    def test(scenario: Scenario) -> list[Failure]:
+        found: list[Failure] = []
 
-            def inspect_call(call: Call) -> None:
-                problem = type_problem(call, subject.state_types)
-                if problem is not None and all(f.method != call.method for f in found):
-                    found.append(problem)
+        def inspect_call(call: Call) -> None:
+            problem = type_problem(call, subject.state_types)
+            if problem is not None and all(f.method != call.method for f in found):
+                found.append(problem)
 
+        for jitted, eager in invokers:
             try:
-                drive_jit_first(subject.callback, scenario, jitted, invoker,
+                drive_jit_first(subject.callback, scenario, jitted, eager,
                                 subject.context, on_call=inspect_call)  # fmt: skip
             except MethodError as error:
-                if not invoker.batched:  # batched errors are the `vmap` check's
+                if not eager.batched:  # batched errors are the `vmap` check's
                     found.append(
                         method_failure("types", error, subject,
                                        doing="could not be type-checked: it ")
                     )  # fmt: skip
-            return found
+            if found:
+                break
+        return found
 
-        num_envs = subject.num_envs if batched else 1
-        failures = find_failure(subject, "types", test, num_envs=num_envs)
-        if failures:
-            break
-    return failures
+    return find_failure(subject, "types", test, num_envs=subject.num_envs)
