@@ -10,6 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ._locations import class_location as location
+
 
 class UsageError(Exception):
     """A TARGET or an option that cannot be used; the message is one line."""
@@ -108,13 +110,3 @@ def _error_location(error: BaseException, target: Target) -> tuple[str, int] | N
         elif own is None and not frame.filename.startswith(("<", site)):
             best = (frame.filename, frame.lineno or 0)
     return best
-
-
-def location(obj: Any) -> tuple[str, int] | None:
-    cls = obj if isinstance(obj, type) else type(obj)
-    try:
-        file = inspect.getsourcefile(cls)
-        _, line = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
-        return None
-    return (file, line) if file else None

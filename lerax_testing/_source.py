@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import sysconfig
 import traceback
 from typing import Any
 
 import jax
+
+from ._locations import (
+    class_location as class_location,
+    method_location as method_location,
+)
 
 _LIBRARY_DIRS = tuple(
     os.path.realpath(p)
@@ -27,28 +31,6 @@ def _is_library(filename: str) -> bool:
     if path.startswith(_OWN_DIR) or os.path.basename(path).startswith("_typecheck"):
         return True
     return any(path.startswith(d) for d in _LIBRARY_DIRS) or filename.startswith("<")
-
-
-def class_location(obj: Any) -> tuple[str, int] | None:
-    """Where the class of `obj` (or `obj`, if a class) is defined."""
-    cls = obj if isinstance(obj, type) else type(obj)
-    try:
-        file = inspect.getsourcefile(cls)
-        _, line = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
-        return None
-    return (file, line) if file else None
-
-
-def method_location(callback: Any, method: str) -> tuple[str, int] | None:
-    """Where `callback`'s method `method` is defined."""
-    fn = getattr(type(callback), method, None)
-    try:
-        file = inspect.getsourcefile(fn)  # type: ignore[arg-type]
-        _, line = inspect.getsourcelines(fn)  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return None
-    return (file, line) if file else None
 
 
 def _chain(error: BaseException) -> list[BaseException]:
