@@ -20,6 +20,17 @@ from ._contexts import (
     TrainingContext,
 )
 
+CALLBACK_METHODS = (
+    "reset",
+    "step_reset",
+    "on_step",
+    "on_iteration",
+    "on_training_start",
+    "on_training_end",
+    "continue_training",
+)
+"""The methods algorithms call on a callback, each as `method(ctx, *, key)`."""
+
 
 class AbstractCallback(eqx.Module, Generic[StateType, StepStateType]):
     """Base class for callbacks of reinforcement-learning algorithms.

@@ -28,10 +28,9 @@ from typing import Any, TypeVar, overload
 import equinox as eqx
 
 from . import _typecheck_switch as _switch
-from ._callback import AbstractCallback
+from ._callback import CALLBACK_METHODS, AbstractCallback
 from ._states import AbstractCallbackState, AbstractCallbackStepState
 from ._typecheck_calls import (
-    API_METHODS,
     ORIGINAL,
     checked_function,
     original,
@@ -70,7 +69,7 @@ def _install(cls: type, *, permanent: bool) -> None:
         # Inherited API methods are checked as methods of this class too.
         names += [
             name
-            for name in API_METHODS
+            for name in CALLBACK_METHODS
             if name not in vars(cls) and _is_method(name, getattr(cls, name, None))
         ]
     for name in names:

@@ -19,7 +19,7 @@ from typing import Any
 
 from jaxtyping import jaxtyped
 
-from ._callback import AbstractCallback
+from ._callback import CALLBACK_METHODS, AbstractCallback
 from ._contexts import StateType, StepStateType
 from ._states import AbstractCallbackState, AbstractCallbackStepState
 from ._typecheck_errors import annotation_text, display_name, mismatch
@@ -36,15 +36,6 @@ from ._typecheck_hints import (
 ORIGINAL = "__lerax_typecheck_original__"
 """The attribute a checking wrapper keeps the function it wraps in."""
 
-API_METHODS = (
-    "reset",
-    "step_reset",
-    "on_step",
-    "on_iteration",
-    "on_training_start",
-    "on_training_end",
-    "continue_training",
-)
 
 _ITERATION_STATES = (("state", StateType, True), ("step_state", StepStateType, False))
 # Which context attributes hold which state: `(attribute, type variable, fields?)`.
@@ -96,7 +87,7 @@ def _contract(owner: type | None, name: str) -> inspect.Signature | None:
     """The callback API's signature for method `name`, if `owner` is a callback."""
     if owner is None or not issubclass(owner, AbstractCallback):
         return None
-    if name not in API_METHODS:
+    if name not in CALLBACK_METHODS:
         return None
     return inspect.signature(original(AbstractCallback.__dict__[name]))
 
@@ -316,10 +307,10 @@ def typecheck_call(
     attribute = inspect.getattr_static(owner, method_name, None)
     fn = original(attribute)
     if not isinstance(fn, types.FunctionType):
-        if not (method_name in API_METHODS and callable(attribute)):
+        if not (method_name in CALLBACK_METHODS and callable(attribute)):
             raise TypeError(
                 f"`{display_name(owner)}.{method_name}` is not a method; pass the "
-                f"name of one, e.g. one of {', '.join(API_METHODS)}."
+                f"name of one, e.g. one of {', '.join(CALLBACK_METHODS)}."
             )
         # A callable that is not a plain function: check it against the API.
         api = original(AbstractCallback.__dict__[method_name])

@@ -225,6 +225,16 @@ def scenarios(
     )
 
 
+def _strategy(value: Any) -> st.SearchStrategy[Any]:
+    """`value` itself if it is a strategy, else a strategy that always gives it."""
+    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+
+
+def _env_and_policy(env: Any, policy: Any) -> tuple[Any, Any]:
+    """The given environment and policy, the toy ones where None."""
+    return (ToyEnv() if env is None else env, ToyPolicy() if policy is None else policy)
+
+
 def reset_contexts() -> st.SearchStrategy[ResetContext]:
     """Reset contexts with generated `locals`."""
     return locals_dicts().map(ResetContext)
@@ -235,12 +245,10 @@ def step_contexts(
 ) -> st.SearchStrategy[StepContext]:
     """Single-environment step contexts around `state` (a step state, or a strategy
     of them), with generated `done` and `reward`."""
-    states = state if isinstance(state, st.SearchStrategy) else st.just(state)
-    env = ToyEnv() if env is None else env
-    policy = ToyPolicy() if policy is None else policy
+    env, policy = _env_and_policy(env, policy)
     return st.builds(
         lambda s, d, r, loc: StepContext(s, env, policy, d, r, loc),
-        states,
+        _strategy(state),
         dones(),
         rewards(**reward_options),
         locals_dicts(),
@@ -251,16 +259,13 @@ def iteration_contexts(
     state: Any, step_state: Any, *, env: Any = None, policy: Any = None
 ) -> st.SearchStrategy[IterationContext]:
     """Iteration contexts around `state` and `step_state` (values or strategies)."""
-    env = ToyEnv() if env is None else env
-    policy = ToyPolicy() if policy is None else policy
+    env, policy = _env_and_policy(env, policy)
     return st.builds(
         lambda s, ss, i, o, log, loc: IterationContext(
             s, ss, env, policy, i, o, log, loc
         ),
-        state if isinstance(state, st.SearchStrategy) else st.just(state),
-        step_state
-        if isinstance(step_state, st.SearchStrategy)
-        else st.just(step_state),
+        _strategy(state),
+        _strategy(step_state),
         iteration_counts(),
         opt_states(),
         training_logs(),
@@ -281,16 +286,13 @@ def training_contexts(
     `total_timesteps` is a Python int, a static field: it stays fixed so that jitted
     callbacks are not retraced for it.
     """
-    env = ToyEnv() if env is None else env
-    policy = ToyPolicy() if policy is None else policy
+    env, policy = _env_and_policy(env, policy)
     return st.builds(
         lambda s, ss, i, o, loc: TrainingContext(
             s, ss, env, policy, total_timesteps, i, o, loc
         ),
-        state if isinstance(state, st.SearchStrategy) else st.just(state),
-        step_state
-        if isinstance(step_state, st.SearchStrategy)
-        else st.just(step_state),
+        _strategy(state),
+        _strategy(step_state),
         iteration_counts(),
         opt_states(),
         locals_dicts(),

@@ -9,19 +9,10 @@ from typing import Any
 import equinox as eqx
 
 from lerax_callback import AbstractCallback, callback_state_types
+from lerax_callback._callback import CALLBACK_METHODS
 
 from .._report import Failure
 from .._subject import Subject
-
-METHODS = (
-    "reset",
-    "step_reset",
-    "on_step",
-    "on_iteration",
-    "on_training_start",
-    "on_training_end",
-    "continue_training",
-)
 
 
 def _signature_problem(fn: Any) -> str | None:
@@ -88,7 +79,7 @@ def check_api(subject: Subject) -> list[Failure]:
                 "provides defaults (e.g. `AbstractIterationCallback`).",
             )
         )  # fmt: skip
-    for name in METHODS:
+    for name in CALLBACK_METHODS:
         fn = getattr(callback, name, None)
         if fn is None or not callable(fn):
             failures.append(
