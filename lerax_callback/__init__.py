@@ -1,5 +1,31 @@
-"""The Lerax callback API: trace-safe callbacks for JAX reinforcement learning."""
+"""The Lerax callback API: trace-safe callbacks for JAX reinforcement learning.
 
+The API modules sit at the top (`_states`, `_contexts`, `_callback`, `_partial`,
+`_env`, and `_switch`, the type-checking switch they share with the checker); the
+built-in callbacks are in `_builtins/` and runtime type checking in `_typecheck/`.
+"""
+
+from ._builtins._early_stopping import (
+    EarlyStoppingCallback as EarlyStoppingCallback,
+    EarlyStoppingState as EarlyStoppingState,
+)
+from ._builtins._empty import EmptyCallback as EmptyCallback
+from ._builtins._episode_stats import (
+    EpisodeStatsCallback as EpisodeStatsCallback,
+    EpisodeStatsState as EpisodeStatsState,
+    EpisodeStatsStepState as EpisodeStatsStepState,
+)
+from ._builtins._list import (
+    CallbackList as CallbackList,
+    CallbackListState as CallbackListState,
+    CallbackListStepState as CallbackListStepState,
+)
+from ._builtins._progress import (
+    ProgressBarCallback as ProgressBarCallback,
+    ProgressBarState as ProgressBarState,
+    ProgressBarStepState as ProgressBarStepState,
+    TextProgressBar as TextProgressBar,
+)
 from ._callback import (
     AbstractCallback as AbstractCallback,
     callback_state_types as callback_state_types,
@@ -10,33 +36,12 @@ from ._contexts import (
     StepContext as StepContext,
     TrainingContext as TrainingContext,
 )
-from ._early_stopping import (
-    EarlyStoppingCallback as EarlyStoppingCallback,
-    EarlyStoppingState as EarlyStoppingState,
-)
-from ._empty import EmptyCallback as EmptyCallback
 from ._env import AbstractEnvLike as AbstractEnvLike, AbstractPolicy as AbstractPolicy
-from ._episode_stats import (
-    EpisodeStatsCallback as EpisodeStatsCallback,
-    EpisodeStatsState as EpisodeStatsState,
-    EpisodeStatsStepState as EpisodeStatsStepState,
-)
-from ._list import (
-    CallbackList as CallbackList,
-    CallbackListState as CallbackListState,
-    CallbackListStepState as CallbackListStepState,
-)
 from ._partial import (
     AbstractIterationCallback as AbstractIterationCallback,
     AbstractStatelessCallback as AbstractStatelessCallback,
     AbstractStepCallback as AbstractStepCallback,
     AbstractTrainingCallback as AbstractTrainingCallback,
-)
-from ._progress import (
-    ProgressBarCallback as ProgressBarCallback,
-    ProgressBarState as ProgressBarState,
-    ProgressBarStepState as ProgressBarStepState,
-    TextProgressBar as TextProgressBar,
 )
 from ._states import (
     AbstractCallbackState as AbstractCallbackState,

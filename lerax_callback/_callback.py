@@ -10,7 +10,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Key
 
-from . import _typecheck_switch as _switch
+from . import _switch
 from ._contexts import (
     IterationContext,
     ResetContext,

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, final
 import equinox as eqx
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
-from . import _typecheck_switch as _switch
+from . import _switch
 from ._states import AbstractCallbackState, AbstractCallbackStepState
 
 StateType = TypeVar("StateType", bound=AbstractCallbackState)

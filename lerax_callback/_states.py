@@ -6,7 +6,7 @@ from typing import final
 
 import equinox as eqx
 
-from . import _typecheck_switch as _switch
+from . import _switch
 
 
 class AbstractCallbackStepState(eqx.Module):

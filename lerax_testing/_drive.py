@@ -27,6 +27,7 @@ from lerax_callback import (
     TrainingContext,
 )
 
+from ._settings import MAX_STEPS
 from .strategies import Scenario
 
 TOTAL_TIMESTEPS = 1024
@@ -236,7 +237,7 @@ def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
     }
 
 
-MAX_KEYS = 64
+MAX_KEYS = MAX_STEPS + 6
 """Keys split per example, whatever its length (one shape, one compilation)."""
 
 

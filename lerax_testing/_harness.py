@@ -14,17 +14,13 @@ from hypothesis import strategies as st
 from lerax_callback import AbstractCallback, callback_state_types
 
 from ._checks import CHECK_FUNCTIONS
-from ._cli_settings import choose_seed
-from ._config import ConfigError, load_project_config, validate_skip
-from ._drive import MAX_KEYS, Env
-from ._report import CHECKS, CheckResult, Failure, Report, merge_failures
+from ._config import ConfigError
+from ._drive import Env
+from ._report import CheckResult, Failure, Report, merge_failures
+from ._settings import Settings, resolve_settings
 from ._source import class_location, error_details, error_summary
 from ._subject import Subject
 from .toy import ToyEnv, ToyPolicy
-
-DEFAULT_MAX_EXAMPLES = 20
-
-MAX_STEPS = MAX_KEYS - 6
 
 ProgressHook = Callable[[str, str], None]
 
@@ -52,25 +48,6 @@ def isolated_jax_config() -> Iterator[None]:
         for name, value in saved.items():
             if getattr(jax.config, name) != value:
                 jax.config.update(name, value)
-
-
-def _class_skips(callback: Any) -> dict[str, str]:
-    declared = getattr(type(callback), "__conformance_skip__", None)
-    if declared is None:
-        return {}
-    where = f"`{type(callback).__qualname__}.__conformance_skip__`"
-    return validate_skip(declared, where)
-
-
-def _first(*values: Any) -> Any:
-    """The first value that is not None (a project setting of 0 still counts)."""
-    return next(v for v in values if v is not None)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 def check_callback(
@@ -137,48 +114,48 @@ def check_callback(
             f"{callback.__qualname__}; pass an instance instead, e.g. "
             f"`{callback.__qualname__}()`."
         )
-    selected = list(CHECKS if checks is None else checks)
-    if isinstance(checks, str):
-        raise TypeError(
-            f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
-            "not a string."
-        )
-    unknown = [c for c in selected if c not in CHECKS]
-    if unknown:
-        raise ValueError(
-            f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
-        )
+    settings = resolve_settings(
+        checks=checks,
+        skip=skip,
+        max_examples=max_examples,
+        num_envs=num_envs,
+        max_steps=max_steps,
+        seed=seed,
+        reward_range=reward_range,
+        allow_nonfinite_rewards=allow_nonfinite_rewards,
+        project=project_config,
+    )
+    return run_checks(
+        callback,
+        settings,
+        env=env,
+        policy=policy,
+        training_logs=training_logs,
+        progress=progress,
+    )
+
+
+def run_checks(
+    callback: Any,
+    settings: Settings,
+    *,
+    env: Any = None,
+    policy: Any = None,
+    training_logs: st.SearchStrategy[dict[str, float]] | None = None,
+    progress: ProgressHook | None = None,
+) -> Report:
+    """Run the checks `settings` selects on `callback` (`check_callback` once its
+    arguments are resolved; the command and the plugin call it directly)."""
     try:
-        config = load_project_config() if project_config else None
-        skips = dict(config.skip) if config else {}
-        skips.update(_class_skips(callback))
-        skips.update(validate_skip(skip, "`skip`"))
+        skips = settings.skips_for(callback)
     except ConfigError as error:
         raise ValueError(str(error)) from error
-    max_examples = _positive_int(
-        "max_examples",
-        _first(max_examples, config and config.max_examples, DEFAULT_MAX_EXAMPLES),
-    )
-    num_envs = _positive_int(
-        "num_envs", _first(num_envs, config and config.num_envs, 3)
-    )
-    max_steps = _positive_int(
-        "max_steps", _first(max_steps, config and config.num_steps, 6)
-    )
-    if max_steps > MAX_STEPS:
-        raise ValueError(f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}.")
-    if seed is None:
-        # The project's seed, else a fixed one in CI (reproducible), else random.
-        seed, _ = choose_seed(None, config)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"`seed` must be an int, got {seed!r}.")
-    reward_options: dict[str, Any] = {"allow_nonfinite": allow_nonfinite_rewards}
-    if reward_range is not None:
-        low, high = reward_range
-        if not low < high:
-            raise ValueError(f"`reward_range` must be (low, high), got {reward_range}.")
-        reward_options.update(min_value=float(low), max_value=float(high))
-
+    reward_options: dict[str, Any] = {
+        "allow_nonfinite": settings.allow_nonfinite_rewards
+    }
+    if settings.reward_range is not None:
+        low, high = settings.reward_range
+        reward_options.update(min_value=low, max_value=high)
     description = describe_callback(callback)
     state_types: tuple[Any, Any] = (None, None)
     if isinstance(callback, AbstractCallback):
@@ -186,10 +163,10 @@ def check_callback(
     subject = Subject(
         callback=callback,
         description=description,
-        seed=seed,
-        max_examples=max_examples,
-        num_envs=num_envs,
-        max_steps=max_steps,
+        seed=settings.seed,
+        max_examples=settings.max_examples,
+        num_envs=settings.num_envs,
+        max_steps=settings.max_steps,
         context=Env(
             ToyEnv() if env is None else env, ToyPolicy() if policy is None else policy
         ),
@@ -199,9 +176,7 @@ def check_callback(
     )
     api_ok = True
     results: list[CheckResult] = []
-    for check in CHECKS:
-        if check not in selected:
-            continue
+    for check in settings.checks:
         if check in skips:
             results.append(CheckResult(check, "skipped", reason=skips[check]))
             continue
@@ -223,12 +198,12 @@ def check_callback(
         callback_type=f"{type(callback).__module__}.{type(callback).__qualname__}",
         location=class_location(callback),
         results=tuple(results),
-        seed=seed,
+        seed=settings.seed,
         settings={
-            "max_examples": max_examples,
-            "num_envs": num_envs,
-            "max_steps": max_steps,
-            "checks": selected,
+            "max_examples": settings.max_examples,
+            "num_envs": settings.num_envs,
+            "max_steps": settings.max_steps,
+            "checks": list(settings.checks),
         },
     )
 

@@ -24,9 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._cli_settings import choose_seed, parse_int, parse_skip, typechecking
-from ._config import ConfigError, load_project_config
-from ._report import CHECKS
+from ._config import ConfigError
+from ._settings import (
+    Settings,
+    parse_int,
+    parse_skip,
+    resolve_settings,
+    select_checks,
+    typechecking,
+)
 
 if TYPE_CHECKING:
     from ._report import Report
@@ -40,26 +46,17 @@ _WORKER_SEED = "lerax_seed"  # the key of the seed in pytest-xdist's `workerinpu
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """The plugin's options for one pytest run, after command line and ini files."""
+class _RunOptions:
+    """The plugin's options for one pytest run, after command line and ini files,
+    resolved into the shared `Settings` (or the error that resolving raised, which
+    fails the tests that check a callback rather than the whole run)."""
 
-    seed: int | None = None
-    seed_source: str = ""
-    max_examples: int | None = None
-    skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    settings: Settings | None
+    error: str | None = None
     typecheck: bool = False
 
-    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """`check_callback` keywords: a test's own `options` over the run's."""
-        merged: dict[str, Any] = {"seed": self.seed}
-        if self.max_examples is not None:
-            merged["max_examples"] = self.max_examples
-        merged.update(options)
-        merged["skip"] = {**self.skip, **dict(options.get("skip") or {})}
-        return merged
 
-
-_SETTINGS = pytest.StashKey[Settings]()
+_SETTINGS = pytest.StashKey[_RunOptions]()
 _CLEANUP = pytest.StashKey[contextlib.ExitStack]()
 
 
@@ -104,7 +101,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _read_settings(config: pytest.Config) -> Settings:
+def _read_settings(config: pytest.Config) -> _RunOptions:
     try:
         max_examples = None
         raw = config.getoption("lerax_max_examples", default=None)
@@ -125,17 +122,21 @@ def _read_settings(config: pytest.Config) -> Settings:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and _WORKER_SEED in workerinput:
         seed, source = workerinput[_WORKER_SEED], "from the pytest-xdist controller"
-    elif seed is None:
-        try:
-            project = load_project_config()
-        except ConfigError:
-            project = None  # `check_callback` reports it when a test uses it
-        seed, source = choose_seed(None, project)
     typecheck = bool(
         config.getoption("lerax_typecheck", default=False)
         or config.getini("lerax_typecheck")
     )
-    return Settings(seed, source, max_examples, skip, typecheck)
+    try:
+        settings = resolve_settings(
+            seed=seed,
+            seed_source=source,
+            max_examples=max_examples,
+            skip=skip,
+            typecheck=typecheck,
+        )
+    except (TypeError, ValueError) as error:  # `check_callback` reports it
+        return _RunOptions(None, str(error), typecheck)
+    return _RunOptions(settings, typecheck=typecheck)
 
 
 def _given_seed(config: pytest.Config) -> tuple[int | None, str]:
@@ -165,11 +166,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}: a conformance check of a callback, made by "
         "lerax_testing.pytest_plugin.conformance_suite.",
     )
-    settings = _read_settings(config)
-    config.stash[_SETTINGS] = settings
+    options = _read_settings(config)
+    config.stash[_SETTINGS] = options
     cleanup = contextlib.ExitStack()
     config.stash[_CLEANUP] = cleanup
-    if settings.typecheck:
+    if options.typecheck:
         try:
             cleanup.enter_context(typechecking())
         except ConfigError as error:
@@ -185,15 +186,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker checks with the seed the controller chose."""
-    settings = node.config.stash.get(_SETTINGS, None)
-    if settings is not None and settings.seed is not None:
-        node.workerinput[_WORKER_SEED] = settings.seed
+    options = node.config.stash.get(_SETTINGS, None)
+    if options is not None and options.settings is not None:
+        node.workerinput[_WORKER_SEED] = options.settings.seed
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    settings = config.stash.get(_SETTINGS, None)
-    if settings is None or settings.seed is None:
+    options = config.stash.get(_SETTINGS, None)
+    if options is None or options.settings is None:
         return None
+    settings = options.settings
     text = (
         f"lerax_testing: seed {settings.seed} ({settings.seed_source}; reproduce "
         f"with --lerax-seed={settings.seed})"
@@ -214,14 +216,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _settings(config: pytest.Config) -> Settings:
-    return config.stash.get(_SETTINGS, None) or Settings()
-
-
 def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Report:
-    from ._harness import check_callback
+    """Check `callback` with the run's settings, a test's own `options` over them."""
+    from ._harness import check_callback, run_checks
 
-    return check_callback(callback, **_settings(config).check_options(options))
+    run = config.stash.get(_SETTINGS, None)
+    if run is None or run.settings is None:  # says what is wrong with the settings
+        return check_callback(callback, **options)
+    settings = run.settings
+    objects = {k: options.pop(k) for k in _OBJECTS if k in options}
+    if options:
+        explicit = {
+            "seed": settings.seed,
+            "max_examples": settings.max_examples,
+            **options,
+            "skip": {**settings.skip, **dict(options.get("skip") or {})},
+        }
+        settings = resolve_settings(**explicit)
+    return run_checks(callback, settings, **objects)
+
+
+_OBJECTS = ("env", "policy", "training_logs", "progress")
+"""`check_callback` keywords that are objects rather than settings."""
 
 
 def _failure_text(report: Report, nodeid: str) -> str:
@@ -308,22 +324,10 @@ def conformance_suite(
 def _select_checks(checks: Iterable[str] | None) -> list[str]:
     """The check ids in `CHECKS` order, so that every xdist worker collects the
     same items whatever iterable (a set, say) was given."""
-    if checks is None:
-        return list(CHECKS)
-    if isinstance(checks, str):
-        raise TypeError(
-            f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
-            "not a string."
-        )
-    wanted = set(checks)
-    unknown = sorted(wanted - set(CHECKS))
-    if unknown:
-        raise ValueError(
-            f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
-        )
-    if not wanted:
+    selected = list(select_checks(checks))
+    if not selected:
         raise ValueError("`checks` is empty; name at least one check, or leave it out.")
-    return [check for check in CHECKS if check in wanted]
+    return selected
 
 
 def _instantiate(callback: Any) -> Any:

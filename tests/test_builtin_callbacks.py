@@ -202,7 +202,7 @@ def clock(monkeypatch):
     """Replace the progress bar's clock with one that ticks two seconds a read."""
     ticks = iter(range(100, 1000, 2))
     monkeypatch.setattr(
-        "lerax_callback._progress.time.perf_counter", lambda: next(ticks)
+        "lerax_callback._builtins._progress.time.perf_counter", lambda: next(ticks)
     )
 
 

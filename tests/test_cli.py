@@ -17,18 +17,20 @@ from pathlib import Path
 import pytest
 
 from lerax_testing import CheckResult, Failure, Report
-from lerax_testing._cli import main
-from lerax_testing._cli_run import Options, Outcome, RunResult, report_from_dict
-from lerax_testing._formats_github import (
+from lerax_testing._cli._main import main
+from lerax_testing._cli._targets import discover, parse_target
+from lerax_testing._formats import Outcome, RunResult
+from lerax_testing._formats._github import (
     MAX_ANNOTATIONS,
     annotations,
     escape_data,
     escape_property,
     render_github,
 )
-from lerax_testing._formats_junit import render_junit
-from lerax_testing._formats_markdown import LIMIT, render_markdown
-from lerax_testing._targets import discover, parse_target
+from lerax_testing._formats._junit import render_junit
+from lerax_testing._formats._markdown import LIMIT, render_markdown
+from lerax_testing._formats._results import report_from_dict
+from lerax_testing._settings import Settings
 
 pytest_plugins = ["pytester"]
 
@@ -337,7 +339,7 @@ def test_formats_escape_what_they_must() -> None:
         results=(CheckResult("jit", "failed", (failure,)),),
         seed=1,
     )
-    result = RunResult([Outcome("m:Cb", "m", "failed", report)], Options(seed=1))
+    result = RunResult([Outcome("m:Cb", "m", "failed", report)], Settings(seed=1))
     root = ET.fromstring(render_junit(result).split("\n", 1)[1])
     case_failure = root.find("testsuite/testcase/failure")
     assert case_failure is not None
@@ -370,20 +372,20 @@ def _failing(name: str, failures: int) -> Outcome:
 
 
 def test_github_annotations_are_capped_at_ten() -> None:
-    few = RunResult([_failing("A", 3), _failing("B", 4)], Options(seed=1))
+    few = RunResult([_failing("A", 3), _failing("B", 4)], Settings(seed=1))
     assert len(annotations(few)) == 7  # one per failure
-    some = RunResult([_failing(n, 3) for n in "ABCD"], Options(seed=1))
+    some = RunResult([_failing(n, 3) for n in "ABCD"], Settings(seed=1))
     merged = annotations(some)
     assert len(merged) == 4  # one per callback
     assert merged[0].title == "m:A fails 1 check(s): jit"
-    many = RunResult([_failing(f"C{i}", 2) for i in range(25)], Options(seed=1))
+    many = RunResult([_failing(f"C{i}", 2) for i in range(25)], Settings(seed=1))
     capped = annotations(many)
     assert len(capped) == MAX_ANNOTATIONS
     assert capped[-1].title == "16 more callbacks fail"
 
 
 def test_markdown_stays_under_the_step_summary_limit() -> None:
-    huge = RunResult([_failing(f"C{i}", 60) for i in range(40)], Options(seed=1))
+    huge = RunResult([_failing(f"C{i}", 60) for i in range(40)], Settings(seed=1))
     text = render_markdown(huge)
     assert len(text.encode()) <= LIMIT
     assert "more failure reports left out" in text
@@ -427,7 +429,7 @@ def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
     code = textwrap.dedent(
         """
         import sys
-        from lerax_testing._cli import main
+        from lerax_testing._cli._main import main
         assert main(["--help"]) == 0
         assert main(["no_such_module_xyz"]) == 2
         assert "jax" not in sys.modules

@@ -10,7 +10,7 @@ import pytest
 
 import lerax_callback as lc
 import lerax_testing
-from lerax_testing._cli_settings import CI_SEED
+from lerax_testing._settings import CI_SEED
 from lerax_testing.pytest_plugin import conformance_suite
 
 pytest_plugins = ["pytester"]

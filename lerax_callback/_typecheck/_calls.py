@@ -19,12 +19,12 @@ from typing import Any
 
 from jaxtyping import jaxtyped
 
-from ._callback import CALLBACK_METHODS, AbstractCallback
-from ._contexts import StateType, StepStateType
-from ._states import AbstractCallbackState, AbstractCallbackStepState
-from ._typecheck_errors import annotation_text, display_name, mismatch
-from ._typecheck_fields import check_module_fields, module_globals
-from ._typecheck_hints import (
+from .._callback import CALLBACK_METHODS, AbstractCallback
+from .._contexts import StateType, StepStateType
+from .._states import AbstractCallbackState, AbstractCallbackStepState
+from ._errors import annotation_text, display_name, mismatch
+from ._fields import check_module_fields, module_globals
+from ._hints import (
     UNRESOLVED,
     Check,
     bindings_for,

@@ -8,8 +8,8 @@ import dataclasses
 import re
 import xml.etree.ElementTree as ET
 
-from ._cli_run import Outcome, RunResult
-from ._report import CheckResult
+from .._report import CheckResult
+from ._results import Outcome, RunResult
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Characters XML 1.0 forbids even escaped: control characters, lone surrogates.

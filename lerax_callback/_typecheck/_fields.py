@@ -10,8 +10,9 @@ from typing import Any
 
 from jaxtyping import jaxtyped
 
-from ._typecheck_errors import display_name, mismatch
-from ._typecheck_hints import Check, bindings_for, make_check, resolve, violation
+from .._contexts import StepContext
+from ._errors import display_name, mismatch
+from ._hints import Check, bindings_for, make_check, resolve, violation
 
 _FIELD_CHECKS: weakref.WeakKeyDictionary[type, tuple[Check, ...]] = (
     weakref.WeakKeyDictionary()
@@ -68,8 +69,6 @@ def field_checks(cls: type) -> tuple[Check, ...]:
 
 
 def _note(module: Any, name: str, value: Any) -> str:
-    from ._contexts import StepContext
-
     if isinstance(module, StepContext) and name in ("done", "reward"):
         if getattr(value, "shape", ()) != ():
             return _STEP_NOTE

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import re
 
-from ._cli_run import Outcome, RunResult
-from ._formats import cell, failed_checks, summary_line
+from ._results import Outcome, RunResult
+from ._text import cell, failed_checks, summary_line
 
 LIMIT = 1024 * 1024 - 16 * 1024
 """Bytes we write at most: GitHub's 1 MiB per step, less room for a heading the

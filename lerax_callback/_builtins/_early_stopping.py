@@ -9,14 +9,14 @@ from typing import Literal, final
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ._callback import AbstractCallback
-from ._contexts import IterationContext, ResetContext, StepContext, TrainingContext
+from .._callback import AbstractCallback
+from .._contexts import IterationContext, ResetContext, StepContext, TrainingContext
+from .._states import AbstractCallbackState
 from ._episode_stats import (
     EpisodeStatsCallback,
     EpisodeStatsState,
     EpisodeStatsStepState,
 )
-from ._states import AbstractCallbackState
 
 # Metrics computed from the episodes themselves, by `EpisodeStatsState` field.
 _EPISODE_METRICS = {"episode_return": "mean_return", "episode_length": "mean_length"}

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ._locations import class_location as location
+from .._locations import class_location as location
 
 
 class UsageError(Exception):

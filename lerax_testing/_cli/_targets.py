@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ._cli_entries import (
+from ._entries import (
     Entry as Entry,
     Target as Target,
     UsageError as UsageError,

@@ -19,13 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._cli_settings import choose_seed, parse_skip
-from ._config import ConfigError, load_project_config
-from ._report import CHECK_SUMMARIES, CHECKS
+from .._config import ConfigError
+from .._report import CHECK_SUMMARIES, CHECKS
+from .._settings import parse_skip, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
 if TYPE_CHECKING:
-    from ._cli_run import Options, Outcome, Progress
+    from .._formats import Outcome
+    from .._settings import Settings
+    from ._run import Progress
 
 PROG = "lerax-conformance"
 DEFAULT_TIMEOUT = 600.0
@@ -84,7 +86,7 @@ def _seconds(text: str) -> float:
 
 
 def _format(text: str) -> tuple[str, str | None]:
-    from ._formats import FORMATS
+    from .._formats import FORMATS
 
     fmt, _, path = text.partition("=")
     if fmt not in FORMATS:
@@ -202,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     """`(format, file or None for standard output)`, validated."""
-    from ._formats import HUMAN
+    from .._formats import HUMAN
 
     outputs = list(args.formats or [("text", None)])
     to_stdout = [fmt for fmt, path in outputs if path is None]
@@ -244,7 +246,7 @@ def _main(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:  # as `python -m` does: the project's modules
         sys.path.insert(0, os.getcwd())
     if args.init is not None:
-        from ._cli_init import write_test_file
+        from ._scaffold import write_test_file
 
         return write_test_file(
             args.init, tests_dir=args.tests_dir, force=args.force, out=sys.stdout
@@ -257,19 +259,20 @@ def _main(args: argparse.Namespace) -> int:
     targets = [parse_target(text) for text in args.targets]
     for target in targets:
         ensure_importable(target)
-    seed, _ = choose_seed(args.seed, load_project_config())
-    from ._cli_run import Options, Progress, RunResult, stderr_if_wanted
-
-    options = Options(
-        seed=seed,
-        checks=_checks(args.checks),
-        skip=parse_skip(args.skip, "--skip"),
-        max_examples=args.max_examples,
-        num_envs=args.num_envs,
-        max_steps=args.max_steps,
-        typecheck=args.typecheck,
-    )
-    from ._formats import HUMAN, render
+    try:
+        settings = resolve_settings(
+            seed=args.seed,
+            checks=_checks(args.checks),
+            skip=parse_skip(args.skip, "--skip"),
+            max_examples=args.max_examples,
+            num_envs=args.num_envs,
+            max_steps=args.max_steps,
+            typecheck=args.typecheck,
+        )
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from error
+    from .._formats import HUMAN, RunResult, render
+    from ._run import Progress, stderr_if_wanted
 
     human = all(fmt in HUMAN for fmt, path in outputs if path is None)
     progress = Progress(stderr_if_wanted(args.progress, human))
@@ -280,14 +283,14 @@ def _main(args: argparse.Namespace) -> int:
 
         outcomes = run_isolated(
             targets,
-            options,
+            settings,
             progress,
             timeout=args.timeout or DEFAULT_TIMEOUT,
             usage_errors=usage_errors,
         )
     else:
-        outcomes = _in_process(targets, options, progress)
-    result = RunResult(outcomes, options, time.perf_counter() - start, usage_errors)
+        outcomes = _in_process(targets, settings, progress)
+    result = RunResult(outcomes, settings, time.perf_counter() - start, usage_errors)
     for fmt, path in outputs:
         text = render(fmt, result, verbose=args.verbose)
         if path is None:
@@ -303,13 +306,13 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _in_process(
-    targets: list[Target], options: Options, progress: Progress
+    targets: list[Target], settings: Settings, progress: Progress
 ) -> list[Outcome]:
-    from ._cli_run import run_in_process
+    from ._run import run_in_process
 
-    if not options.typecheck:
-        return run_in_process(targets, options, progress)
-    from ._cli_settings import typechecking
+    if not settings.typecheck:
+        return run_in_process(targets, settings, progress)
+    from .._settings import typechecking
 
     with typechecking():
-        return run_in_process(targets, options, progress)
+        return run_in_process(targets, settings, progress)

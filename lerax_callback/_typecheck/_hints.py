@@ -12,7 +12,9 @@ import typing
 import weakref
 from typing import Any, TypeVar
 
-from ._typecheck_errors import annotation_text
+from .._callback import AbstractCallback, callback_state_types
+from .._contexts import StateType, StepStateType
+from ._errors import annotation_text
 
 UNRESOLVED: Any = object()
 """What `resolve` returns for an annotation it cannot evaluate: left unchecked."""
@@ -96,9 +98,6 @@ def bindings_for(owner: type, defining: type) -> dict[Any, Any]:
     annotated `-> StateType` must return an `S`); the type parameters of `defining`
     itself are what `owner`'s generic bases bind them to.
     """
-    from ._callback import AbstractCallback, callback_state_types
-    from ._contexts import StateType, StepStateType
-
     bindings: dict[Any, Any] = {}
     if issubclass(owner, AbstractCallback):
         state_type, step_state_type = callback_state_types(owner)

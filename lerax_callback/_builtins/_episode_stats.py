@@ -13,9 +13,9 @@ from jax import lax
 from jax.typing import ArrayLike
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from ._callback import AbstractCallback
-from ._contexts import IterationContext, ResetContext, StepContext, TrainingContext
-from ._states import AbstractCallbackState, AbstractCallbackStepState
+from .._callback import AbstractCallback
+from .._contexts import IterationContext, ResetContext, StepContext, TrainingContext
+from .._states import AbstractCallbackState, AbstractCallbackStepState
 
 
 @final

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from ._cli_run import Outcome, RunResult
-from ._formats import failed_checks, summary_line
+from ._results import Outcome, RunResult
+from ._text import failed_checks, summary_line
 
 MAX_ANNOTATIONS = 10
 """Error annotations GitHub displays per step."""

@@ -14,9 +14,9 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Int, Key
 
-from ._callback import AbstractCallback
-from ._contexts import IterationContext, ResetContext, StepContext, TrainingContext
-from ._states import AbstractCallbackState, AbstractCallbackStepState
+from .._callback import AbstractCallback
+from .._contexts import IterationContext, ResetContext, StepContext, TrainingContext
+from .._states import AbstractCallbackState, AbstractCallbackStepState
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 

@@ -6,9 +6,9 @@ from typing import final
 
 from jaxtyping import Array, Key
 
-from ._contexts import IterationContext, StepContext, TrainingContext
-from ._partial import AbstractStatelessCallback
-from ._states import EmptyCallbackState, EmptyCallbackStepState
+from .._contexts import IterationContext, StepContext, TrainingContext
+from .._partial import AbstractStatelessCallback
+from .._states import EmptyCallbackState, EmptyCallbackStepState
 
 
 @final

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Key
 
-from ._callback import AbstractCallback
-from ._contexts import IterationContext, ResetContext, StepContext, TrainingContext
-from ._states import AbstractCallbackState, AbstractCallbackStepState
+from .._callback import AbstractCallback
+from .._contexts import IterationContext, ResetContext, StepContext, TrainingContext
+from .._states import AbstractCallbackState, AbstractCallbackStepState
 
 
 @final

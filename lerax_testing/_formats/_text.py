@@ -1,6 +1,5 @@
-"""`lerax-conformance`'s output formats: the text table and JSON here, JUnit XML,
-GitHub annotations and Markdown in `_formats_junit.py`, `_formats_github.py` and
-`_formats_markdown.py`."""
+"""The text table and JSON formats, the helpers the other formats share, and
+`render`, which picks a format by name."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import json
 import textwrap
 from collections.abc import Callable
 
-from ._cli_run import Outcome, RunResult
+from ._results import Outcome, RunResult
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
 """Every format `--format` accepts."""
@@ -28,9 +27,9 @@ def render(fmt: str, result: RunResult, *, verbose: bool = False) -> str:
     renderers: dict[str, Callable[[RunResult], str]] = {
         "text": lambda r: render_text(r, verbose=verbose),
         "json": render_json,
-        "junit": _lazy("_formats_junit", "render_junit"),
-        "github": _lazy("_formats_github", "render_github"),
-        "markdown": _lazy("_formats_markdown", "render_markdown"),
+        "junit": _lazy("._junit", "render_junit"),
+        "github": _lazy("._github", "render_github"),
+        "markdown": _lazy("._markdown", "render_markdown"),
     }
     text = renderers[fmt](result)
     return text if text.endswith("\n") or not text else text + "\n"
@@ -40,9 +39,7 @@ def _lazy(module: str, function: str) -> Callable[[RunResult], str]:
     def call(result: RunResult) -> str:
         import importlib
 
-        return getattr(importlib.import_module(f".{module}", __package__), function)(
-            result
-        )
+        return getattr(importlib.import_module(module, __package__), function)(result)
 
     return call
 

@@ -27,17 +27,17 @@ from typing import Any, TypeVar, overload
 
 import equinox as eqx
 
-from . import _typecheck_switch as _switch
-from ._callback import CALLBACK_METHODS, AbstractCallback
-from ._states import AbstractCallbackState, AbstractCallbackStepState
-from ._typecheck_calls import (
+from .. import _switch
+from .._callback import CALLBACK_METHODS, AbstractCallback
+from .._states import AbstractCallbackState, AbstractCallbackStepState
+from ._calls import (
     ORIGINAL,
     checked_function,
     original,
     typecheck_call as typecheck_call,
 )
-from ._typecheck_errors import TypeCheckError as TypeCheckError
-from ._typecheck_fields import (
+from ._errors import TypeCheckError as TypeCheckError
+from ._fields import (
     check_fields as check_fields,
     check_module_fields,
 )
@@ -280,4 +280,5 @@ def _from_environment() -> None:
         )
 
 
+_switch.install(check_fields, instrument_new_class)
 _from_environment()

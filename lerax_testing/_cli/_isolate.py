@@ -1,6 +1,6 @@
 """`lerax-conformance --isolate`: each target in a subprocess, each callback timed.
 
-The parent starts `python -m lerax_testing._isolate`, sends it the target and the
+The parent starts `python -m lerax_testing._cli._isolate`, sends it the target and the
 options on standard input, and reads JSON events, one a line, from its standard
 output; the child sends everything the user's code prints to standard error. A
 callback that hangs past the timeout, or kills the interpreter (`os._exit` in a host
@@ -22,7 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._cli_run import Options, Outcome, Progress, check_entry
+from .._formats import Outcome
+from .._settings import Settings
+from ._run import Progress, check_entry
 from ._targets import Target, UsageError, discover
 
 _DONE = object()  # end of the child's events
@@ -30,7 +32,7 @@ _DONE = object()  # end of the child's events
 
 def run_isolated(
     targets: Sequence[Target],
-    options: Options,
+    settings: Settings,
     progress: Progress,
     *,
     timeout: float | None,
@@ -40,14 +42,14 @@ def run_isolated(
     attribute, no callbacks) is appended to `usage_errors` and the rest go on."""
     outcomes: list[Outcome] = []
     for target in targets:
-        outcomes += _run_target(target, options, progress, timeout, usage_errors)
+        outcomes += _run_target(target, settings, progress, timeout, usage_errors)
     progress.finish()
     return outcomes
 
 
 def _run_target(
     target: Target,
-    options: Options,
+    settings: Settings,
     progress: Progress,
     timeout: float | None,
     usage_errors: list[str],
@@ -56,7 +58,7 @@ def _run_target(
     done: list[str] = []
     first = True
     while True:
-        child = _Child(target, options, done)
+        child = _Child(target, settings, done)
         current: str | None = None
         check: str | None = None
         location: list[Any] | None = None  # of the current callback's class
@@ -121,14 +123,14 @@ def _exit_text(code: int) -> str:
 
 
 class _Child:
-    """One `python -m lerax_testing._isolate` process and its event stream."""
+    """One `python -m lerax_testing._cli._isolate` process and its event stream."""
 
-    def __init__(self, target: Target, options: Options, exclude: list[str]):
+    def __init__(self, target: Target, settings: Settings, exclude: list[str]):
         self.events: queue.Queue[Any] = queue.Queue()
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
         self.finished = False
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lerax_testing._isolate"],
+            [sys.executable, "-m", "lerax_testing._cli._isolate"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -137,7 +139,11 @@ class _Child:
             errors="replace",
             start_new_session=True,  # its own process group, to kill it whole
         )
-        job = {"target": target.text, "exclude": exclude, "options": options.to_dict()}
+        job = {
+            "target": target.text,
+            "exclude": exclude,
+            "settings": settings.to_dict(),
+        }
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps(job))
@@ -203,11 +209,11 @@ def child_main() -> int:
         events.write(json.dumps(event) + "\n")
         events.flush()
 
-    options = Options.from_dict(job["options"])
+    settings = Settings.from_dict(job["settings"])
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    if options.typecheck:
-        from ._cli_settings import typechecking
+    if settings.typecheck:
+        from .._settings import typechecking
 
         typechecking().__enter__()  # for the rest of this process's life
     from ._targets import parse_target
@@ -226,7 +232,7 @@ def child_main() -> int:
             emit(event="start", name=name, location=entry.location)
         try:
             outcome = check_entry(
-                entry, options, lambda _, check: emit(event="check", check=check)
+                entry, settings, lambda _, check: emit(event="check", check=check)
             )
         except UsageError as error:
             emit(event="usage-error", reason=str(error))

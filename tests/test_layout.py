@@ -1,0 +1,186 @@
+"""The layering of the two packages: which idea may import which, no import cycles,
+and small modules. Read from the source with `ast`, so nothing is imported."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("lerax_callback", "lerax_testing")
+MAX_LINES = 400
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module of ours that `name` imports, at the top or inside a function."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            submodules = [f"{module}.{alias.name}" for alias in node.names]
+            # `from . import _switch` imports the module `_switch`, and the package
+            # only for names that are not modules of their own.
+            names_only = any(sub not in MODULES for sub in submodules)
+            targets = submodules + ([module] if names_only else [])
+        else:
+            continue
+        found.update(t for t in targets if t in MODULES and t != name)
+    return found
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _importers_of(prefix: str) -> dict[str, set[str]]:
+    return {
+        name: {t for t in targets if t == prefix or t.startswith(prefix + ".")}
+        for name, targets in GRAPH.items()
+        if any(t == prefix or t.startswith(prefix + ".") for t in targets)
+    }
+
+
+def _inside(name: str, *prefixes: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_the_api_never_imports_the_type_checker_the_builtins_or_the_harness():
+    core = [
+        n
+        for n in GRAPH
+        if n.startswith("lerax_callback.")
+        and not _inside(n, "lerax_callback._typecheck", "lerax_callback._builtins")
+    ]
+    assert core, "no API modules found"
+    for name in core:
+        bad = {
+            t
+            for t in GRAPH[name]
+            if _inside(t, "lerax_callback._typecheck", "lerax_callback._builtins")
+            or t.startswith("lerax_testing")
+        }
+        assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_builtins_use_only_the_public_api_modules():
+    for name, targets in GRAPH.items():
+        if _inside(name, "lerax_callback._builtins"):
+            bad = {t for t in targets if _inside(t, "lerax_callback._typecheck")}
+            assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_lerax_callback_never_imports_lerax_testing():
+    for name, targets in GRAPH.items():
+        if name.startswith("lerax_callback"):
+            assert not any(t.startswith("lerax_testing") for t in targets), name
+
+
+@pytest.mark.parametrize("idea", ["lerax_testing._cli", "lerax_testing._formats"])
+def test_only_the_command_and_the_plugin_import_the_command_and_formats(idea):
+    allowed = ("lerax_testing._cli", "lerax_testing.pytest_plugin")
+    allowed += ("lerax_testing.__main__",)
+    if idea == "lerax_testing._formats":
+        allowed += ("lerax_testing._formats",)
+    for name, targets in _importers_of(idea).items():
+        assert _inside(name, *allowed), f"{name} imports {sorted(targets)}"
+
+
+def test_formats_do_not_import_the_command():
+    assert not {
+        n
+        for n in _importers_of("lerax_testing._cli")
+        if _inside(n, "lerax_testing._formats")
+    }
+
+
+def _cycles() -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in GRAPH[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(GRAPH):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    assert _cycles() == []
+
+
+def test_modules_stay_small():
+    big = {
+        name: count
+        for name, path in MODULES.items()
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not big, f"modules over {MAX_LINES} lines: {big}"
+
+
+def test_every_subpackage_says_what_it_holds():
+    for name, path in MODULES.items():
+        if path.name == "__init__.py":
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+            assert doc, f"{name} has no docstring"
+
+
+def test_the_layering_test_sees_a_cycle():
+    """The cycle finder itself: a planted cycle is found."""
+    GRAPH["lerax_testing._tree"].add("lerax_testing._report")
+    GRAPH["lerax_testing._report"].add("lerax_testing._tree")
+    try:
+        assert ["lerax_testing._report", "lerax_testing._tree"] in _cycles()
+    finally:
+        GRAPH["lerax_testing._tree"].discard("lerax_testing._report")
+        GRAPH["lerax_testing._report"].discard("lerax_testing._tree")
