@@ -135,16 +135,36 @@ def callback_state_types(callback: Any) -> tuple[Any, Any]:
     **Raises:**
 
     `TypeError` if `callback` is not an `AbstractCallback` class or instance.
+
+    Works for callbacks of Lerax's own `lerax.callback` too (PEP 695 generics); a
+    parameter such a class leaves open is returned as its type parameter.
     """
     cls = callback if isinstance(callback, type) else type(callback)
-    if not issubclass(cls, AbstractCallback):
+    base = _callback_base(cls)
+    if base is None:
         raise TypeError(
             f"`callback_state_types` takes an `AbstractCallback` subclass or instance, "
-            f"got {cls.__qualname__}; subclass "
+            f"got {getattr(cls, '__qualname__', cls)!r}; subclass "
             "`AbstractCallback[MyState, MyStepState]` to declare the state types."
         )
-    found = None if cls is AbstractCallback else _resolve(cls, AbstractCallback, {})
+    found = None if cls is base else _resolve(cls, base, {})
     if found is None or len(found) != 2:
-        return (StateType, StepStateType)
+        params = getattr(base, "__parameters__", ())
+        return tuple(params) if len(params) == 2 else (StateType, StepStateType)
     state_type, step_state_type = found
     return state_type, step_state_type
+
+
+def _callback_base(cls: Any) -> type | None:
+    """The `AbstractCallback` of `cls`'s family: ours, or one of the same name and
+    shape such as Lerax's `lerax.callback.AbstractCallback`."""
+    if not isinstance(cls, type):
+        return None
+    if issubclass(cls, AbstractCallback):
+        return AbstractCallback
+    for klass in cls.__mro__:
+        if klass.__name__ == "AbstractCallback" and callable(
+            getattr(klass, "on_step", None)
+        ):
+            return klass
+    return None
