@@ -6,6 +6,7 @@ max_examples = 30
 num_envs = 3
 seed = 1234
 skip = { x64 = "our environments never run in float64" }
+context_values = { algorithm = "mypkg.training:make_algorithm" }
 ```
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from ._report import CHECKS
 
-_KEYS = {"max_examples", "num_envs", "num_steps", "seed", "skip"}
+_KEYS = {"max_examples", "num_envs", "num_steps", "seed", "skip", "context_values"}
 
 
 class ConfigError(ValueError):
@@ -40,6 +41,7 @@ class ProjectConfig:
     num_steps: int | None = None
     seed: int | None = None
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
+    context_values: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -115,4 +117,20 @@ def load_project_config(path: Path | None = None) -> ProjectConfig:
         num_steps=table.get("num_steps"),
         seed=table.get("seed"),
         skip=validate_skip(table.get("skip"), f"{where}: `skip`"),
+        context_values=_context_values(table.get("context_values"), where),
     )
+
+
+def _context_values(values: Any, where: str) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and ":" in v
+        for k, v in values.items()
+    ):
+        raise ConfigError(
+            f"{where}: `context_values` must map context field names to "
+            '`"module:attribute"` strings, e.g. '
+            '`context_values = { algorithm = "mypkg.training:make_algorithm" }`.'
+        )
+    return dict(values)

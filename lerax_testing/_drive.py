@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +21,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 
-from lerax_callback import (
-    IterationContext,
-    ResetContext,
-    StepContext,
-    TrainingContext,
-)
-
+from ._contexts import ContextBuilder
 from ._settings import MAX_STEPS
 from .strategies import Scenario
 
@@ -46,81 +41,126 @@ METHOD_ORDER = (
 
 @dataclasses.dataclass(frozen=True)
 class Env:
-    """What contexts carry besides states: environment, policy, static locals."""
+    """What contexts carry besides states and generated numbers: the environment,
+    the policy, and the builder of the callback's own family's contexts."""
 
     env: Any
     policy: Any
+    contexts: ContextBuilder = dataclasses.field(default_factory=ContextBuilder)
 
 
-def _reset(callback: Any, loc: Any, key: Any) -> Any:
-    return callback.reset(ResetContext(loc), key=key)
+def _step_locals(base: Any, done: Any, reward: Any) -> dict[str, Any]:
+    """An algorithm's `locals()` at one environment step, as far as a callback may
+    read them: Lerax's `on_step` sees `observation`, `action`, `reward`, `done`,
+    `value`, `log_prob` and more, all one environment's values."""
+    value = base["value"]
+    return {
+        **base,
+        "observation": jnp.full((4,), value),
+        "action": jnp.zeros((), jnp.int32),
+        "reward": reward,
+        "done": done,
+        "termination": done,
+        "truncation": jnp.zeros_like(done),
+        "log_prob": -jnp.abs(value),
+    }
 
 
-def _step_reset(callback: Any, loc: Any, key: Any) -> Any:
-    return callback.step_reset(ResetContext(loc), key=key)
+def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
+    """One function per method, `(callback, *arrays, key) -> output`, that builds
+    the method's context with `contexts` and calls it; step methods vmapped over a
+    leading environment axis when `batched`."""
+    make = contexts.make
 
+    def reset(callback: Any, loc: Any, key: Any) -> Any:
+        return callback.reset(make("reset", locals=loc), key=key)
 
-def _on_step(
-    callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-    loc: Any, key: Any,
-) -> Any:  # fmt: skip
-    return callback.on_step(StepContext(state, env, policy, done, reward, loc), key=key)
+    def step_reset(callback: Any, loc: Any, key: Any) -> Any:
+        return callback.step_reset(make("reset", locals=loc), key=key)
 
-
-def _iteration(method: str) -> Callable[..., Any]:
-    def call(
-        callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-        count: Any, opt: Any, log: Any, loc: Any, key: Any,
+    def on_step(
+        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
+        loc: Any, key: Any,
     ) -> Any:  # fmt: skip
-        ctx = IterationContext(state, step_state, env, policy, count, opt, log, loc)
-        return getattr(callback, method)(ctx, key=key)
+        ctx = make(
+            "step", state=state, env=env, policy=policy, done=done, reward=reward,
+            locals=_step_locals(loc, done, reward),
+        )  # fmt: skip
+        return callback.on_step(ctx, key=key)
 
-    call.__name__ = method
-    return call
+    def iteration(method: str) -> Any:
+        def call(
+            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
+            count: Any, opt: Any, log: Any, loc: Any, key: Any,
+        ) -> Any:  # fmt: skip
+            ctx = make(
+                "iteration", state=state, step_state=step_state, env=env,
+                policy=policy, iteration_count=count, opt_state=opt,
+                training_log=log, locals={**loc, "log": log},
+            )  # fmt: skip
+            return getattr(callback, method)(ctx, key=key)
 
+        call.__name__ = call.__qualname__ = method
+        return call
 
-def _training(method: str) -> Callable[..., Any]:
-    def call(
-        callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-        count: Any, opt: Any, loc: Any, key: Any,
+    def training(method: str) -> Any:
+        def call(
+            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
+            count: Any, opt: Any, loc: Any, key: Any,
+        ) -> Any:  # fmt: skip
+            ctx = make(
+                "training", state=state, step_state=step_state, env=env,
+                policy=policy, total_timesteps=TOTAL_TIMESTEPS, iteration_count=count,
+                opt_state=opt, locals={**loc, "total_timesteps": TOTAL_TIMESTEPS},
+            )  # fmt: skip
+            return getattr(callback, method)(ctx, key=key)
+
+        call.__name__ = call.__qualname__ = method
+        return call
+
+    def batched_step_reset(callback: Any, loc: Any, keys: Any) -> Any:
+        return jax.vmap(lambda k: step_reset(callback, loc, k))(keys)
+
+    def batched_on_step(
+        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
+        loc: Any, keys: Any,
     ) -> Any:  # fmt: skip
-        ctx = TrainingContext(
-            state, step_state, env, policy, TOTAL_TIMESTEPS, count, opt, loc
+        def one(s: Any, d: Any, r: Any, k: Any) -> Any:
+            return on_step(callback, s, env, policy, d, r, loc, k)
+
+        return jax.vmap(one)(state, done, reward, keys)
+
+    batched_step_reset.__name__ = "step_reset"
+    batched_on_step.__name__ = "on_step"
+    return {
+        "reset": reset,
+        "step_reset": batched_step_reset if batched else step_reset,
+        "on_step": batched_on_step if batched else on_step,
+        "on_iteration": iteration("on_iteration"),
+        "continue_training": iteration("continue_training"),
+        "on_training_start": training("on_training_start"),
+        "on_training_end": training("on_training_end"),
+    }
+
+
+def tables(contexts: ContextBuilder) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The unbatched and batched call tables of `contexts`, made once per builder
+    so that every check of one callback shares their compilations."""
+    cached = _TABLES.get(contexts)
+    if cached is None:
+        cached = (
+            call_table(contexts, batched=False),
+            call_table(contexts, batched=True),
         )
-        return getattr(callback, method)(ctx, key=key)
-
-    call.__name__ = method
-    return call
+        _TABLES[contexts] = cached
+    return cached
 
 
-def _batched_step_reset(callback: Any, loc: Any, keys: Any) -> Any:
-    return jax.vmap(lambda k: _step_reset(callback, loc, k))(keys)
+_TABLES: weakref.WeakKeyDictionary[ContextBuilder, Any] = weakref.WeakKeyDictionary()
 
-
-def _batched_on_step(
-    callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-    loc: Any, keys: Any,
-) -> Any:  # fmt: skip
-    def one(s: Any, d: Any, r: Any, k: Any) -> Any:
-        return _on_step(callback, s, env, policy, d, r, loc, k)
-
-    return jax.vmap(one)(state, done, reward, keys)
-
-
-PLAIN: dict[str, Callable[..., Any]] = {
-    "reset": _reset,
-    "step_reset": _step_reset,
-    "on_step": _on_step,
-    "on_iteration": _iteration("on_iteration"),
-    "continue_training": _iteration("continue_training"),
-    "on_training_start": _training("on_training_start"),
-    "on_training_end": _training("on_training_end"),
-}
-BATCHED: dict[str, Callable[..., Any]] = {
-    **PLAIN,
-    "step_reset": _batched_step_reset,
-    "on_step": _batched_on_step,
-}
+_DEFAULT = ContextBuilder()
+PLAIN, BATCHED = tables(_DEFAULT)
+"""The call tables of `lerax_callback`'s own family."""
 
 
 def _argument_names(method: str) -> tuple[str, ...]:
@@ -157,6 +197,10 @@ class MethodError(Exception):
 class Invoker:
     """Calls a callback's methods eagerly or through one jitted function each.
 
+    The functions build contexts of the family `drive` binds (`Env.contexts`), and
+    are made once per family builder, so that all examples of a check, and all
+    checks of a callback, share one compilation per input shape.
+
     **Arguments:**
 
     - `jit`: wrap each method call in `eqx.filter_jit` (created here, once).
@@ -177,15 +221,31 @@ class Invoker:
         wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
         fresh: bool = False,
     ):
-        table = BATCHED if batched else PLAIN
+        self.jit = jit
         self.batched = batched
-        self.functions: dict[str, Callable[..., Any]] = {}
-        for name, fn in table.items():
-            if wrap is not None:
-                fn = wrap(name, fn)
-            elif fresh:
-                fn = _fresh(fn)
-            self.functions[name] = eqx.filter_jit(fn) if jit else fn
+        self.wrap = wrap
+        self.fresh = fresh
+        self.contexts = _DEFAULT
+        self._made: dict[ContextBuilder, dict[str, Callable[..., Any]]] = {}
+
+    def bind(self, contexts: ContextBuilder) -> None:
+        """Build contexts with `contexts` from now on (`drive` calls this)."""
+        self.contexts = contexts
+
+    @property
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        made = self._made.get(self.contexts)
+        if made is None:
+            plain, batched = tables(self.contexts)
+            made = {}
+            for name, fn in (batched if self.batched else plain).items():
+                if self.wrap is not None:
+                    fn = self.wrap(name, fn)
+                elif self.fresh:
+                    fn = _fresh(fn)
+                made[name] = eqx.filter_jit(fn) if self.jit else fn
+            self._made[self.contexts] = made
+        return made
 
     def __call__(self, method: str, *args: Any) -> Any:
         try:
@@ -254,6 +314,7 @@ def drive(
     Raises `MethodError` from the first method that raises.
     """
     num_envs = scenario.num_envs if invoker.batched else 1
+    invoker.bind(context.contexts)
     arrays = scenario_arrays(scenario, num_envs)
     if scenario.num_steps + 6 > MAX_KEYS:
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")

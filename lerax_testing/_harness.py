@@ -11,10 +11,12 @@ from typing import Any
 import jax
 from hypothesis import strategies as st
 
-from lerax_callback import AbstractCallback, callback_state_types
+from lerax_callback import callback_state_types
+from lerax_callback._family import callback_api
 
 from ._checks import CHECK_FUNCTIONS
 from ._config import ConfigError
+from ._contexts import ContextBuilder
 from ._drive import Env
 from ._report import CheckResult, Failure, Report, merge_failures
 from ._settings import Settings, resolve_settings
@@ -64,6 +66,7 @@ def check_callback(
     reward_range: tuple[float, float] | None = None,
     allow_nonfinite_rewards: bool = False,
     training_logs: st.SearchStrategy[dict[str, float]] | None = None,
+    context_values: Mapping[str, Any] | None = None,
     project_config: bool = True,
     progress: ProgressHook | None = None,
 ) -> Report:
@@ -76,8 +79,10 @@ def check_callback(
 
     **Arguments:**
 
-    - `callback`: the callback instance to check. Anything is accepted; an object
-        that is not a callback fails the `api` check.
+    - `callback`: the callback instance to check, written against
+        `lerax_callback` or Lerax's `lerax.callback`: each gets contexts of its own
+        API's classes. Anything is accepted; an object that is not a callback
+        fails the `api` check.
     - `checks`: the check ids to run (default: all of `CHECKS`).
     - `skip`: `{check id: reason}` for checks that do not apply to this callback;
         they are reported as skipped with the reason. A callback class can declare
@@ -98,6 +103,10 @@ def check_callback(
         NaN made from finite inputs).
     - `training_logs`: a strategy of `{name: float}` training logs, for callbacks
         that read metrics the default logs (`loss`, `mean_reward`) lack.
+    - `context_values`: `{field: value}` for context fields the harness does not
+        generate, such as the `algorithm` field of a newer Lerax's
+        `IterationContext` and `TrainingContext`. Without one, such a field holds
+        a placeholder whose use fails with a message naming the field.
     - `project_config`: read `[tool.lerax_testing]` from the nearest
         `pyproject.toml` for defaults.
     - `progress`: called as `progress(callback_description, check_id)` before each
@@ -131,6 +140,7 @@ def check_callback(
         env=env,
         policy=policy,
         training_logs=training_logs,
+        context_values=context_values,
         progress=progress,
     )
 
@@ -142,6 +152,7 @@ def run_checks(
     env: Any = None,
     policy: Any = None,
     training_logs: st.SearchStrategy[dict[str, float]] | None = None,
+    context_values: Mapping[str, Any] | None = None,
     progress: ProgressHook | None = None,
 ) -> Report:
     """Run the checks `settings` selects on `callback` (`check_callback` once its
@@ -157,9 +168,14 @@ def run_checks(
         low, high = settings.reward_range
         reward_options.update(min_value=low, max_value=high)
     description = describe_callback(callback)
+    api = callback_api(callback)
     state_types: tuple[Any, Any] = (None, None)
-    if isinstance(callback, AbstractCallback):
+    if api is not None:
         state_types = callback_state_types(callback)
+    values = {**settings.resolved_context_values(), **(context_values or {})}
+    contexts = ContextBuilder(values=values)
+    if api is not None:
+        contexts = ContextBuilder(api, values)
     subject = Subject(
         callback=callback,
         description=description,
@@ -168,7 +184,9 @@ def run_checks(
         num_envs=settings.num_envs,
         max_steps=settings.max_steps,
         context=Env(
-            ToyEnv() if env is None else env, ToyPolicy() if policy is None else policy
+            ToyEnv() if env is None else env,
+            ToyPolicy() if policy is None else policy,
+            contexts,
         ),
         reward_options=reward_options,
         training_log_strategy=training_logs,
@@ -210,7 +228,7 @@ def run_checks(
 
 def _fatal_api_failure(callback: Any) -> bool:
     """Whether the other checks cannot run at all (not a callback, or abstract)."""
-    return not isinstance(callback, AbstractCallback) or bool(
+    return callback_api(callback) is None or bool(
         getattr(type(callback), "__abstractmethods__", ())
     )
 

@@ -12,14 +12,9 @@ import jax.random as jr
 from jax import lax
 from jaxtyping import Array, Bool, Float, Int, Key, PyTree
 
-from lerax_callback import (
-    AbstractCallback,
-    IterationContext,
-    ResetContext,
-    StepContext,
-    TrainingContext,
-)
+from lerax_callback._family import callback_api
 
+from ._contexts import ContextBuilder
 from .toy import ToyEnv, ToyPolicy
 
 
@@ -68,7 +63,8 @@ def _batched(num_envs: int, fn: Any, key: Key[Array, ""]) -> Any:
 
 
 def _rollout(
-    callback: AbstractCallback | None,
+    callback: Any,
+    contexts: ContextBuilder,
     env: Any,
     policy: Any,
     step_state: Any,
@@ -81,10 +77,16 @@ def _rollout(
     def one_step(carry: tuple[Any, Any], key: Key[Array, ""]) -> tuple[Any, Any]:
         callback_state, env_state = carry
         action_key, env_key, callback_key = jr.split(key, 3)
-        action = policy.action(env.observation(env_state), key=action_key)
+        observation = env.observation(env_state)
+        action = policy.action(observation, key=action_key)
         env_state, reward, done = env.step(env_state, action, key=env_key)
         if callback is not None:
-            ctx = StepContext(callback_state, env, policy, done, reward, {})
+            loc = {"observation": observation, "action": action, "reward": reward,
+                   "done": done}  # fmt: skip
+            ctx = contexts.make(
+                "step", state=callback_state, env=env, policy=policy, done=done,
+                reward=reward, locals=loc,
+            )  # fmt: skip
             callback_state = callback.on_step(ctx, key=callback_key)
         return (callback_state, env_state), reward
 
@@ -110,7 +112,8 @@ def _train_policy(
 
 @eqx.filter_jit
 def _train(
-    callback: AbstractCallback | None,
+    callback: Any,
+    contexts: ContextBuilder,
     env: Any,
     policy: Any,
     num_envs: int,
@@ -124,35 +127,33 @@ def _train(
     env_state = _batched(num_envs, lambda k: env.initial(key=k), env_key)
     step_state = state = None
     if callback is not None:
+        reset_ctx = contexts.make("reset", locals={"num_envs": num_envs})
         step_state = _batched(
-            num_envs, lambda k: callback.step_reset(ResetContext({}), key=k), step_key
+            num_envs, lambda k: callback.step_reset(reset_ctx, key=k), step_key
         )
-        state = callback.reset(ResetContext({}), key=callback_key)
+        state = callback.reset(reset_ctx, key=callback_key)
     opt_state = {"step": jnp.zeros((), jnp.int32)}
     iteration_count = jnp.zeros((), jnp.int32)
     training_locals = {"num_envs": num_envs, "num_steps": num_steps}
     if callback is not None:
         state = callback.on_training_start(
-            TrainingContext(
-                state,
-                step_state,
-                env,
-                policy,
-                total_timesteps,
-                iteration_count,
-                opt_state,
-                training_locals,
+            contexts.make(
+                "training", state=state, step_state=step_state, env=env,
+                policy=policy, total_timesteps=total_timesteps,
+                iteration_count=iteration_count, opt_state=opt_state,
+                locals=training_locals,
             ),
             key=start_key,
-        )
+        )  # fmt: skip
 
     def iteration(carry: _Carry, key: Key[Array, ""]) -> _Carry:
         rollout_key, callback_key, continue_key = jr.split(key, 3)
 
         def rollout(step_state: Any, env_state: Any, key: Key[Array, ""]) -> Any:
             return _rollout(
-                callback, env, carry.policy, step_state, env_state, num_steps, key
-            )
+                callback, contexts, env, carry.policy, step_state, env_state,
+                num_steps, key,
+            )  # fmt: skip
 
         if num_envs == 1:
             step_state, env_state, rewards = rollout(
@@ -167,16 +168,11 @@ def _train(
         state = carry.state
         running = carry.running
         if callback is not None:
-            ctx = IterationContext(
-                state,
-                step_state,
-                env,
-                policy,
-                iteration_count,
-                opt_state,
-                log,
-                training_locals,
-            )
+            ctx = contexts.make(
+                "iteration", state=state, step_state=step_state, env=env,
+                policy=policy, iteration_count=iteration_count, opt_state=opt_state,
+                training_log=log, locals={**training_locals, "log": log},
+            )  # fmt: skip
             state = callback.on_iteration(ctx, key=callback_key)
             ctx = dataclasses.replace(ctx, state=state)
             running = jnp.asarray(callback.continue_training(ctx, key=continue_key))
@@ -212,18 +208,14 @@ def _train(
     state = final.state
     if callback is not None:
         state = callback.on_training_end(
-            TrainingContext(
-                state,
-                final.step_state,
-                env,
-                final.policy,
-                total_timesteps,
-                final.iteration_count,
-                final.opt_state,
-                training_locals,
+            contexts.make(
+                "training", state=state, step_state=final.step_state, env=env,
+                policy=final.policy, total_timesteps=total_timesteps,
+                iteration_count=final.iteration_count, opt_state=final.opt_state,
+                locals=training_locals,
             ),
             key=end_key,
-        )
+        )  # fmt: skip
     return TrainingResult(
         state,
         final.step_state,
@@ -235,7 +227,7 @@ def _train(
 
 
 def run_training(
-    callback: AbstractCallback | None,
+    callback: Any,
     *,
     num_envs: int = 2,
     num_steps: int = 16,
@@ -243,6 +235,7 @@ def run_training(
     key: Key[Array, ""] | int = 0,
     env: Any = None,
     policy: Any = None,
+    context_values: dict[str, Any] | None = None,
 ) -> TrainingResult:
     """Run `callback` through a jitted training loop, the way Lerax algorithms do.
 
@@ -263,6 +256,15 @@ def run_training(
     - `env`, `policy`: the environment and policy; default `ToyEnv()` and
         `ToyPolicy()`. Any environment with `initial`, `observation` and `step`, and
         any policy with `action`, shaped like the toy ones, will do.
+    - `context_values`: values of context fields the loop does not make, such as
+        the `algorithm` of a newer Lerax's contexts.
+
+    Callbacks of `lerax_callback` and of Lerax's `lerax.callback` are both run,
+    each with contexts of its own family's classes. Like Lerax's algorithms, the
+    loop never resets step states between iterations, and `locals` holds the
+    loop's own variables (`observation`, `action`, `reward`, `done` at a step).
+    Unlike Lerax 0.0.5's algorithms, which never call `continue_training`, the
+    loop honours it, so that early stopping can be tested.
 
     **Returns:**
 
@@ -276,13 +278,25 @@ def run_training(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-    if callback is not None and not isinstance(callback, AbstractCallback):
+    api = None if callback is None else callback_api(callback)
+    if isinstance(callback, type):
         raise TypeError(
-            f"`run_training` takes an `AbstractCallback` instance or None, got "
-            f"{type(callback).__qualname__}; instantiate the callback first."
+            f"`run_training` takes a callback instance or None, got the class "
+            f"{callback.__qualname__}; instantiate it first, e.g. "
+            f"`{callback.__qualname__}()`."
         )
+    if callback is not None and api is None:
+        raise TypeError(
+            f"`run_training` takes a callback (a subclass of `lerax_callback`'s or "
+            f"`lerax.callback`'s `AbstractCallback`) or None, got "
+            f"{type(callback).__module__}.{type(callback).__qualname__}."
+        )
+    contexts = ContextBuilder() if api is None else ContextBuilder(api)
+    if context_values:
+        contexts = dataclasses.replace(contexts, values=dict(context_values))
     return _train(
         callback,
+        contexts,
         ToyEnv() if env is None else env,
         ToyPolicy() if policy is None else policy,
         num_envs,

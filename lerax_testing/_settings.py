@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import os
 import random
 import sys
@@ -150,6 +151,16 @@ class Settings:
     reward_range: tuple[float, float] | None = None
     allow_nonfinite_rewards: bool = False
     typecheck: bool = False
+    context_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """`{field: "module:attribute"}`: values of context fields the harness does not
+    generate, named so that they cross process boundaries; see `load_object`."""
+
+    def resolved_context_values(self) -> dict[str, Any]:
+        """`context_values` with each `module:attribute` loaded."""
+        return {
+            name: load_object(spec, f"the context value of `{name}`")
+            for name, spec in self.context_values.items()
+        }
 
     def skips_for(self, callback: Any) -> dict[str, str]:
         """The checks to skip for `callback`, with reasons: the project's, then the
@@ -161,6 +172,7 @@ class Settings:
         data["checks"] = list(self.checks)
         data["skip"] = dict(self.skip)
         data["project_skip"] = dict(self.project_skip)
+        data["context_values"] = dict(self.context_values)
         return data
 
     @classmethod
@@ -170,6 +182,39 @@ class Settings:
         if values.get("reward_range") is not None:
             values["reward_range"] = tuple(values["reward_range"])
         return cls(**values)
+
+
+def load_object(spec: str, what: str) -> Any:
+    """The object `module:attribute` names, called when it is a function or class
+    (a factory), so that `algo:make_algorithm` gives what `make_algorithm()` makes.
+
+    Raises `ConfigError` naming `what`, the spec and the fix.
+    """
+    import importlib
+
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise ConfigError(
+            f"{what} must be given as `module:attribute`, e.g. "
+            f"`mypkg.training:make_algorithm`; got {spec!r}."
+        )
+    if os.getcwd() not in sys.path:  # the project's own modules, as `python -m` does
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"{what}: cannot load {spec!r}: {error}") from error
+    if isinstance(found, type) or inspect.isfunction(found):
+        try:
+            found = found()
+        except Exception as error:
+            raise ConfigError(
+                f"{what}: calling {spec}() raised {type(error).__name__}: {error}; "
+                "name a factory that takes no arguments."
+            ) from error
+    return found
 
 
 def class_skips(callback: Any) -> dict[str, str]:
@@ -223,6 +268,7 @@ def resolve_settings(
     reward_range: tuple[float, float] | None = None,
     allow_nonfinite_rewards: bool = False,
     typecheck: bool = False,
+    context_values: Mapping[str, str] | None = None,
     project: ProjectConfig | bool = True,
 ) -> Settings:
     """The one place where a run's settings are merged and validated.
@@ -275,4 +321,8 @@ def resolve_settings(
         reward_range=reward_range,
         allow_nonfinite_rewards=bool(allow_nonfinite_rewards),
         typecheck=bool(typecheck),
+        context_values={
+            **(dict(config.context_values) if config else {}),
+            **dict(context_values or {}),
+        },
     )

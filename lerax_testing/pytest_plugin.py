@@ -332,11 +332,9 @@ def _select_checks(checks: Iterable[str] | None) -> list[str]:
 
 def _instantiate(callback: Any) -> Any:
     """The instance to check: `callback` itself, or what its factory makes."""
-    from lerax_callback import AbstractCallback
+    from lerax_callback._family import is_callback
 
-    if isinstance(callback, type) or (
-        callable(callback) and not isinstance(callback, AbstractCallback)
-    ):
+    if isinstance(callback, type) or (callable(callback) and not is_callback(callback)):
         return callback()
     return callback
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import equinox as eqx
 
-from lerax_callback import AbstractCallback, callback_state_types
+from lerax_callback import callback_state_types
 from lerax_callback._callback import CALLBACK_METHODS
+from lerax_callback._family import callback_api
 
 from .._report import Failure
 from .._subject import Subject
@@ -47,6 +48,12 @@ def _signature_problem(fn: Any) -> str | None:
 def check_api(subject: Subject) -> list[Failure]:
     callback = subject.callback
     cls = type(callback)
+    api = callback_api(callback)
+    base = (
+        "lerax_callback.AbstractCallback"
+        if api is None
+        else f"{api.name}.AbstractCallback"
+    )
     failures: list[Failure] = []
     if not isinstance(callback, eqx.Module):
         failures.append(
@@ -58,14 +65,15 @@ def check_api(subject: Subject) -> list[Failure]:
                 "MyStepState]` (an `equinox.Module`).",
             )
         )  # fmt: skip
-    if not isinstance(callback, AbstractCallback):
+    if api is None:
         failures.append(
             Failure(
                 "api", None,
-                f"{cls.__qualname__} does not subclass `AbstractCallback`.",
+                f"{cls.__qualname__} does not subclass `AbstractCallback` (neither "
+                "`lerax_callback`'s nor Lerax's `lerax.callback`'s).",
                 advice="Subclass `lerax_callback.AbstractCallback[MyState, "
-                "MyStepState]` or one of the partial bases such as "
-                "`AbstractStepCallback[MyStepState]`.",
+                "MyStepState]` (or `lerax.callback.AbstractCallback`) or one of the "
+                "partial bases such as `AbstractStepCallback[MyStepState]`.",
             )
         )  # fmt: skip
     abstract = sorted(getattr(cls, "__abstractmethods__", ()))
@@ -76,7 +84,14 @@ def check_api(subject: Subject) -> list[Failure]:
                 f"{cls.__qualname__} leaves abstract methods unimplemented: "
                 f"{', '.join(abstract)}.",
                 advice="Implement them, or derive from a partial base that "
-                "provides defaults (e.g. `AbstractIterationCallback`).",
+                "provides defaults (e.g. `AbstractIterationCallback`)"
+                + (
+                    "; Lerax's `AbstractCallback` leaves `continue_training` "
+                    "abstract too: return `jnp.array(True)` to always continue."
+                    if api is not None and not api.ours
+                    and "continue_training" in abstract
+                    else "."
+                ),
             )
         )  # fmt: skip
     for name in CALLBACK_METHODS:
@@ -93,7 +108,7 @@ def check_api(subject: Subject) -> list[Failure]:
                 Failure("api", name, f"`{name}` {problem}.",
                         advice=f"Define `def {name}(self, ctx, *, key): ...`.")
             )  # fmt: skip
-    if isinstance(callback, AbstractCallback):
+    if api is not None:
         open_params = [
             label
             for label, t in zip(
@@ -111,7 +126,7 @@ def check_api(subject: Subject) -> list[Failure]:
                     f"{' and '.join(open_params)}; the harness cannot tell which "
                     "state classes its methods must return.",
                     advice=f"Declare them: `class {cls.__qualname__}("
-                    "AbstractCallback[MyState, MyStepState])`.",
+                    f"{base}[MyState, MyStepState])`.",
                 )
             )  # fmt: skip
     return failures

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jax.experimental import checkify
 
-from .._drive import BATCHED, PLAIN, Call, Invoker, MethodError, drive
+from .._drive import Call, Invoker, MethodError, drive, tables
 from .._report import Failure
 from .._source import user_frame
 from .._subject import Subject, find_failure
@@ -59,7 +59,7 @@ def locate_nan(
 def check_finite(subject: Subject) -> list[Failure]:
     batched = subject.num_envs > 1
     invoker = Invoker(jit=True, batched=batched)
-    table = BATCHED if batched else PLAIN
+    table = tables(subject.context.contexts)[1 if batched else 0]
 
     def inspect_call(call: Call, found: list[Failure]) -> None:
         if found or call.method == "continue_training":

@@ -249,6 +249,9 @@ class _CapturingInvoker(Invoker):
         self.batched = inner.batched
         self.effects: dict[str, str] = {}
 
+    def bind(self, contexts: Any) -> None:
+        self.inner.bind(contexts)
+
     def __call__(self, method: str, *args: Any) -> Any:
         written: list[str] = []
         with _capture(written) as buffer:

@@ -129,6 +129,7 @@ def scan_failures(
                 key=subject.seed,
                 env=subject.context.env,
                 policy=subject.context.policy,
+                context_values=dict(subject.context.contexts.values),
             )
             jax.block_until_ready(result)
         except Exception as error:

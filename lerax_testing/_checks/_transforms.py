@@ -9,7 +9,8 @@ from typing import Any
 import equinox as eqx
 from jax import lax
 
-from .._drive import PLAIN, Call, Invoker, MethodError, drive
+from .._contexts import ContextBuilder
+from .._drive import Call, Invoker, MethodError, drive, tables
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from .._tree import first_mismatch
@@ -19,11 +20,11 @@ from ..strategies import Scenario
 _BATCHED_ARGS = {"step_reset": (1,), "on_step": (0, 3, 4, 6)}
 
 
-def _each_alone(method: str) -> Callable[..., Any]:
+def _each_alone(method: str, contexts: ContextBuilder) -> Callable[..., Any]:
     """A jitted function taking the batched call's arguments and calling the
     method on each environment alone, one after another (`lax.map`)."""
     axes = _BATCHED_ARGS[method]
-    single = PLAIN[method]
+    single = tables(contexts)[0][method]
 
     def run(callback: Any, *args: Any) -> Any:
         def one(batched: tuple[Any, ...]) -> Any:
@@ -49,7 +50,10 @@ def check_vmap(subject: Subject) -> list[Failure]:
     num_envs = max(subject.num_envs, 2)
     batched = Invoker(jit=True, batched=True)
     single = Invoker(jit=True, batched=False)
-    alone = {method: _each_alone(method) for method in _BATCHED_ARGS}
+    alone = {
+        method: _each_alone(method, subject.context.contexts)
+        for method in _BATCHED_ARGS
+    }
 
     def compare(call: Call, found: list[Failure]) -> None:
         if call.method not in alone or found:
