@@ -36,9 +36,8 @@ KNOWN_FIELDS = frozenset(
 """The context fields the harness generates values for."""
 
 CONTEXT_VALUES_HELP = (
-    "pass a value for it: `check_callback(cb, context_values={{{name!r}: value}})`, "
-    "`lerax-conformance --context-value {name}=module:factory`, or "
-    '`[tool.lerax_testing] context_values = {{ {name} = "module:factory" }}`'
+    "pass it with `context_values={{{name!r}: value}}` (command: `--context-value "
+    "{name}=module:factory`; pyproject: `[tool.lerax_testing] context_values`)"
 )
 
 
@@ -65,8 +64,8 @@ class MissingContextValue:
 
     def message(self) -> str:
         return (
-            f"the callback uses `ctx.{self.field}`, a field of `{self.context}` the "
-            f"harness cannot generate; " + CONTEXT_VALUES_HELP.format(name=self.field)
+            f"`ctx.{self.field}` of `{self.context}` has no value here; "
+            + CONTEXT_VALUES_HELP.format(name=self.field)
         )
 
     def __getattr__(self, name: str) -> Any:

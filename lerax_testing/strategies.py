@@ -29,13 +29,9 @@ import numpy as np
 from hypothesis import strategies as st
 from jaxtyping import Array, Bool, Float, Int, Key
 
-from lerax_callback import (
-    IterationContext,
-    ResetContext,
-    StepContext,
-    TrainingContext,
-)
+from lerax_callback._family import OURS, callback_api
 
+from ._contexts import ContextBuilder
 from .toy import ToyEnv, ToyPolicy
 
 REWARD_BOUND = 1e6
@@ -235,19 +231,49 @@ def _env_and_policy(env: Any, policy: Any) -> tuple[Any, Any]:
     return (ToyEnv() if env is None else env, ToyPolicy() if policy is None else policy)
 
 
-def reset_contexts() -> st.SearchStrategy[ResetContext]:
-    """Reset contexts with generated `locals`."""
-    return locals_dicts().map(ResetContext)
+def _builder(callback: Any, context_values: dict[str, Any] | None) -> ContextBuilder:
+    """Contexts of `callback`'s API family (ours when `None`), with `context_values`
+    for fields the strategies do not generate."""
+    api = OURS if callback is None else callback_api(callback)
+    if api is None:
+        raise TypeError(
+            f"`callback` must be a callback or callback class of `lerax_callback` or "
+            f"`lerax.callback`, to pick its context classes; got {callback!r}."
+        )
+    return ContextBuilder(api, dict(context_values or {}))
+
+
+def reset_contexts(
+    *, callback: Any = None, context_values: dict[str, Any] | None = None
+) -> st.SearchStrategy[Any]:
+    """Reset contexts with generated `locals`.
+
+    Every context strategy takes `callback=`, a callback or its class, to make
+    contexts of its API family (`lerax.callback`'s classes for a Lerax callback;
+    `lerax_callback`'s by default), and `context_values=` for fields it does not
+    generate (such as a newer Lerax's `algorithm`).
+    """
+    make = _builder(callback, context_values).make
+    return locals_dicts().map(lambda loc: make("reset", locals=loc))
 
 
 def step_contexts(
-    state: Any, *, env: Any = None, policy: Any = None, **reward_options: Any
-) -> st.SearchStrategy[StepContext]:
+    state: Any,
+    *,
+    env: Any = None,
+    policy: Any = None,
+    callback: Any = None,
+    context_values: dict[str, Any] | None = None,
+    **reward_options: Any,
+) -> st.SearchStrategy[Any]:
     """Single-environment step contexts around `state` (a step state, or a strategy
     of them), with generated `done` and `reward`."""
     env, policy = _env_and_policy(env, policy)
+    make = _builder(callback, context_values).make
     return st.builds(
-        lambda s, d, r, loc: StepContext(s, env, policy, d, r, loc),
+        lambda s, d, r, loc: make(
+            "step", state=s, env=env, policy=policy, done=d, reward=r, locals=loc
+        ),
         _strategy(state),
         dones(),
         rewards(**reward_options),
@@ -256,14 +282,29 @@ def step_contexts(
 
 
 def iteration_contexts(
-    state: Any, step_state: Any, *, env: Any = None, policy: Any = None
-) -> st.SearchStrategy[IterationContext]:
+    state: Any,
+    step_state: Any,
+    *,
+    env: Any = None,
+    policy: Any = None,
+    callback: Any = None,
+    context_values: dict[str, Any] | None = None,
+) -> st.SearchStrategy[Any]:
     """Iteration contexts around `state` and `step_state` (values or strategies)."""
     env, policy = _env_and_policy(env, policy)
+    make = _builder(callback, context_values).make
     return st.builds(
-        lambda s, ss, i, o, log, loc: IterationContext(
-            s, ss, env, policy, i, o, log, loc
-        ),
+        lambda s, ss, i, o, log, loc: make(
+            "iteration",
+            state=s,
+            step_state=ss,
+            env=env,
+            policy=policy,
+            iteration_count=i,
+            opt_state=o,
+            training_log=log,
+            locals=loc,
+        ),  # fmt: skip
         _strategy(state),
         _strategy(step_state),
         iteration_counts(),
@@ -280,17 +321,28 @@ def training_contexts(
     total_timesteps: int = 1024,
     env: Any = None,
     policy: Any = None,
-) -> st.SearchStrategy[TrainingContext]:
+    callback: Any = None,
+    context_values: dict[str, Any] | None = None,
+) -> st.SearchStrategy[Any]:
     """Training contexts around `state` and `step_state` (values or strategies).
 
     `total_timesteps` is a Python int, a static field: it stays fixed so that jitted
     callbacks are not retraced for it.
     """
     env, policy = _env_and_policy(env, policy)
+    make = _builder(callback, context_values).make
     return st.builds(
-        lambda s, ss, i, o, loc: TrainingContext(
-            s, ss, env, policy, total_timesteps, i, o, loc
-        ),
+        lambda s, ss, i, o, loc: make(
+            "training",
+            state=s,
+            step_state=ss,
+            env=env,
+            policy=policy,
+            total_timesteps=total_timesteps,
+            iteration_count=i,
+            opt_state=o,
+            locals=loc,
+        ),  # fmt: skip
         _strategy(state),
         _strategy(step_state),
         iteration_counts(),

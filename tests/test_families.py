@@ -1,0 +1,173 @@
+"""Callbacks of another API family than `lerax_callback`'s, checked and run with
+contexts of their own classes: a fake API shaped like a newer Lerax release
+(`fake_newer_api`, with an `algorithm` context field) stands for Lerax here, so
+these tests run without Lerax installed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fake_newer_api as fake
+import jax.numpy as jnp
+import pytest
+from jaxtyping import Array, Float
+
+import lerax_callback as lc
+from lerax_callback._family import callback_api
+from lerax_testing import check_callback, run_training
+
+CHECKS = ["api", "runs", "types", "jit", "vmap", "structure", "scan"]
+
+
+class Seen(fake.AbstractCallbackStepState):
+    steps: Float[Array, ""]
+
+
+class Best(fake.AbstractCallbackState):
+    best: Float[Array, ""]
+
+
+class FakeCounter(fake.AbstractCallback[Best, Seen]):
+    """Correct, written against the fake API; asserts the contexts' classes."""
+
+    def reset(self, ctx: Any, *, key: Any) -> Best:
+        assert type(ctx) is fake.ResetContext, type(ctx)
+        return Best(jnp.zeros((), jnp.float32))
+
+    def step_reset(self, ctx: Any, *, key: Any) -> Seen:
+        return Seen(jnp.zeros((), jnp.float32))
+
+    def on_step(self, ctx: Any, *, key: Any) -> Seen:
+        assert type(ctx) is fake.StepContext, type(ctx)
+        return Seen(ctx.state.steps + 1.0)
+
+    def on_iteration(self, ctx: Any, *, key: Any) -> Best:
+        assert type(ctx) is fake.IterationContext, type(ctx)
+        return Best(jnp.maximum(ctx.state.best, jnp.mean(ctx.step_state.steps)))
+
+    def on_training_start(self, ctx: Any, *, key: Any) -> Best:
+        return ctx.state
+
+    def on_training_end(self, ctx: Any, *, key: Any) -> Best:
+        return ctx.state
+
+    def continue_training(self, ctx: Any, *, key: Any) -> Any:
+        return jnp.array(True)
+
+
+class ReadsAlgorithm(FakeCounter):
+    """Uses the newer release's `ctx.algorithm`, which the harness cannot make."""
+
+    def on_iteration(self, ctx: Any, *, key: Any) -> Best:
+        scale = jnp.asarray(ctx.algorithm.learning_rate, jnp.float32)
+        return Best(ctx.state.best + scale)
+
+
+class Algorithm:
+    learning_rate = 0.5
+
+
+class OursChecksContexts(lc.AbstractStepCallback[lc.EmptyCallbackStepState]):
+    """A `lerax_callback` callback that insists on its own context classes."""
+
+    def step_reset(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackStepState:
+        assert type(ctx) is lc.ResetContext, type(ctx)
+        return lc.EmptyCallbackStepState()
+
+    def on_step(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackStepState:
+        assert type(ctx) is lc.StepContext, type(ctx)
+        return ctx.state
+
+
+def test_the_family_is_read_from_the_class_hierarchy():
+    assert callback_api(FakeCounter).name == "fake_newer_api"
+    assert callback_api(FakeCounter).contexts["iteration"] is fake.IterationContext
+    assert callback_api(lc.EmptyCallback()).ours
+    assert callback_api(object()) is None
+    assert lc.callback_state_types(FakeCounter) == (Best, Seen)
+
+
+def test_a_callback_of_another_family_passes_with_contexts_of_its_own_classes():
+    report = check_callback(FakeCounter(), checks=CHECKS, seed=1, max_examples=5)
+    assert report.ok, report.render()
+
+
+def test_each_callback_keeps_its_own_family_in_one_process():
+    check_callback(FakeCounter(), checks=["runs"], seed=1, max_examples=3)
+    report = check_callback(OursChecksContexts(), checks=CHECKS, seed=1, max_examples=3)
+    assert report.ok, report.render()
+
+
+def test_an_unknown_context_field_names_itself_and_the_option():
+    report = check_callback(ReadsAlgorithm(), checks=["runs"], seed=1, max_examples=3)
+    assert not report.ok
+    message = report.failures[0].message
+    assert "ctx.algorithm" in message
+    assert "context_values" in message
+
+
+def test_context_values_fill_an_unknown_field():
+    report = check_callback(
+        ReadsAlgorithm(),
+        checks=CHECKS,
+        seed=1,
+        max_examples=3,
+        context_values={"algorithm": Algorithm()},
+    )
+    assert report.ok, report.render()
+
+
+def test_a_wrong_reset_state_class_fails_types():
+    class WrongReset(FakeCounter):
+        def reset(self, ctx: Any, *, key: Any) -> Any:
+            return Seen(jnp.zeros((), jnp.float32))
+
+    report = check_callback(WrongReset(), checks=["types"], seed=1, max_examples=3)
+    assert [f.check for f in report.failures] == ["types"] * len(report.failures)
+    assert any("reset" == f.method for f in report.failures), report.render()
+
+
+def test_the_reference_loop_runs_another_family_and_takes_context_values():
+    result = run_training(
+        ReadsAlgorithm(),
+        num_envs=2,
+        num_steps=3,
+        num_iterations=2,
+        context_values={"algorithm": Algorithm()},
+    )
+    assert float(result.state.best) == pytest.approx(1.0)
+    assert result.step_state.steps.shape == (2,)
+
+
+def test_the_reference_loop_refuses_a_class_and_a_non_callback():
+    with pytest.raises(TypeError, match="instantiate it first"):
+        run_training(FakeCounter)
+    with pytest.raises(TypeError, match="AbstractCallback"):
+        run_training(object())
+
+
+def test_the_public_context_strategies_make_the_callbacks_own_classes():
+    from hypothesis import given, settings
+
+    from lerax_testing import strategies as lst
+
+    seen = Seen(jnp.zeros((), jnp.float32))
+    best = Best(jnp.zeros((), jnp.float32))
+
+    @settings(max_examples=3, database=None)
+    @given(
+        lst.step_contexts(seen, callback=FakeCounter),
+        lst.iteration_contexts(
+            best, seen, callback=FakeCounter, context_values={"algorithm": 1}
+        ),
+        lst.reset_contexts(),
+    )
+    def run(step: Any, iteration: Any, reset: Any) -> None:
+        assert type(step) is fake.StepContext
+        assert type(iteration) is fake.IterationContext
+        assert iteration.algorithm == 1
+        assert type(reset) is lc.ResetContext
+
+    run()
+    with pytest.raises(TypeError, match="context classes"):
+        lst.reset_contexts(callback=object())
