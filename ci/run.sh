@@ -41,3 +41,30 @@ PY
 
 echo "== tests (README)"
 python -m pytest -n 2 -q
+deactivate
+
+echo "== Python 3.13 with Lerax: the lerax tests and the Lerax example"
+# Lerax needs Python 3.13; pyenv provides it on these machines and on CI's.
+py313=""
+if command -v pyenv >/dev/null 2>&1; then
+    version=$(pyenv versions --bare | grep -E '^3\.13(\.[0-9]+)?$' | sort -V | tail -n 1 || true)
+    if [ -n "$version" ]; then
+        py313=$(PYENV_VERSION="$version" pyenv which python3)
+    fi
+fi
+if [ -z "$py313" ] && command -v python3.13 >/dev/null 2>&1; then
+    py313=$(command -v python3.13)
+fi
+if [ -z "$py313" ]; then
+    echo "no Python 3.13 found (pyenv versions, python3.13): the Lerax job cannot run" >&2
+    exit 1
+fi
+venv313=$(mktemp -d)/venv
+"$py313" -m venv "$venv313"
+# shellcheck disable=SC1091
+source "$venv313/bin/activate"
+python -m pip install -q --upgrade pip
+pip install -q -e ".[test,lerax]"
+python -c "import lerax, sys; print('lerax', lerax.__version__ if hasattr(lerax, '__version__') else '', sys.version.split()[0])"
+lerax-conformance examples/lerax/ --seed 0
+python -m pytest -n 2 -q -m lerax
