@@ -248,7 +248,9 @@ def run_training(
 
     **Arguments:**
 
-    - `callback`: the callback to run, or `None` for a loop with no callback calls.
+    - `callback`: the callback to run, a list of callbacks (combined in their
+        family's `CallbackList`, as Lerax's `learn` does), or `None` for a loop
+        with no callback calls.
     - `num_envs`: parallel environments.
     - `num_steps`: steps per environment per iteration.
     - `num_iterations`: the most iterations to run.
@@ -278,6 +280,8 @@ def run_training(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    if isinstance(callback, list | tuple):
+        callback = _callback_list(list(callback))
     api = None if callback is None else callback_api(callback)
     if isinstance(callback, type):
         raise TypeError(
@@ -304,6 +308,28 @@ def run_training(
         num_iterations,
         as_key(key),
     )
+
+
+def _callback_list(callbacks: list[Any]) -> Any:
+    """A sequence of callbacks as one `CallbackList` of their family, as Lerax's
+    `learn(callback=[...])` does."""
+    import sys
+
+    families = {callback_api(c) for c in callbacks}
+    if len(families) != 1 or None in families:
+        raise TypeError(
+            "`run_training` takes a sequence of callbacks of one API family "
+            "(all `lerax_callback` or all `lerax.callback`); wrap callbacks of "
+            "`lerax_callback` for Lerax with `lerax_callback.to_lerax`."
+        )
+    (api,) = families
+    if api.ours:
+        from lerax_callback import CallbackList
+    else:
+        CallbackList = getattr(sys.modules.get(api.name), "CallbackList", None)  # noqa: N806
+        if CallbackList is None:
+            raise TypeError(f"`{api.name}` has no `CallbackList` to combine callbacks.")
+    return CallbackList(callbacks)
 
 
 def as_key(key: Any) -> Key[Array, ""]:

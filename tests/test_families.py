@@ -171,3 +171,15 @@ def test_the_public_context_strategies_make_the_callbacks_own_classes():
     run()
     with pytest.raises(TypeError, match="context classes"):
         lst.reset_contexts(callback=object())
+
+
+def test_the_reference_loop_takes_a_list_of_callbacks_as_lerax_learn_does():
+    result = run_training(
+        [lc.EpisodeStatsCallback(writer=lambda **_: None), OursChecksContexts()],
+        num_envs=2,
+        num_steps=3,
+        num_iterations=2,
+    )
+    assert isinstance(result.state, lc.CallbackListState)
+    with pytest.raises(TypeError, match="one API family"):
+        run_training([OursChecksContexts(), FakeCounter()])

@@ -115,3 +115,21 @@ def test_lerax_tensorboard_callback_fails_purity_for_its_log_write(tmp_path):
     report = check_callback(callback, checks=["purity"], **FAST)
     messages = " ".join(f.message for f in report.failures)
     assert "learning_rate" in messages, report.render()
+
+
+def test_a_callback_that_passed_the_checks_trains_in_lerax_ppo():
+    import jax
+    import jax.random as jr
+    from lerax.algorithm import PPO
+    from lerax.env import CartPole
+    from lerax.policy import MLPActorCriticPolicy
+
+    callback = BestEpisodeReturn()
+    assert check_callback(callback, **FAST).ok
+    env = CartPole()
+    policy = MLPActorCriticPolicy(env=env, key=jr.key(0))
+    algorithm = PPO(num_envs=2, num_steps=64, num_epochs=4, num_batches=4)
+    trained = algorithm.learn(
+        env, policy, total_timesteps=2 * 64 * 8, key=jr.key(1), callback=callback
+    )
+    jax.block_until_ready(trained)
