@@ -5,6 +5,7 @@ The API modules sit at the top (`_states`, `_contexts`, `_callback`, `_partial`,
 built-in callbacks are in `_builtins/` and runtime type checking in `_typecheck/`.
 """
 
+from ._bridge import to_lerax as to_lerax
 from ._builtins._early_stopping import (
     EarlyStoppingCallback as EarlyStoppingCallback,
     EarlyStoppingState as EarlyStoppingState,

@@ -47,6 +47,7 @@ PUBLIC_API = {
     "enable_typechecking",
     "typecheck_call",
     "typechecked",
+    "to_lerax",
     "typechecking_enabled",
 }
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from jaxtyping import jaxtyped
 
-from .._callback import CALLBACK_METHODS, AbstractCallback
+from .._callback import CALLBACK_METHODS
 from .._contexts import StateType, StepStateType
-from .._states import AbstractCallbackState, AbstractCallbackStepState
+from .._family import OURS, CallbackApi, callback_api
 from ._errors import annotation_text, display_name, mismatch
 from ._fields import check_module_fields, module_globals
 from ._hints import (
@@ -49,8 +49,6 @@ _CONTEXT_STATES: dict[str, tuple[tuple[str, Any, bool], ...]] = {
     "on_training_end": _ITERATION_STATES,
 }
 
-_STATE_BASES = (AbstractCallbackState, AbstractCallbackStepState)
-
 _POSITIONAL = inspect.Parameter.VAR_POSITIONAL
 _KEYWORD = inspect.Parameter.VAR_KEYWORD
 
@@ -65,6 +63,7 @@ class CallSpec:
     result: Check | None
     context: str | None
     context_states: tuple[tuple[str, Any, str, bool], ...]
+    state_bases: tuple[type, ...] = (OURS.state, OURS.step_state)
 
 
 def original(fn: Any) -> Any:
@@ -83,21 +82,29 @@ def _defining_class(owner: type, fn: Callable) -> type:
     return owner
 
 
-def _contract(owner: type | None, name: str) -> inspect.Signature | None:
-    """The callback API's signature for method `name`, if `owner` is a callback."""
-    if owner is None or not issubclass(owner, AbstractCallback):
+def _contract(api: CallbackApi | None, name: str) -> inspect.Signature | None:
+    """The signature the callback API `api` gives method `name`, if it has one."""
+    if api is None or name not in CALLBACK_METHODS:
         return None
-    if name not in CALLBACK_METHODS:
-        return None
-    return inspect.signature(original(AbstractCallback.__dict__[name]))
+    fn = api.callback.__dict__.get(name)
+    return None if fn is None else inspect.signature(original(fn))
+
+
+def _contract_names(api: CallbackApi) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Where the API's own annotations are evaluated: its module, and the type
+    parameters of its `AbstractCallback` (Lerax's PEP 695 parameters are not names
+    of its module)."""
+    params = getattr(api.callback, "__parameters__", ())
+    return module_globals(api.callback), {p.__name__: p for p in params}
 
 
 def build_spec(fn: Callable, owner: type | None) -> CallSpec:
     """The checks for calling `fn` with `self` of class `owner` (`None`: no `self`)."""
     name = getattr(fn, "__name__", "<function>")
     signature = inspect.signature(fn)
-    contract = _contract(owner, name)
-    contract_globals = module_globals(AbstractCallback)
+    api = None if owner is None else callback_api(owner)
+    contract = _contract(api, name)
+    contract_globals, contract_locals = _contract_names(api or OURS)
     own_globals = getattr(fn, "__globals__", None) or module_globals(fn)
     localns: dict[str, Any] = {}
     bindings: dict[Any, Any] = {}
@@ -120,7 +127,7 @@ def build_spec(fn: Callable, owner: type | None) -> CallSpec:
                 return make_check(name, hint, written=annotation, bindings=bindings)
         if fallback is empty:
             return None
-        hint = resolve(fallback, contract_globals, {})
+        hint = resolve(fallback, contract_globals, contract_locals)
         return make_check(name, hint, written=fallback, bindings=bindings)
 
     parameters = []
@@ -149,6 +156,7 @@ def build_spec(fn: Callable, owner: type | None) -> CallSpec:
                 expected = annotation_text(variable.__name__, state_type)
                 context_states.append((attribute, state_type, expected, fields))
     title = display_name(fn) if owner is None else f"{display_name(owner)}.{name}"
+    family = api or OURS
     return CallSpec(
         f"`{title}`",
         signature,
@@ -156,6 +164,7 @@ def build_spec(fn: Callable, owner: type | None) -> CallSpec:
         result,
         context,
         tuple(context_states),
+        (family.state, family.step_state),
     )
 
 
@@ -221,7 +230,7 @@ def run_checked(
         out = fn(*args, **kwargs)
         if spec.result is not None:
             _check(out, spec.result, spec.title, "The return value")
-    if isinstance(out, _STATE_BASES):
+    if isinstance(out, spec.state_bases):
         check_module_fields(out, origin=f"the return value of {spec.title}")
     return out
 
@@ -259,9 +268,7 @@ _CALL_SPECS: weakref.WeakKeyDictionary[type, dict[Any, CallSpec]] = (
 )
 
 
-def typecheck_call(
-    callback: AbstractCallback, method_name: str, ctx: Any, *, key: Any
-) -> Any:
+def typecheck_call(callback: Any, method_name: str, ctx: Any, *, key: Any) -> Any:
     """Call one method of any callback, checking everything around the call.
 
     Runs `getattr(callback, method_name)(ctx, key=key)` and checks, whether or not
@@ -296,8 +303,12 @@ def typecheck_call(
     `TypeCheckError` on the first mismatch, naming the method, the argument, field
     or return value, what was expected and what was found; `TypeError` if
     `callback` is not a callback instance or has no such method.
+
+    Callbacks written against Lerax's own `lerax.callback` are checked the same
+    way, against Lerax's annotations and their declared state types.
     """
-    if not isinstance(callback, AbstractCallback):
+    api = callback_api(callback)
+    if api is None or isinstance(callback, type):
         what = display_name(callback) if isinstance(callback, type) else repr(callback)
         raise TypeError(
             f"`typecheck_call` takes a callback instance, got {what}; pass an "
@@ -313,8 +324,8 @@ def typecheck_call(
                 f"name of one, e.g. one of {', '.join(CALLBACK_METHODS)}."
             )
         # A callable that is not a plain function: check it against the API.
-        api = original(AbstractCallback.__dict__[method_name])
-        fn, target = api, _call_attribute(method_name)
+        fn = original(api.callback.__dict__[method_name])
+        target = _call_attribute(method_name)
     else:
         target = fn
     specs = _CALL_SPECS.setdefault(owner, {})

@@ -29,6 +29,7 @@ import equinox as eqx
 
 from .. import _switch
 from .._callback import CALLBACK_METHODS, AbstractCallback
+from .._family import callback_api
 from .._states import AbstractCallbackState, AbstractCallbackStepState
 from ._calls import (
     ORIGINAL,
@@ -65,7 +66,7 @@ def _install(cls: type, *, permanent: bool) -> None:
     """Wrap the public methods `cls` defines (and, if `permanent`, the API's)."""
     installed = _INSTALLED.get(cls, {})
     names = [name for name, value in vars(cls).items() if _is_method(name, value)]
-    if permanent and issubclass(cls, AbstractCallback):
+    if permanent and callback_api(cls) is not None:
         # Inherited API methods are checked as methods of this class too.
         names += [
             name
@@ -199,6 +200,24 @@ def _checked_check_init(own: Callable[[Any], None] | None) -> Callable[[Any], No
     return __check_init__
 
 
+def _instrument_subclasses(cls: type) -> None:
+    """Check the classes derived from `cls` too, as they are defined.
+
+    Our `AbstractCallback` does this in its own `__init_subclass__`; a callback of
+    another family (Lerax's) gets the hook here, on the decorated class.
+    """
+    own = cls.__dict__.get("__init_subclass__")
+
+    def __init_subclass__(sub: type, **kwargs: Any) -> None:
+        if own is not None:
+            own.__func__(sub, **kwargs)
+        else:
+            super(cls, sub).__init_subclass__(**kwargs)
+        _install(sub, permanent=True)
+
+    cls.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
+
+
 @overload
 def typechecked(obj: type[_T]) -> type[_T]: ...
 
@@ -214,7 +233,8 @@ def typechecked(obj: Any) -> Any:
         every instance's fields are checked after `__init__` (a custom `__init__`
         too), and every call of its public methods has its arguments and return
         value checked. On a callback class the inherited API methods are checked
-        as well, and so are the callback classes derived from it.
+        as well, and so are the callback classes derived from it. Callbacks
+        written against Lerax's `lerax.callback` are checked the same way.
     - On a function or method: every call's arguments and return value.
 
     Array annotations are checked for shape and dtype, and a dimension name means
@@ -248,6 +268,9 @@ def typechecked(obj: Any) -> Any:
             if not getattr(obj, _switch.OPT_IN, False):
                 own = obj.__dict__.get("__check_init__")
                 obj.__check_init__ = _checked_check_init(own)
+                api = callback_api(obj)
+                if api is not None and not api.ours:
+                    _instrument_subclasses(obj)
             setattr(obj, _switch.OPT_IN, True)
             _install(obj, permanent=True)
         return obj

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import typing
 from typing import Any
 
@@ -56,13 +57,48 @@ def display_name(obj: Any) -> str:
     return name.rsplit("<locals>.", 1)[-1]
 
 
-def describe_hint(hint: Any) -> str:
-    """A short reading of an annotation: its shape and dtype for arrays."""
+def qualified_name(cls: type) -> str:
+    """`cls`'s name with its module, to tell apart classes of one name.
+
+    The module is the one users import the class from: the defining module, or,
+    when that is private (`lerax_callback._contexts`), the nearest public package
+    that exports the class (`lerax_callback`).
+    """
+    parts = cls.__module__.split(".")
+    if any(part.startswith("_") for part in parts):
+        for end in range(1, len(parts)):
+            if parts[end - 1].startswith("_"):
+                break
+            module = sys.modules.get(".".join(parts[:end]))
+            if getattr(module, cls.__name__, None) is cls:
+                parts = parts[:end]
+                break
+    return f"{'.'.join(parts)}.{display_name(cls)}"
+
+
+def _clash(value: Any, hint: Any) -> bool:
+    """Whether `value`'s class and the class `hint` have one name but differ, as
+    `lerax_callback.ResetContext` and Lerax's `ResetContext` do."""
+    cls = type(value)
+    return (
+        isinstance(hint, type)
+        and not _is_array_hint(hint)
+        and cls is not hint
+        and display_name(cls) == display_name(hint)
+    )
+
+
+def describe_hint(hint: Any, *, qualify: bool = False) -> str:
+    """A short reading of an annotation: its shape and dtype for arrays.
+
+    With `qualify`, a class is named with its module (see `qualified_name`).
+    """
     if _is_array_hint(hint):
         dims = hint.dim_str.split()
         return f"an array of shape {_shape_text(dims)} and {_dtype_text(hint)}"
     if isinstance(hint, type):
-        return f"an instance of `{display_name(hint)}`"
+        name = qualified_name(hint) if qualify else display_name(hint)
+        return f"an instance of `{name}`"
     return f"a value of type `{str(hint).replace('typing.', '')}`"
 
 
@@ -93,8 +129,11 @@ def annotation_text(annotation: Any, hint: Any) -> str:
     return f"`{written}` (here `{resolved}`)"
 
 
-def describe_value(value: Any) -> str:
-    """What was found: the type, and the shape and dtype of arrays."""
+def describe_value(value: Any, *, qualify: bool = False) -> str:
+    """What was found: the type, and the shape and dtype of arrays.
+
+    With `qualify`, the class is named with its module (see `qualified_name`).
+    """
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     traced = isinstance(value, jax.core.Tracer)
@@ -111,6 +150,8 @@ def describe_value(value: Any) -> str:
         return "`None`"
     if isinstance(value, bool | int | float | str):
         return f"`{value!r}`, an instance of `{_value_type(value)}`"
+    if qualify:
+        return f"an instance of `{qualified_name(type(value))}`"
     return f"an instance of `{_value_type(value)}`"
 
 
@@ -156,10 +197,23 @@ def mismatch(
     note: str = "",
 ) -> TypeCheckError:
     """The error for `value`, found in `what` of `subject`, not matching `hint`."""
+    qualify = _clash(value, hint)
+    if qualify:
+        # Two classes of one name: only their modules tell them apart.
+        written = expected.partition(" (")[2]
+        expected = describe_hint(hint, qualify=True)
+        if written:
+            expected += f" ({written}"
+        note = note or (
+            f"two classes are named `{display_name(hint)}`: a callback gets the "
+            "contexts and states of the API it subclasses, `lerax_callback` or "
+            "Lerax's `lerax.callback`; pass `lerax_callback` callbacks to Lerax's "
+            "algorithms through `lerax_callback.to_lerax(callback)`."
+        )
     lines = [
         f"{what} of {subject} does not match its annotation.",
         f"  expected: {expected}",
-        f"  found:    {describe_value(value)}",
+        f"  found:    {describe_value(value, qualify=qualify)}",
     ]
     reason = _reason(value, hint)
     if reason:

@@ -12,8 +12,9 @@ import typing
 import weakref
 from typing import Any, TypeVar
 
-from .._callback import AbstractCallback, callback_state_types
+from .._callback import callback_state_types
 from .._contexts import StateType, StepStateType
+from .._family import callback_api
 from ._errors import annotation_text
 
 UNRESOLVED: Any = object()
@@ -93,16 +94,24 @@ def _levels(cls: type) -> dict[type, dict[Any, Any]]:
 def bindings_for(owner: type, defining: type) -> dict[Any, Any]:
     """What the type variables in annotations written in `defining` mean in `owner`.
 
-    A callback's `StateType` and `StepStateType` are the classes
-    `callback_state_types` reads (so a method of `C(AbstractCallback[S, T])`
-    annotated `-> StateType` must return an `S`); the type parameters of `defining`
-    itself are what `owner`'s generic bases bind them to.
+    A callback's `StateType` and `StepStateType` (ours, or the type parameters of
+    Lerax's `AbstractCallback`) are the classes `callback_state_types` reads (so a
+    method of `C(AbstractCallback[S, T])` annotated `-> StateType` must return an
+    `S`); the type parameters of `defining` itself are what `owner`'s generic bases
+    bind them to.
     """
     bindings: dict[Any, Any] = {}
-    if issubclass(owner, AbstractCallback):
+    api = callback_api(owner)
+    if api is not None:
         state_type, step_state_type = callback_state_types(owner)
         bindings[StateType] = state_type
         bindings[StepStateType] = step_state_type
+        # Another family's `AbstractCallback` (Lerax's, with PEP 695 generics)
+        # annotates its methods with type parameters of its own.
+        params = getattr(api.callback, "__parameters__", ())
+        if not api.ours and len(params) == 2:
+            bindings[params[0]] = state_type
+            bindings[params[1]] = step_state_type
     bindings.update(_levels(owner).get(defining, {}))
     return {k: v for k, v in bindings.items() if not isinstance(v, TypeVar)}
 
