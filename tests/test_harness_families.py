@@ -1,13 +1,13 @@
 """Callbacks of another API family than `lerax_callback`'s, checked and run with
 contexts of their own classes: a fake API shaped like a newer Lerax release
-(`fake_newer_api`, with an `algorithm` context field) stands for Lerax here, so
+(`fake_lerax_api`, with an `algorithm` context field) stands for Lerax here, so
 these tests run without Lerax installed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import fake_newer_api as fake
+import fake_lerax_api as fake
 import jax.numpy as jnp
 import pytest
 from jaxtyping import Array, Float
@@ -80,7 +80,7 @@ class OursChecksContexts(lc.AbstractStepCallback[lc.EmptyCallbackStepState]):
 
 
 def test_the_family_is_read_from_the_class_hierarchy():
-    assert callback_api(FakeCounter).name == "fake_newer_api"
+    assert callback_api(FakeCounter).name == "fake_lerax_api"
     assert callback_api(FakeCounter).contexts["iteration"] is fake.IterationContext
     assert callback_api(lc.EmptyCallback()).ours
     assert callback_api(object()) is None
