@@ -92,6 +92,23 @@ def parse_skip(items: Iterable[str], what: str) -> dict[str, str]:
     return validate_skip(skip, what)
 
 
+def parse_context_values(items: Iterable[str], what: str) -> dict[str, str]:
+    """`["algorithm=mypkg:make_ppo", ...]` as `{field: "module:attribute"}`
+    (`FIELD = module:attribute` is accepted too, for ini files)."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, found, spec = item.strip().partition("=")
+        if not item.strip():
+            continue
+        if not found or not name.strip() or ":" not in spec:
+            raise ConfigError(
+                f"{what} takes `FIELD=module:attribute`, e.g. "
+                f"`algorithm=mypkg.training:make_ppo`; got {item!r}."
+            )
+        values[name.strip()] = spec.strip()
+    return values
+
+
 @contextlib.contextmanager
 def typechecking() -> Iterator[None]:
     """Switch `lerax_callback`'s runtime type checking on, and off again on exit.

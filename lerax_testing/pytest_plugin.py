@@ -6,8 +6,9 @@
     in a test module makes one test item per check, `test_my_callback[jit]`, ...,
     which pytest-xdist spreads over its workers.
 - Options (`pytest --help`, group "lerax"): `--lerax-max-examples`, `--lerax-seed`,
-    `--lerax-skip CHECK=REASON`, `--lerax-typecheck`, and the same as ini settings
-    `lerax_max_examples`, `lerax_seed`, `lerax_skip`, `lerax_typecheck`.
+    `--lerax-skip CHECK=REASON`, `--lerax-context-value FIELD=MODULE:FACTORY`,
+    `--lerax-typecheck`, and the same as ini settings `lerax_max_examples`,
+    `lerax_seed`, `lerax_skip`, `lerax_context_values`, `lerax_typecheck`.
 
 pytest loads this module (entry point `pytest11`, name `lerax_testing`; disable it
 with `-p no:lerax_testing`) in every run of every project that installs the toolkit,
@@ -27,6 +28,7 @@ import pytest
 from ._config import ConfigError
 from ._settings import (
     Settings,
+    parse_context_values,
     parse_int,
     parse_skip,
     resolve_settings,
@@ -83,6 +85,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="skip a conformance check everywhere, with the reason (repeatable).",
     )
     group.addoption(
+        "--lerax-context-value",
+        metavar="FIELD=MODULE:FACTORY",
+        action="append",
+        default=[],
+        help="a value for a context field the harness cannot make, e.g. "
+        "algorithm=mypkg.training:make_ppo (repeatable).",
+    )
+    group.addoption(
         "--lerax-typecheck",
         action="store_true",
         default=False,
@@ -93,6 +103,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "lerax_skip",
         "conformance checks to skip, one `CHECK = REASON` a line",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "lerax_context_values",
+        "context field values, one `FIELD = module:factory` a line",
         type="linelist",
         default=[],
     )
@@ -116,6 +132,16 @@ def _read_settings(config: pytest.Config) -> _RunOptions:
         skip.update(
             parse_skip(config.getoption("lerax_skip", default=[]), "--lerax-skip")
         )
+        context_values = parse_context_values(
+            config.getini("lerax_context_values"),
+            "the ini setting lerax_context_values",
+        )
+        context_values.update(
+            parse_context_values(
+                config.getoption("lerax_context_value", default=[]),
+                "--lerax-context-value",
+            )
+        )
         seed, source = _given_seed(config)
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from error
@@ -133,6 +159,7 @@ def _read_settings(config: pytest.Config) -> _RunOptions:
             max_examples=max_examples,
             skip=skip,
             typecheck=typecheck,
+            context_values=context_values,
         )
     except (TypeError, ValueError) as error:  # `check_callback` reports it
         return _RunOptions(None, str(error), typecheck)
@@ -231,12 +258,13 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
             "max_examples": settings.max_examples,
             **options,
             "skip": {**settings.skip, **dict(options.get("skip") or {})},
+            "context_values": dict(settings.context_values),
         }
         settings = resolve_settings(**explicit)
     return run_checks(callback, settings, **objects)
 
 
-_OBJECTS = ("env", "policy", "training_logs", "progress")
+_OBJECTS = ("env", "policy", "training_logs", "context_values", "progress")
 """`check_callback` keywords that are objects rather than settings."""
 
 

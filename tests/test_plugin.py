@@ -352,3 +352,33 @@ def test_xdist_workers_share_the_seed(project: pytest.Pytester) -> None:
     assert len(seeds) == 4
     assert {name.split("-")[1] for name in seeds} == {"gw0", "gw1"}
     assert set(seeds.values()) == {str(seed)}
+
+
+def test_context_values_from_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        algo="""
+        class Algorithm:
+            learning_rate = 0.5
+
+        def make():
+            return Algorithm()
+        """,
+        test_ctx="""
+        import jax.numpy as jnp
+
+        import fake_lerax_api as fake
+
+        class ReadsAlgorithm(fake.Counter):
+            def on_iteration(self, ctx, *, key):
+                rate = jnp.asarray(ctx.algorithm.learning_rate, jnp.float32)
+                return super().on_iteration(ctx, key=key)
+
+        def test_it(callback_conformance):
+            callback_conformance(ReadsAlgorithm(), checks=["runs"], max_examples=2)
+        """,
+    )
+    passed = pytester.runpytest("--lerax-context-value", "algorithm=algo:make")
+    passed.assert_outcomes(passed=1)
+    failed = pytester.runpytest()
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*ctx.algorithm*context_values*"])
