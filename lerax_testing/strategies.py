@@ -95,8 +95,32 @@ def keys() -> st.SearchStrategy[Key[Array, ""]]:
     return seeds().map(jr.key)
 
 
+POWERS_OF_TEN = tuple(10**k for k in range(1, 7))
+"""Round iteration counts, where "every N iterations" logic fires."""
+
+LOGGING_PERIODS = (8, 16, 25, 32, 50, 64, 128, 250, 256, 500, 512, 1024, 2000, 5000)
+
+BOUNDARY_COUNTS = tuple(
+    sorted(
+        {0, 1, 2, 2**31 // 4}
+        | {n + d for n in POWERS_OF_TEN for d in (-1, 1)}
+        | {p * m for p in LOGGING_PERIODS for m in (1, 2, 3)}
+    )
+)
+"""Iteration counts rich in boundaries: powers of ten's neighbours, multiples of
+common logging periods, and a large value."""
+
+
 def iteration_count_values() -> st.SearchStrategy[int]:
-    return st.one_of(st.sampled_from([0, 1]), st.integers(0, 1_000_000))
+    """Iteration counts: 0 and 1, powers of ten (a branch of their own, so that a
+    defect that shows only at `iteration_count == 1000` is found by default),
+    other boundaries, and any value up to a million."""
+    return st.one_of(
+        st.sampled_from([0, 1]),
+        st.sampled_from(POWERS_OF_TEN),
+        st.sampled_from(BOUNDARY_COUNTS),
+        st.integers(0, 1_000_000),
+    )
 
 
 def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ from zoo import (
     PrintsAtTraceTime,
     PythonIf,
     ReturnTracker,
+    Summary,
     UnguardedMean,
 )
 
@@ -220,3 +222,27 @@ def test_trace_time_effects_are_seen_after_other_checks_compiled_the_method():
                             seed=0, max_examples=3)  # fmt: skip
     assert report.result("jit").status == "passed"
     assert report.result("side_effects").status == "failed", report.render()
+
+
+class WindowMean(lc.AbstractIterationCallback[Summary]):
+    """Every 1000 iterations, starts a new window of means; divides by the
+    window's length, which is 0 exactly when a new window starts."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Any) -> Any:
+        return Summary(jnp.zeros((), jnp.float32))
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Any) -> Any:
+        count = ctx.iteration_count
+        since = count % 1000
+        new_window = (count > 0) & (since == 0)
+        total = jnp.where(new_window, 0.0, ctx.state.mean * since)
+        return Summary((total / jnp.where(count > 0, since, 1)).astype(jnp.float32))
+
+
+def test_rare_iteration_counts_are_generated_by_default():
+    report = check_callback(WindowMean(), checks=["finite"], seed=0)
+    [failure] = report.failures
+    assert "iteration_count=" in failure.example
+    count = int(failure.example.split("iteration_count=")[1].split()[0])
+    assert count > 0
+    assert count % 1000 == 0
