@@ -31,6 +31,7 @@ from ._callback import (
     AbstractCallback as AbstractCallback,
     callback_state_types as callback_state_types,
 )
+from ._checking import is_checking as is_checking
 from ._contexts import (
     IterationContext as IterationContext,
     ResetContext as ResetContext,

@@ -14,6 +14,8 @@ if _typing.TYPE_CHECKING:
     from . import strategies as strategies, toy as toy
     from ._config import ConfigError as ConfigError
     from ._harness import check_callback as check_callback
+    from lerax_callback._checking import is_checking as is_checking
+
     from ._loop import TrainingResult as TrainingResult, run_training as run_training
     from ._report import (
         CHECKS as CHECKS,
@@ -36,6 +38,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ConformanceError": ("._report", "ConformanceError"),
     "Failure": ("._report", "Failure"),
     "Report": ("._report", "Report"),
+    "is_checking": ("lerax_callback._checking", "is_checking"),
 }
 
 
@@ -44,7 +47,7 @@ def __getattr__(name: str) -> _typing.Any:
         module_name, attribute = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    module = _importlib.import_module(module_name, __name__)
+    module = _importlib.import_module(module_name, __name__)  # relative or absolute
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value  # later look-ups skip this function
     return value

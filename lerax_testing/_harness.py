@@ -12,6 +12,7 @@ import jax
 from hypothesis import strategies as st
 
 from lerax_callback import callback_state_types
+from lerax_callback._checking import checking
 from lerax_callback._family import callback_api
 
 from ._checks import CHECK_FUNCTIONS
@@ -208,7 +209,8 @@ def run_checks(
             continue
         if progress is not None:
             progress(description, check)
-        results.append(run_check(check, subject))
+        with checking():
+            results.append(run_check(check, subject))
         if check == "api" and results[-1].status == "failed":
             api_ok = not _fatal_api_failure(callback)
     return Report(
