@@ -430,6 +430,68 @@ class UncastReturns(ReturnTracker):
         return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
 
 
+class Progress(lc.AbstractCallbackState):
+    """A mean return and an iteration counter."""
+
+    mean: Float[Array, ""]
+    iterations: Int[Array, ""]
+
+
+class WeakScalarStarts(lc.AbstractCallback[Progress, Returns]):
+    """Starts every leaf from `jnp.array(0.0)` or `jnp.array(0)`: weakly typed, so
+    float64/int64 under x64, and updates them with float32/int32 values. `lax.scan`
+    (and Lerax) promote such a start to the body's dtype, so this is correct."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.array(0.0), jnp.array(0))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Returns:
+        return Returns(jnp.array(0.0), jnp.array(0))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = (ctx.state.ret + ctx.reward).astype(jnp.float32)
+        steps = (ctx.state.steps + 1).astype(jnp.int32)
+        return Returns(jnp.where(ctx.done, jnp.float32(0.0), total), steps)
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret).astype(jnp.float32)
+        return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        return ctx.state
+
+
+class CountsInWeakFloat(WeakScalarStarts):
+    """Starts a counter as `jnp.array(0.0)` and counts in int32: `lax.scan` never
+    promotes a float to an integer, so the carry's dtype changes."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.array(0.0), jnp.array(0.0))  # type: ignore[arg-type]
+
+
+class StrongStartDrift(WeakScalarStarts):
+    """Starts from an explicit float32 and returns float64 rewards under x64: a
+    strongly typed leaf that changes dtype, which `lax.scan` rejects."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret) + ctx.training_log["loss"]
+        return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
+
+
 # --------------------------------------------------------------- side_effects
 
 
@@ -490,8 +552,13 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
     ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
+    ("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
+     "state.iterations: float32[] (weak) -> int32[]"),
+    ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
     ("x64", UncastReturns(), ReturnTracker(), "on_step",
      "step_state.ret: float32[] -> float64[]"),
+    ("x64", StrongStartDrift(), ReturnTracker(), "on_iteration",
+     "state.mean: float32[] -> float64[]"),
     ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
      "iteration"),
     ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
