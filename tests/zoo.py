@@ -343,6 +343,43 @@ class LogsThroughHost(ReturnTracker):
         return summary
 
 
+class WritesTrainingLog(ReturnTracker):
+    """Adds a metric to the algorithm's own training log, as Lerax's
+    `TensorBoardCallback` once did: every later reader of the log sees it."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        log = ctx.training_log
+        log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)
+        return super().on_iteration(ctx, key=key)
+
+
+class CopiesTrainingLog(ReturnTracker):
+    """Copies the log before adding to it: the algorithm's log is untouched."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        log = dict(ctx.training_log)
+        log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)
+        return Summary((log["loss"] * log["learning_rate"]).astype(jnp.float32))
+
+
+class AppendsToLocals(ReturnTracker):
+    """Keeps a history of rewards in a list inside `ctx.locals`."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        ctx.locals.setdefault("rewards", []).append(ctx.reward)
+        return super().on_step(ctx, key=key)
+
+
+class CopiesLocals(ReturnTracker):
+    """Builds a new list from a copy of `ctx.locals` instead of appending in place."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        loc = dict(ctx.locals)
+        loc["rewards"] = [*loc.get("rewards", []), ctx.reward.astype(jnp.float32)]
+        total = ctx.state.ret + loc["rewards"][-1]
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
 # --------------------------------------------------------------------- finite
 
 
@@ -549,6 +586,11 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
     ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
      "changed the callback object"),
+    ("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",
+     "adds the key 'learning_rate' to `ctx.training_log` at "
+     "`log[\"learning_rate\"] = jnp.asarray(3e-4, jnp.float32)`"),
+    ("purity", AppendsToLocals(), CopiesLocals(), "on_step",
+     "adds the key 'rewards' to `ctx.locals`"),
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
     ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),

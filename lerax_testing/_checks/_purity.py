@@ -17,6 +17,7 @@ from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from .._tree import comparable, diff, first_mismatch
 from ..strategies import Scenario
+from ._mutation import mutation_failures
 from ._structure import _shape_scenario
 
 
@@ -103,6 +104,11 @@ def check_purity(subject: Subject) -> list[Failure]:
                     ]  # fmt: skip
         return []
 
+    # Changes to the contexts' dicts and lists show only in eager calls, and only
+    # in the containers, never in the outputs compared below: a pass of their own.
+    mutations = mutation_failures(subject)
+    if mutations:
+        return mutations
     leaks = _leak_failures(subject)
     if leaks:
         return leaks
