@@ -555,6 +555,23 @@ class WritesFileAtTraceTime(ReturnTracker):
         return ctx.state
 
 
+class DisablesJit(ReturnTracker):
+    """Switches `jax.jit` off for the whole program to debug a step."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        jax.config.update("jax_disable_jit", True)
+        return super().on_step(ctx, key=key)
+
+
+class DebugsNansInScope(ReturnTracker):
+    """Checks for NaN in one computation only, through the flag's context manager:
+    the flag is back to its value when the method returns."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        with jax.debug_nans(True):
+            return super().on_step(ctx, key=key)
+
+
 # -------------------------------------------------------------------- the table
 
 # (check, defective, correct twin, method named, words the message must contain)
@@ -605,4 +622,7 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
      "iteration"),
     ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
      "wrote file"),
+    ("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
+     "`jax_disable_jit` from False to True at "
+     "`jax.config.update(\"jax_disable_jit\", True)`"),
 ]  # fmt: skip
