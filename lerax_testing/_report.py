@@ -33,12 +33,12 @@ CHECK_SUMMARIES: dict[str, str] = {
     "vmap": "step methods vmap over environments; others take batched states",
     "structure": "states keep their pytree structure, shapes and dtypes",
     "scan": "completes the reference training loop",
-    "purity": "deterministic, eager agrees with jit, no leaks, no self-mutation",
+    "purity": "deterministic, eager agrees with jit, no leaks, no in-place changes",
     "retrace": "jitted methods do not retrace on new values",
     "finite": "no NaN from NaN-free inputs",
     "typecheck": "jaxtyping annotations hold at run time",
     "x64": "structure and scan also hold with `jax_enable_x64`",
-    "side_effects": "no Python side effect runs only at trace time",
+    "side_effects": "no trace-time-only side effect, no global JAX config change",
 }
 
 Status = Literal["passed", "failed", "skipped"]

@@ -37,6 +37,32 @@ def is_weak(x: Any) -> bool:
     return False
 
 
+_WEAK_SCALARS: dict[str, Any] = {"i": 0, "u": 0, "f": 0.0, "c": 0j}
+"""A Python scalar of each dtype kind: a weakly typed array promotes as one does."""
+
+
+def scan_promotes(a: Any, b: Any) -> bool:
+    """Whether `lax.scan` accepts `a` as the initial carry of a body returning `b`
+    although their dtypes differ.
+
+    `lax.scan` converts a weakly typed initial leaf (`jnp.array(0.0)`, a Python
+    scalar) to `jnp.result_type(a, b)` and traces again; the carry then fits when
+    that type is `b`'s own. So a weak `float64[]` start (under x64) may become a
+    `float32[]` or `bfloat16[]` carry, and a weak `int32[]` one an `int8[]` or a
+    `float32[]` carry, but a weak float never becomes an integer, and a strongly
+    typed leaf never changes dtype. (JAX's own `_promote_weak_typed_inputs`.)
+    """
+    if not (is_weak(a) and is_arraylike(b)) or a.shape != b.shape:
+        return False
+    scalar = _WEAK_SCALARS.get(np.dtype(a.dtype).kind)
+    if scalar is None:
+        return False
+    try:
+        return bool(jnp.result_type(scalar, b.dtype) == b.dtype)
+    except Exception:  # e.g. strict dtype promotion refusing the pair
+        return False
+
+
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a is b or a == b)
@@ -56,19 +82,24 @@ class Difference:
 
 
 def diff(
-    a: Any, b: Any, path: str = "state", *, weak: bool = False
+    a: Any, b: Any, path: str = "state", *, weak: bool = False, carry: bool = False
 ) -> list[Difference]:
     """Where `b` differs from `a` as a `lax.scan` carry or a jit input would see it.
 
     Arrays differ by shape or dtype (and weak type when `weak`); anything else
     (static fields, Python leaves, classes, keys of dicts, lengths of lists)
-    differs by value or structure.
+    differs by value or structure. With `carry`, `a` is an initial carry and `b`
+    a body's output: a weakly typed leaf of `a` that `lax.scan` promotes to `b`'s
+    dtype is no difference (see `scan_promotes`).
     """
     if is_arraylike(a) and is_arraylike(b):
         if a.shape != b.shape:
             return [Difference(path, aval_text(a), aval_text(b), "shape")]
-        if a.dtype != b.dtype:
-            return [Difference(path, aval_text(a), aval_text(b), "dtype")]
+        if a.dtype != b.dtype and not (carry and scan_promotes(a, b)):
+            # Under `carry`, say that a start was weak: it explains why it passed
+            # elsewhere, and that it may promote, just not to this dtype.
+            before = aval_text(a, weak=carry)
+            return [Difference(path, before, aval_text(b), "dtype")]
         if weak and is_weak(a) != is_weak(b):
             return [
                 Difference(
@@ -92,7 +123,7 @@ def diff(
                 if not _same(va, vb):
                     out.append(Difference(sub, repr(va), repr(vb), "static"))
             else:
-                out.extend(diff(va, vb, sub, weak=weak))
+                out.extend(diff(va, vb, sub, weak=weak, carry=carry))
         return out
     if isinstance(a, dict):
         if set(a) != set(b):
@@ -100,7 +131,11 @@ def diff(
                 Difference(path, f"keys {sorted(map(str, a))}",
                            f"keys {sorted(map(str, b))}", "structure")
             ]  # fmt: skip
-        return [d for k in a for d in diff(a[k], b[k], f"{path}[{k!r}]", weak=weak)]
+        return [
+            d
+            for k in a
+            for d in diff(a[k], b[k], f"{path}[{k!r}]", weak=weak, carry=carry)
+        ]
     if isinstance(a, list | tuple):
         if len(a) != len(b):
             return [
@@ -109,7 +144,7 @@ def diff(
         return [
             d
             for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in diff(x, y, f"{path}[{i}]", weak=weak)
+            for d in diff(x, y, f"{path}[{i}]", weak=weak, carry=carry)
         ]
     if a is None and b is None:
         return []
@@ -125,7 +160,7 @@ def diff(
     return [
         d
         for i, (x, y) in enumerate(zip(leaves_a, leaves_b, strict=True))
-        for d in diff(x, y, f"{path}<{i}>", weak=weak)
+        for d in diff(x, y, f"{path}<{i}>", weak=weak, carry=carry)
     ]
 
 

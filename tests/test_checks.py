@@ -6,6 +6,7 @@ import pytest
 from zoo import DEFECTS
 
 from lerax_testing import check_callback
+from lerax_testing._globals import config_changes, config_snapshot, restore_jax_config
 
 
 def _id(case: tuple) -> str:
@@ -17,6 +18,17 @@ def _id(case: tuple) -> str:
 def _work_in_tmp(tmp_path, monkeypatch):
     # Some defects write files at trace time; keep them out of the checkout.
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _restore_jax_config():
+    # Some defects change JAX's configuration (`DisablesJit`); whatever a check
+    # leaves behind must not reach the next test. The test proves the check itself
+    # already restored it.
+    before = config_snapshot()
+    with restore_jax_config():
+        yield
+        assert config_changes(before, config_snapshot()) == []
 
 
 @pytest.mark.parametrize("case", DEFECTS, ids=[_id(c) for c in DEFECTS])

@@ -343,6 +343,43 @@ class LogsThroughHost(ReturnTracker):
         return summary
 
 
+class WritesTrainingLog(ReturnTracker):
+    """Adds a metric to the algorithm's own training log, as Lerax's
+    `TensorBoardCallback` once did: every later reader of the log sees it."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        log = ctx.training_log
+        log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)
+        return super().on_iteration(ctx, key=key)
+
+
+class CopiesTrainingLog(ReturnTracker):
+    """Copies the log before adding to it: the algorithm's log is untouched."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        log = dict(ctx.training_log)
+        log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)
+        return Summary((log["loss"] * log["learning_rate"]).astype(jnp.float32))
+
+
+class AppendsToLocals(ReturnTracker):
+    """Keeps a history of rewards in a list inside `ctx.locals`."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        ctx.locals.setdefault("rewards", []).append(ctx.reward)
+        return super().on_step(ctx, key=key)
+
+
+class CopiesLocals(ReturnTracker):
+    """Builds a new list from a copy of `ctx.locals` instead of appending in place."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        loc = dict(ctx.locals)
+        loc["rewards"] = [*loc.get("rewards", []), ctx.reward.astype(jnp.float32)]
+        total = ctx.state.ret + loc["rewards"][-1]
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
 # --------------------------------------------------------------------- finite
 
 
@@ -430,6 +467,68 @@ class UncastReturns(ReturnTracker):
         return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
 
 
+class Progress(lc.AbstractCallbackState):
+    """A mean return and an iteration counter."""
+
+    mean: Float[Array, ""]
+    iterations: Int[Array, ""]
+
+
+class WeakScalarStarts(lc.AbstractCallback[Progress, Returns]):
+    """Starts every leaf from `jnp.array(0.0)` or `jnp.array(0)`: weakly typed, so
+    float64/int64 under x64, and updates them with float32/int32 values. `lax.scan`
+    (and Lerax) promote such a start to the body's dtype, so this is correct."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.array(0.0), jnp.array(0))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Returns:
+        return Returns(jnp.array(0.0), jnp.array(0))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = (ctx.state.ret + ctx.reward).astype(jnp.float32)
+        steps = (ctx.state.steps + 1).astype(jnp.int32)
+        return Returns(jnp.where(ctx.done, jnp.float32(0.0), total), steps)
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret).astype(jnp.float32)
+        return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        return ctx.state
+
+
+class CountsInWeakFloat(WeakScalarStarts):
+    """Starts a counter as `jnp.array(0.0)` and counts in int32: `lax.scan` never
+    promotes a float to an integer, so the carry's dtype changes."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.array(0.0), jnp.array(0.0))  # type: ignore[arg-type]
+
+
+class StrongStartDrift(WeakScalarStarts):
+    """Starts from an explicit float32 and returns float64 rewards under x64: a
+    strongly typed leaf that changes dtype, which `lax.scan` rejects."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Progress:
+        return Progress(jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret) + ctx.training_log["loss"]
+        return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
+
+
 # --------------------------------------------------------------- side_effects
 
 
@@ -454,6 +553,23 @@ class WritesFileAtTraceTime(ReturnTracker):
         with open(self.path, "a") as file:
             file.write("training started\n")
         return ctx.state
+
+
+class DisablesJit(ReturnTracker):
+    """Switches `jax.jit` off for the whole program to debug a step."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        jax.config.update("jax_disable_jit", True)
+        return super().on_step(ctx, key=key)
+
+
+class DebugsNansInScope(ReturnTracker):
+    """Checks for NaN in one computation only, through the flag's context manager:
+    the flag is back to its value when the method returns."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        with jax.debug_nans(True):
+            return super().on_step(ctx, key=key)
 
 
 # -------------------------------------------------------------------- the table
@@ -487,13 +603,26 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
     ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
      "changed the callback object"),
+    ("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",
+     "adds the key 'learning_rate' to `ctx.training_log` at "
+     "`log[\"learning_rate\"] = jnp.asarray(3e-4, jnp.float32)`"),
+    ("purity", AppendsToLocals(), CopiesLocals(), "on_step",
+     "adds the key 'rewards' to `ctx.locals`"),
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
     ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
+    ("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
+     "state.iterations: float32[] (weak) -> int32[]"),
+    ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
     ("x64", UncastReturns(), ReturnTracker(), "on_step",
      "step_state.ret: float32[] -> float64[]"),
+    ("x64", StrongStartDrift(), ReturnTracker(), "on_iteration",
+     "state.mean: float32[] -> float64[]"),
     ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
      "iteration"),
     ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
      "wrote file"),
+    ("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
+     "`jax_disable_jit` from False to True at "
+     "`jax.config.update(\"jax_disable_jit\", True)`"),
 ]  # fmt: skip

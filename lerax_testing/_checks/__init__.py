@@ -1,7 +1,7 @@
 """The conformance checks, one function per check id, grouped by family in modules
-(`_api`, `_execution`, `_transforms`, `_structure`, `_purity`, `_finite`,
-`_typecheck`). Each takes a `Subject` and returns its `Failure`s; they may import
-the harness core, never the command or the formats."""
+(`_api`, `_execution`, `_transforms`, `_structure`, `_purity` with `_mutation`,
+`_finite`, `_typecheck`). Each takes a `Subject` and returns its `Failure`s; they
+may import the harness core, never the command or the formats."""
 
 from collections.abc import Callable
 

@@ -13,10 +13,19 @@ from typing import Any
 import jax
 
 from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, drive
+from .._globals import (
+    ConfigUpdate,
+    config_changes,
+    config_snapshot,
+    recording_config_updates,
+    restore_config,
+)
 from .._report import Failure
+from .._source import source_line
 from .._subject import Subject, find_failure, method_failure
 from .._tree import comparable, diff, first_mismatch
 from ..strategies import Scenario
+from ._mutation import mutation_failures
 from ._structure import _shape_scenario
 
 
@@ -103,6 +112,11 @@ def check_purity(subject: Subject) -> list[Failure]:
                     ]  # fmt: skip
         return []
 
+    # Changes to the contexts' dicts and lists show only in eager calls, and only
+    # in the containers, never in the outputs compared below: a pass of their own.
+    mutations = mutation_failures(subject)
+    if mutations:
+        return mutations
     leaks = _leak_failures(subject)
     if leaks:
         return leaks
@@ -242,23 +256,58 @@ def _capture(written: list[str]) -> Iterator[io.StringIO]:
 
 
 class _CapturingInvoker(Invoker):
-    """Calls through `inner`, recording each method's output and files written."""
+    """Calls through `inner`, recording each method's output, files written and
+    changes to JAX's configuration (undone at once, so that the next call runs
+    under the configuration the harness chose)."""
 
-    def __init__(self, inner: Invoker):
+    def __init__(self, inner: Invoker, callback: Any):
         self.inner = inner
         self.batched = inner.batched
+        self.callback = callback
         self.effects: dict[str, str] = {}
+        self.config: list[Failure] = []
 
     def bind(self, contexts: Any) -> None:
         self.inner.bind(contexts)
 
     def __call__(self, method: str, *args: Any) -> Any:
         written: list[str] = []
-        with _capture(written) as buffer:
-            out = self.inner(method, *args)
+        updates: list[ConfigUpdate] = []
+        before = config_snapshot()
+        try:
+            with (
+                _capture(written) as buffer,
+                recording_config_updates(self.callback, updates),
+            ):
+                out = self.inner(method, *args)
+        finally:
+            changed = config_changes(before, config_snapshot())
+            restore_config(before)
+            self.config.extend(_config_failure(method, c, updates) for c in changed)
         text = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
         self.effects[method] = self.effects.get(method, "") + text
         return out
+
+
+def _config_failure(
+    method: str, change: tuple[str, Any, Any], updates: list[ConfigUpdate]
+) -> Failure:
+    """A `side_effects` failure for a method that changed a JAX flag for good."""
+    name, old, new = change
+    location = next((u.location for u in updates if u.name == name), None)
+    line = source_line(location)
+    where = f" at `{line}`" if line else ""
+    return Failure(
+        "side_effects", method,
+        f"`{method}` changes JAX's global configuration: `{name}` from {old!r} to "
+        f"{new!r}{where}. The flag stays changed after the call, for every later "
+        "computation of the program and every other callback, and under `jax.jit` "
+        "the change happens only while the method is traced.",
+        leaf=name, expected=repr(old), found=repr(new), location=location,
+        advice="Do not change global JAX configuration in a callback: set flags "
+        "once where the program starts, or scope a change with its context manager "
+        "(e.g. `with jax.debug_nans(True):`) outside the jitted training code.",
+    )  # fmt: skip
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
@@ -268,11 +317,13 @@ def check_side_effects(subject: Subject) -> list[Failure]:
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     effects: list[dict[str, str]] = []
     for _ in range(2):
-        capturing = _CapturingInvoker(invoker)
+        capturing = _CapturingInvoker(invoker, subject.callback)
         try:
             drive(subject.callback, scenario, capturing, subject.context)
         except MethodError:
-            return []  # reported by the `jit` check
+            return capturing.config  # the error itself is the `jit` check's
+        if capturing.config:
+            return capturing.config
         effects.append(capturing.effects)
     first, later = effects
     failures = []

@@ -47,14 +47,17 @@ def _eval_shape(name: str, fn: Any) -> Any:
 
 
 def _structure_failures(calls: list[Call], check: str, note: str) -> list[Failure]:
+    """Compare each state a method returns with the state it received and with the
+    first one, as `lax.scan` compares a body's carry with its initial carry (a
+    weakly typed start that promotes to the body's dtype passes, as in a scan)."""
     failures: list[Failure] = []
     first_state = next((c.output for c in calls if c.method == "reset"), None)
     first_step = next((c.output for c in calls if c.method == "step_reset"), None)
 
     reported: set[tuple[str, str]] = set()
 
-    def report(method: str, differences: list[Any], what: str) -> None:
-        for d in differences:
+    def report(method: str, start: Any, output: Any, path: str, what: str) -> None:
+        for d in diff(start, output, path, carry=True):
             if (method, d.path) in reported:
                 continue  # one message per leaf and method is enough
             reported.add((method, d.path))
@@ -70,20 +73,29 @@ def _structure_failures(calls: list[Call], check: str, note: str) -> list[Failur
         if call.method == "on_step":
             report(
                 "on_step",
-                diff(call.args[0], call.output, "step_state"),
+                call.args[0],
+                call.output,
+                "step_state",
                 "returns a step state unlike the one it received (a scan carry)",
             )
             if first_step is not None:
-                report("on_step", diff(first_step, call.output, "step_state"),
-                       "returns a step state unlike `step_reset`'s")  # fmt: skip
+                report(
+                    "on_step",
+                    first_step,
+                    call.output,
+                    "step_state",
+                    "returns a step state unlike `step_reset`'s",
+                )
         elif call.method == "on_iteration":
             report(
                 "on_iteration",
-                diff(call.args[0], call.output, "state"),
+                call.args[0],
+                call.output,
+                "state",
                 "returns a state unlike the one it received (a scan carry)",
             )
         if call.method in ITERATION_STATE_METHODS and first_state is not None:
-            report(call.method, diff(first_state, call.output, "state"),
+            report(call.method, first_state, call.output, "state",
                    "returns a state unlike `reset`'s")  # fmt: skip
     return failures
 

@@ -1,0 +1,365 @@
+"""Part of the `purity` check: methods must not change what a context holds in place.
+
+An algorithm hands the same `training_log`, `locals` and `opt_state` dicts to later
+calls and to other callbacks; Lerax's own `TensorBoardCallback` once wrote
+`ctx.training_log["learning_rate"] = ...` into them. Eagerly the change leaks into
+everything that reads the dict afterwards; under `jax.jit` it changes only a traced
+copy and is lost, so the callback behaves differently eagerly and jitted.
+
+The check calls every method eagerly (a jitted call cannot touch the caller's
+objects) and compares each dict and list reachable from the arguments before and
+after the call. When something changed, a second run hands the methods recording
+copies of those dicts and lists, whose mutating methods note the user's line.
+"""
+
+from __future__ import annotations
+
+import copy as copying
+import dataclasses
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import equinox as eqx
+import jax
+
+from .._drive import ARGUMENT_NAMES, Invoker, MethodError, drive
+from .._report import Failure
+from .._source import source_line, user_frame
+from .._subject import Subject
+from ._structure import _shape_scenario
+
+CONTEXT_FIELDS: dict[str, str] = {
+    "loc": "locals",
+    "log": "training_log",
+    "opt": "opt_state",
+    "count": "iteration_count",
+    "step_state": "state",  # `on_step`'s own state is `ctx.state`
+}
+"""The context attribute each call argument becomes, for messages (`ctx.locals`)."""
+
+ADVICE = (
+    'Copy before changing: `log = {**ctx.training_log, "lr": lr}` or '
+    "`log = dict(ctx.training_log)` then change `log` (`[*xs, x]` for a list); "
+    "return what later calls need in the callback's state instead of writing it "
+    "into the context."
+)
+
+_MAX_DEPTH = 8
+"""How deep into nested containers and modules the snapshot looks."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    """One in-place change of a container reachable from a method's arguments.
+
+    - `method`: the callback method that made it.
+    - `path`: the container, as the user writes it, e.g. `ctx.training_log`.
+    - `what`: the change in words, e.g. "adds the key 'lr' to `ctx.training_log`".
+    - `leaf`: the entry concerned, e.g. `ctx.training_log['lr']`.
+    """
+
+    method: str
+    path: str
+    what: str
+    leaf: str
+
+
+def _children(value: Any) -> Iterator[tuple[str, Any]]:
+    """`(path suffix, child)` for the parts of `value` that may hold containers."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"[{k!r}]", v
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield f"[{i}]", v
+    elif isinstance(value, eqx.Module):
+        for field in dataclasses.fields(value):
+            yield f".{field.name}", getattr(value, field.name, None)
+
+
+def _containers(root: Any, path: str) -> Iterator[tuple[str, dict | list]]:
+    """Every dict and list reachable from `root`, with its path, each once."""
+    seen: set[int] = set()
+    stack = [(path, root, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if id(value) in seen or depth > _MAX_DEPTH or isinstance(value, jax.Array):
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict | list):
+            yield where, value
+        stack.extend((where + s, v, depth + 1) for s, v in _children(value))
+
+
+Snapshot = list[tuple[str, dict | list, dict | list]]
+"""`(path, container, shallow copy)`: the copy holds the values themselves, so
+`is` tells a replaced value apart and no id is reused while the snapshot lives."""
+
+
+def snapshot(method: str, args: tuple[Any, ...]) -> Snapshot:
+    """Shallow copies of every dict and list reachable from a call's arguments."""
+    out: Snapshot = []
+    for name, arg in zip(ARGUMENT_NAMES[method], args, strict=False):
+        root = f"ctx.{CONTEXT_FIELDS.get(name, name)}"
+        for path, container in _containers(arg, root):
+            copy = dict(container) if isinstance(container, dict) else list(container)
+            out.append((path, container, copy))
+    return out
+
+
+def changes(method: str, before: Snapshot) -> list[Mutation]:
+    """How the containers of `before` differ from their copies now."""
+    found: list[Mutation] = []
+
+    def add(path: str, what: str, leaf: str) -> None:
+        found.append(Mutation(method, path, what, leaf))
+
+    for path, container, copy in before:
+        if isinstance(container, dict) and isinstance(copy, dict):
+            for k in sorted(container.keys() - copy.keys(), key=repr):
+                add(path, f"adds the key {k!r} to `{path}`", f"{path}[{k!r}]")
+            for k in sorted(copy.keys() - container.keys(), key=repr):
+                add(path, f"removes the key {k!r} from `{path}`", f"{path}[{k!r}]")
+            for k in copy.keys() & container.keys():
+                if container[k] is not copy[k]:
+                    add(path, f"replaces `{path}[{k!r}]`", f"{path}[{k!r}]")
+        elif isinstance(container, list) and isinstance(copy, list):
+            kept = all(a is b for a, b in zip(copy, container, strict=False))
+            if len(container) > len(copy) and kept:
+                add(path, f"appends to `{path}`", f"{path}[{len(copy)}]")
+            elif len(container) != len(copy):
+                add(path, f"changes the length of `{path}` from {len(copy)} to "
+                    f"{len(container)}", path)  # fmt: skip
+            elif not kept:
+                pairs = enumerate(zip(copy, container, strict=True))
+                i = next(i for i, (a, b) in pairs if a is not b)
+                add(path, f"replaces `{path}[{i}]`", f"{path}[{i}]")
+    return found
+
+
+class _WatchingInvoker(Invoker):
+    """Calls through `inner`, comparing the arguments' containers around each call."""
+
+    def __init__(self, inner: Invoker):
+        self.inner = inner
+        self.batched = inner.batched
+        self.mutations: list[Mutation] = []
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        # `args` starts with the callback itself: its own fields are `purity`'s
+        # self-mutation finding, not a context's.
+        before = snapshot(method, args[1:])
+        try:
+            return self.inner(method, *args)
+        finally:
+            self.mutations.extend(changes(method, before))
+
+
+def find_mutations(subject: Subject) -> list[Mutation]:
+    """Drive the callback eagerly (unbatched, one fixed example) and return the
+    in-place changes its methods make to the containers they receive."""
+    watching = _WatchingInvoker(Invoker(jit=False, batched=False))
+    try:
+        drive(subject.callback, _shape_scenario(1), watching, subject.context)
+    except MethodError:
+        pass  # a method that raises is the `runs` check's finding; keep what we saw
+    return watching.mutations
+
+
+class _Recorder:
+    """Notes the user's line of the first change of each container, per method."""
+
+    def __init__(self, callback: Any):
+        self.callback = callback
+        self.method = ""
+        self.lines: dict[tuple[str, str], tuple[str, int] | None] = {}
+
+    def note(self, path: str) -> None:
+        stack = traceback.extract_stack()[:-2]  # drop `note` and the dunder
+        frames = [(f.filename, f.lineno or 0) for f in reversed(stack)]
+        self.lines.setdefault((self.method, path), user_frame(frames, self.callback))
+
+
+class _RecordingDict(dict):  # type: ignore[type-arg]
+    """A dict that tells its recorder when it is changed in place."""
+
+    def __init__(self, data: dict, recorder: _Recorder, path: str):  # type: ignore[type-arg]
+        super().__init__(data)
+        self._recorder, self._path = recorder, path
+
+    def _note(self) -> None:
+        self._recorder.note(self._path)
+
+
+class _RecordingList(list):  # type: ignore[type-arg]
+    """A list that tells its recorder when it is changed in place."""
+
+    def __init__(self, data: list, recorder: _Recorder, path: str):  # type: ignore[type-arg]
+        super().__init__(data)
+        self._recorder, self._path = recorder, path
+
+    def _note(self) -> None:
+        self._recorder.note(self._path)
+
+
+def _recording(base: type, name: str) -> Any:
+    """`base.name`, noting the caller's line first."""
+    original = getattr(base, name)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._note()
+        return original(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+_DICT_MUTATORS = (
+    "__setitem__",
+    "__delitem__",
+    "__ior__",
+    "update",
+    "setdefault",
+    "pop",
+    "popitem",
+    "clear",
+)
+_LIST_MUTATORS = (
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+    "__imul__",
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "sort",
+    "reverse",
+)
+for _name in _DICT_MUTATORS:
+    setattr(_RecordingDict, _name, _recording(dict, _name))
+for _name in _LIST_MUTATORS:
+    setattr(_RecordingList, _name, _recording(list, _name))
+
+# Registered as pytrees like their bases, so that `jax.tree.map` over a recording
+# `training_log` works as over the real one (and gives back a plain container).
+jax.tree_util.register_pytree_with_keys(
+    _RecordingDict,
+    lambda d: ([(jax.tree_util.DictKey(k), d[k]) for k in sorted(d)], sorted(d)),
+    lambda keys, children: dict(zip(keys, children, strict=True)),
+)
+jax.tree_util.register_pytree_with_keys(
+    _RecordingList,
+    lambda xs: ([(jax.tree_util.SequenceKey(i), x) for i, x in enumerate(xs)], None),
+    lambda _, children: list(children),
+)
+
+
+def _record(value: Any, recorder: _Recorder, path: str) -> Any:
+    """`value` with its dicts and lists, also inside modules, replaced by
+    recording copies; the originals are left untouched."""
+    if isinstance(value, dict):
+        data = {k: _record(v, recorder, f"{path}[{k!r}]") for k, v in value.items()}
+        return _RecordingDict(data, recorder, path)
+    if isinstance(value, list):
+        items = [_record(v, recorder, f"{path}[{i}]") for i, v in enumerate(value)]
+        return _RecordingList(items, recorder, path)
+    if isinstance(value, eqx.Module):
+        return _record_module(value, recorder, path)
+    return value
+
+
+def _record_module(module: eqx.Module, recorder: _Recorder, path: str) -> Any:
+    """A shallow copy of `module` whose dict and list fields record changes (a
+    state holding a list is changed in place as easily as `ctx.locals`)."""
+    fields = {
+        f.name: getattr(module, f.name)
+        for f in dataclasses.fields(module)
+        if hasattr(module, f.name)
+    }
+    recorded = {n: _record(v, recorder, f"{path}.{n}") for n, v in fields.items()}
+    if all(recorded[n] is v for n, v in fields.items()):
+        return module
+    try:
+        new = copying.copy(module)
+        for name, value in recorded.items():
+            object.__setattr__(new, name, value)  # frozen: set as `__init__` does
+    except Exception:  # an exotic module: find no line in it rather than break
+        return module
+    return new
+
+
+class _RecordingInvoker(Invoker):
+    """Calls through `inner` with recording copies of the arguments' containers."""
+
+    def __init__(self, inner: Invoker, recorder: _Recorder):
+        self.inner = inner
+        self.batched = inner.batched
+        self.recorder = recorder
+
+    def __call__(self, method: str, callback: Any, *args: Any) -> Any:
+        self.recorder.method = method
+        recorded = tuple(
+            _record(arg, self.recorder, f"ctx.{CONTEXT_FIELDS.get(name, name)}")
+            for name, arg in zip(ARGUMENT_NAMES[method], args, strict=False)
+        )
+        return self.inner(method, callback, *recorded)
+
+
+def _locate(subject: Subject) -> dict[tuple[str, str], tuple[str, int] | None]:
+    """Run the methods again on recording copies: `(method, container path)` to the
+    user's line that first changed it. Best effort: a callback that cannot run on
+    dict and list subclasses just gets no line."""
+    recorder = _Recorder(subject.callback)
+    invoker = _RecordingInvoker(Invoker(jit=False, batched=False), recorder)
+    try:
+        drive(subject.callback, _shape_scenario(1), invoker, subject.context)
+    except Exception:  # the first run found the change; the line is a bonus
+        pass
+    return recorder.lines
+
+
+def _line_of(
+    lines: dict[tuple[str, str], tuple[str, int] | None], method: str, path: str
+) -> tuple[str, int] | None:
+    """The line that changed `path` in `method`, else the line that changed the
+    nearest container holding it: a list that `setdefault` put into `ctx.locals`
+    is new in each recording run, but the line that put it there is known."""
+    candidates = [
+        (len(p), line)
+        for (m, p), line in lines.items()
+        if m == method and line is not None and path.startswith(p)
+    ]
+    return max(candidates)[1] if candidates else None
+
+
+def mutation_failures(subject: Subject) -> list[Failure]:
+    """`purity` failures for methods that change their context's contents in place,
+    one per method and container, with the user's line where it can be found."""
+    mutations = find_mutations(subject)
+    if not mutations:
+        return []
+    lines = _locate(subject)
+    failures: list[Failure] = []
+    reported: set[tuple[str, str]] = set()
+    for m in mutations:
+        if (m.method, m.path) in reported:
+            continue
+        reported.add((m.method, m.path))
+        location = _line_of(lines, m.method, m.path)
+        line = source_line(location)
+        where = f" at `{line}`" if line else ""
+        failures.append(
+            Failure(
+                "purity", m.method,
+                f"`{m.method}` changes its context in place: it {m.what}{where}. "
+                "Algorithms hand the same dicts and lists to later calls and other "
+                "callbacks, so eagerly the change leaks into them, while under "
+                "`jax.jit` it changes only a traced copy and is lost.",
+                leaf=m.leaf, location=location, advice=ADVICE,
+            )
+        )  # fmt: skip
+    return failures
