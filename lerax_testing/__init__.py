@@ -11,11 +11,11 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
+    from lerax_callback._checking import is_checking as is_checking
+
     from . import strategies as strategies, toy as toy
     from ._config import ConfigError as ConfigError
     from ._harness import check_callback as check_callback
-    from lerax_callback._checking import is_checking as is_checking
-
     from ._loop import TrainingResult as TrainingResult, run_training as run_training
     from ._report import (
         CHECKS as CHECKS,

@@ -49,23 +49,6 @@ class Env:
     contexts: ContextBuilder = dataclasses.field(default_factory=ContextBuilder)
 
 
-def _step_locals(base: Any, done: Any, reward: Any) -> dict[str, Any]:
-    """An algorithm's `locals()` at one environment step, as far as a callback may
-    read them: Lerax's `on_step` sees `observation`, `action`, `reward`, `done`,
-    `value`, `log_prob` and more, all one environment's values."""
-    value = base["value"]
-    return {
-        **base,
-        "observation": jnp.full((4,), value),
-        "action": jnp.zeros((), jnp.int32),
-        "reward": reward,
-        "done": done,
-        "termination": done,
-        "truncation": jnp.zeros_like(done),
-        "log_prob": -jnp.abs(value),
-    }
-
-
 def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
     """One function per method, `(callback, *arrays, key) -> output`, that builds
     the method's context with `contexts` and calls it; step methods vmapped over a
@@ -84,7 +67,7 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
     ) -> Any:  # fmt: skip
         ctx = make(
             "step", state=state, env=env, policy=policy, done=done, reward=reward,
-            locals=_step_locals(loc, done, reward),
+            locals=loc,
         )  # fmt: skip
         return callback.on_step(ctx, key=key)
 
@@ -96,7 +79,7 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
             ctx = make(
                 "iteration", state=state, step_state=step_state, env=env,
                 policy=policy, iteration_count=count, opt_state=opt,
-                training_log=log, locals={**loc, "log": log},
+                training_log=log, locals=loc,
             )  # fmt: skip
             return getattr(callback, method)(ctx, key=key)
 
@@ -111,7 +94,7 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
             ctx = make(
                 "training", state=state, step_state=step_state, env=env,
                 policy=policy, total_timesteps=TOTAL_TIMESTEPS, iteration_count=count,
-                opt_state=opt, locals={**loc, "total_timesteps": TOTAL_TIMESTEPS},
+                opt_state=opt, locals=loc,
             )  # fmt: skip
             return getattr(callback, method)(ctx, key=key)
 
@@ -254,6 +237,21 @@ class Invoker:
             raise MethodError(method, error) from error
 
 
+class WrappedInvoker(Invoker):
+    """Calls through another invoker, for checks that watch or change each call
+    (they override `__call__` and call `self.inner`)."""
+
+    def __init__(self, inner: Invoker):
+        self.inner = inner
+        self.batched = inner.batched
+
+    def bind(self, contexts: ContextBuilder) -> None:
+        self.inner.bind(contexts)
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        return self.inner(method, *args)
+
+
 @dataclasses.dataclass
 class Call:
     """One recorded method call: its arguments (after the callback) and output."""
@@ -272,6 +270,20 @@ class Trajectory:
 
     def first(self, method: str) -> Call | None:
         return next((c for c in self.calls if c.method == method), None)
+
+
+def representative_locals(value: float) -> dict[str, Any]:
+    """An algorithm's `locals()` as far as callbacks read them: Lerax's `on_step`
+    sees `observation`, `action`, `value` and `log_prob` among others (one
+    environment's values). The same dict object is passed to every context, so
+    that the `purity` check sees a callback change it in place."""
+    value_array = jnp.asarray(value, dtype=float)
+    return {
+        "value": value_array,
+        "observation": jnp.full((4,), value, dtype=float),
+        "action": jnp.zeros((), jnp.int32),
+        "log_prob": -jnp.abs(value_array),
+    }
 
 
 def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
@@ -293,7 +305,7 @@ def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
             k: jnp.asarray(v, dtype=float) for k, v in scenario.training_log.items()
         },
         "opt": {"step": jnp.asarray(scenario.opt_step, dtype=jnp.int32)},
-        "locals": {"value": jnp.asarray(scenario.locals_value, dtype=float)},
+        "locals": representative_locals(scenario.locals_value),
     }
 
 

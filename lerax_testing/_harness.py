@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jax
@@ -19,9 +19,10 @@ from ._checks import CHECK_FUNCTIONS
 from ._config import ConfigError
 from ._contexts import ContextBuilder
 from ._drive import Env
+from ._globals import restore_jax_config
 from ._report import CheckResult, Failure, Report, merge_failures
 from ._settings import Settings, resolve_settings
-from ._source import class_location, error_details, error_summary
+from ._source import class_location, error_details, error_summary, user_location
 from ._subject import Subject
 from .toy import ToyEnv, ToyPolicy
 
@@ -36,21 +37,6 @@ def describe_callback(callback: Any) -> str:
         text = f"{type(callback).__qualname__}(...)"
     text = " ".join(text.split())
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-@contextlib.contextmanager
-def isolated_jax_config() -> Iterator[None]:
-    """Restore the JAX flags a check may change (x64 mode, leak checking)."""
-    saved = {
-        name: getattr(jax.config, name)
-        for name in ("jax_enable_x64", "jax_check_tracer_leaks")
-    }
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if getattr(jax.config, name) != value:
-                jax.config.update(name, value)
 
 
 def check_callback(
@@ -243,12 +229,25 @@ def run_check(check: str, subject: Subject) -> CheckResult:
         # the report; `side_effects` captures what it needs itself.
         sink = io.StringIO()
         with (
-            isolated_jax_config(),
+            restore_jax_config(),
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
         ):
             failures = CHECK_FUNCTIONS[check](subject)
             jax.effects_barrier()
+    except SystemExit as exit:  # `sys.exit()` in callback code must not end the run
+        location = user_location(exit, subject.callback)
+        where = f" at {location[0]}:{location[1]}" if location else ""
+        failures = [
+            Failure(
+                check, None,
+                f"the callback called `sys.exit({exit.code!r})` (raised `SystemExit`)"
+                f"{where}; a callback must never end the training process.",
+                location=location,
+                advice="Remove the `sys.exit`/`exit()`/`raise SystemExit`; to stop "
+                "training early return `False` from `continue_training`.",
+            )
+        ]  # fmt: skip
     except Exception as error:  # the check itself broke: report, never crash the run
         failures = [
             Failure(

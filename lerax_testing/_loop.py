@@ -15,6 +15,7 @@ from jaxtyping import Array, Bool, Float, Int, Key, PyTree
 from lerax_callback._family import callback_api
 
 from ._contexts import ContextBuilder
+from ._tree import is_weak, scan_promotes
 from .toy import ToyEnv, ToyPolicy
 
 
@@ -204,6 +205,7 @@ def _train(
         jnp.array(True),
         {"loss": jnp.zeros(()), "mean_reward": jnp.zeros(())},
     )
+    initial = _promote_weak(initial, iteration, learn_key)
     final, flags = lax.scan(guarded, initial, jr.split(learn_key, num_iterations))
     state = final.state
     if callback is not None:
@@ -224,6 +226,31 @@ def _train(
         final.policy,
         final.training_log,
     )
+
+
+def _promote_weak(initial: _Carry, iteration: Any, key: Key[Array, ""]) -> _Carry:
+    """Give each weakly typed leaf of the initial carry (`jnp.array(0.0)`, a Python
+    number) the dtype one iteration returns, as `lax.scan` and Lerax's algorithms
+    accept it; the `lax.cond` that skips stopped iterations would not."""
+    out = eqx.filter_eval_shape(iteration, initial, key)
+
+    def promote(leaf: Any, shape: Any) -> Any:
+        if (
+            is_weak(leaf)
+            and hasattr(shape, "dtype")
+            and getattr(leaf, "shape", None) == shape.shape
+            and scan_promotes(leaf, shape)
+        ):
+            return jnp.asarray(leaf, dtype=shape.dtype)
+        return leaf
+
+    dynamic, static = eqx.partition(initial, eqx.is_array)
+    out_dynamic, _ = eqx.partition(out, lambda x: isinstance(x, jax.ShapeDtypeStruct))
+    try:
+        promoted = jax.tree.map(promote, dynamic, out_dynamic)
+    except ValueError:  # the structure changes: `lax.scan` will say where
+        return initial
+    return eqx.combine(promoted, static)
 
 
 def run_training(

@@ -246,3 +246,31 @@ def test_rare_iteration_counts_are_generated_by_default():
     count = int(failure.example.split("iteration_count=")[1].split()[0])
     assert count > 0
     assert count % 1000 == 0
+
+
+class ExitsInOnStep(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Any) -> Any:
+        import sys
+
+        sys.exit(0)
+
+
+class DisablesJitInOnStep(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Any) -> Any:
+        jax.config.update("jax_disable_jit", True)
+        return super().on_step(ctx, key=key)
+
+
+def test_sys_exit_in_a_callback_is_a_failure_not_the_end_of_the_run():
+    report = check_callback(ExitsInOnStep(), checks=["runs", "jit"], seed=0)
+    assert not report.ok
+    assert all("sys.exit(0)" in f.message for f in report.failures), report.render()
+    assert report.failures[0].location is not None
+
+
+def test_global_jax_config_a_callback_changes_is_restored_for_its_neighbours():
+    hostile = check_callback(DisablesJitInOnStep(), seed=0, max_examples=3)
+    assert hostile.result("side_effects").status == "failed"
+    assert jax.config.jax_disable_jit is False
+    neighbour = check_callback(ReturnTracker(), seed=0, max_examples=3)
+    assert neighbour.ok, neighbour.render()

@@ -616,7 +616,7 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
     ("x64", UncastReturns(), ReturnTracker(), "on_step",
      "step_state.ret: float32[] -> float64[]"),
-    ("x64", StrongStartDrift(), ReturnTracker(), "on_iteration",
+    ("x64", StrongStartDrift(), WeakScalarStarts(), "on_iteration",
      "state.mean: float32[] -> float64[]"),
     ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
      "iteration"),

@@ -23,7 +23,7 @@ from typing import Any
 import equinox as eqx
 import jax
 
-from .._drive import ARGUMENT_NAMES, Invoker, MethodError, drive
+from .._drive import ARGUMENT_NAMES, Invoker, MethodError, WrappedInvoker, drive
 from .._report import Failure
 from .._source import source_line, user_frame
 from .._subject import Subject
@@ -138,12 +138,11 @@ def changes(method: str, before: Snapshot) -> list[Mutation]:
     return found
 
 
-class _WatchingInvoker(Invoker):
+class _WatchingInvoker(WrappedInvoker):
     """Calls through `inner`, comparing the arguments' containers around each call."""
 
     def __init__(self, inner: Invoker):
-        self.inner = inner
-        self.batched = inner.batched
+        super().__init__(inner)
         self.mutations: list[Mutation] = []
 
     def __call__(self, method: str, *args: Any) -> Any:
@@ -292,12 +291,11 @@ def _record_module(module: eqx.Module, recorder: _Recorder, path: str) -> Any:
     return new
 
 
-class _RecordingInvoker(Invoker):
+class _RecordingInvoker(WrappedInvoker):
     """Calls through `inner` with recording copies of the arguments' containers."""
 
     def __init__(self, inner: Invoker, recorder: _Recorder):
-        self.inner = inner
-        self.batched = inner.batched
+        super().__init__(inner)
         self.recorder = recorder
 
     def __call__(self, method: str, callback: Any, *args: Any) -> Any:
