@@ -73,7 +73,16 @@ class Bad(lc.AbstractStepCallback[Total]):
 """
 )
 
-FAST = ["--checks", "api,runs,jit", "--max-examples", "2", "--seed", "5"]
+FAST = [
+    "--checks",
+    "api,runs,jit",
+    "--max-examples",
+    "2",
+    "--seed",
+    "5",
+    "--no-isolate",
+]
+"""Quick options, in this process (`test_cli_hostile.py` covers the workers)."""
 
 
 @pytest.fixture
@@ -180,7 +189,7 @@ def test_progress_shows_callback_and_check(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good, _ = _names(project)
-    assert main([good, "--checks", "api", "--progress"]) == 0
+    assert main([good, "--checks", "api", "--progress", "--no-isolate"]) == 0
     assert f"[1/1] checking {good}:Good" in capsys.readouterr().err
 
 
@@ -212,7 +221,8 @@ def test_typecheck_is_on_while_checking(
     (project / "probe.py").write_text(
         GOOD + "\nON_AT_IMPORT = lc.typechecking_enabled()\n"
     )
-    assert main(["probe.py", "--checks", "api", "--typecheck", "--seed", "1"]) == 0
+    argv = ["probe.py", "--checks", "api", "--typecheck", "--seed", "1"]
+    assert main([*argv, "--no-isolate"]) == 0
     assert sys.modules["probe"].ON_AT_IMPORT is True
     assert not lc.typechecking_enabled()  # and off again afterwards
 
@@ -245,7 +255,7 @@ def test_usage_errors_exit_2_with_a_one_line_reason(
 ) -> None:
     good, _ = _names(project)
     (project / "plain.py").write_text("from lerax_callback import EmptyCallback\n")
-    assert main([a.format(good=good) for a in argv]) == 2
+    assert main([a.format(good=good) for a in argv] + ["--no-isolate"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
