@@ -96,7 +96,7 @@ def summary_line(result: RunResult) -> str:
 
 
 def _bases_text(result: RunResult) -> str:
-    """"; skipped 2 abstract bases (names start with Abstract)", or "": the classes
+    """ "; skipped 2 abstract bases (names start with Abstract)", or "": the classes
     passed over, so that none is left out silently."""
     counts: dict[str, int] = {}
     for _, why in result.bases:
