@@ -3,9 +3,10 @@ the interpreter, interrupt the run, or are abstract by mistake. Whatever they do
 every other callback is still checked and reported, the exit status stays 0/1/2
 and the format files are written.
 
-One folder of hostile callbacks is checked once, by the installed command, and
-several tests read that run (it takes about 40 s: workers import JAX, and one
-waits out a 20 s timeout).
+One folder of hostile callbacks is checked once, by the installed command, in one
+test (about 35 s: workers import JAX, and one waits out a 20 s timeout; one test
+rather than several sharing a fixture, which pytest-xdist would run once per
+worker).
 """
 
 from __future__ import annotations
@@ -147,10 +148,10 @@ class Run(NamedTuple):
     data: dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The hostile folder, checked once by the command in worker processes."""
-    root = tmp_path_factory.mktemp("hostile")
+@pytest.fixture
+def hostile_run(tmp_path: Path) -> Run:
+    """The hostile folder, checked by the command in worker processes."""
+    root = tmp_path
     zoo = root / "zoo"
     (zoo / "nested" / "more").mkdir(parents=True)
     (zoo / "hostile.py").write_text(HOSTILE)
@@ -185,9 +186,7 @@ def test_a_hostile_callback_fails_alone_and_the_exit_status_is_1(
             assert part in outcome["reason"], (part, outcome["reason"])
     assert hostile_run.data["exit_status"] == 1
     assert hostile_run.data["summary"]["errors"] == 6
-
-
-def test_the_summary_counts_the_abstract_bases_passed_over(hostile_run: Run) -> None:
+    # The summary counts the abstract bases passed over.
     bases = hostile_run.data["abstract_bases"]
     assert bases == [
         {"name": "zoo/hostile.py:Base", "why": "__conformance_abstract__ = True"},
@@ -200,12 +199,7 @@ def test_the_summary_counts_the_abstract_bases_passed_over(hostile_run: Run) -> 
         "; skipped 2 abstract bases (__conformance_abstract__ = True: 1; names start "
         "with Abstract: 1) (seed 3)."
     )
-
-
-def test_the_timeout_names_the_check_and_method_on_standard_error(
-    hostile_run: Run,
-) -> None:
-    """Not a terminal here; the progress lines say what hung as it happens."""
+    # Not a terminal here: the progress lines say what hung as it happens.
     err = hostile_run.process.stderr
     assert "zoo/hostile.py:Hangs: ERROR: the interpreter checking it timed out " in err
     assert "in `on_training_start` at " in err
