@@ -1,6 +1,7 @@
-"""`lerax-conformance`: targets, output formats, exit statuses, `--isolate`, `--init`.
+"""`lerax-conformance`: targets, output formats, exit statuses, `--init`.
 
-Most tests call `main([...])` in this process; one runs the installed command.
+Most tests call `main([...])` with `--no-isolate`, in this process; one runs the
+installed command. Worker processes and hostile callbacks: `test_cli_hostile.py`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,16 @@ class Bad(lc.AbstractStepCallback[Total]):
 """
 )
 
-FAST = ["--checks", "api,runs,jit", "--max-examples", "2", "--seed", "5"]
+FAST = [
+    "--checks",
+    "api,runs,jit",
+    "--max-examples",
+    "2",
+    "--seed",
+    "5",
+    "--no-isolate",
+]
+"""Quick options, in this process (`test_cli_hostile.py` covers the workers)."""
 
 
 @pytest.fixture
@@ -180,7 +190,7 @@ def test_progress_shows_callback_and_check(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good, _ = _names(project)
-    assert main([good, "--checks", "api", "--progress"]) == 0
+    assert main([good, "--checks", "api", "--progress", "--no-isolate"]) == 0
     assert f"[1/1] checking {good}:Good" in capsys.readouterr().err
 
 
@@ -212,7 +222,8 @@ def test_typecheck_is_on_while_checking(
     (project / "probe.py").write_text(
         GOOD + "\nON_AT_IMPORT = lc.typechecking_enabled()\n"
     )
-    assert main(["probe.py", "--checks", "api", "--typecheck", "--seed", "1"]) == 0
+    argv = ["probe.py", "--checks", "api", "--typecheck", "--seed", "1"]
+    assert main([*argv, "--no-isolate"]) == 0
     assert sys.modules["probe"].ON_AT_IMPORT is True
     assert not lc.typechecking_enabled()  # and off again afterwards
 
@@ -245,7 +256,7 @@ def test_usage_errors_exit_2_with_a_one_line_reason(
 ) -> None:
     good, _ = _names(project)
     (project / "plain.py").write_text("from lerax_callback import EmptyCallback\n")
-    assert main([a.format(good=good) for a in argv]) == 2
+    assert main([a.format(good=good) for a in argv] + ["--no-isolate"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
@@ -325,8 +336,13 @@ def test_a_folder_stands_for_its_modules(project: Path) -> None:
     (folder / "one.py").write_text(GOOD)
     (folder / "two.py").write_text("x = 1\n")  # no callbacks: passed over
     (folder / "_private.py").write_text("raise RuntimeError\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "three.py").write_text(GOOD.replace("Good", "Three"))
     entries = discover(parse_target("pkg"))
-    assert [e.name for e in entries] == [os.path.join("pkg", "one.py") + ":Good"]
+    assert [e.name for e in entries] == [
+        os.path.join("pkg", "one.py") + ":Good",
+        os.path.join("pkg", "sub", "three.py") + ":Three",
+    ]
 
 
 def test_formats_escape_what_they_must() -> None:
@@ -446,79 +462,3 @@ def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
     )  # fmt: skip
     assert module.returncode == 0
     assert module.stdout.split()[0] == "api"
-
-
-CRASHING = """
-import os
-import time
-
-import jax
-import lerax_callback as lc
-
-
-def _exit(reward):
-    os._exit(3)
-
-
-def _sleep(reward):
-    time.sleep(600)
-
-
-class Base(lc.AbstractStatelessCallback):
-    def on_iteration(self, ctx, *, key): return ctx.state
-    def on_training_start(self, ctx, *, key): return ctx.state
-    def on_training_end(self, ctx, *, key): return ctx.state
-
-
-class Dies(Base):
-    def on_step(self, ctx, *, key):
-        jax.debug.callback(_exit, ctx.reward)
-        return ctx.state
-
-
-class Hangs(Base):
-    def on_step(self, ctx, *, key):
-        jax.debug.callback(_sleep, ctx.reward)
-        return ctx.state
-
-
-class Fine(Base):
-    def on_step(self, ctx, *, key):
-        print("printed by the callback")
-        return ctx.state
-"""
-
-
-def test_isolate_survives_a_crash_and_a_hang(
-    project: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Slow (about 30 s): each subprocess imports JAX, and one waits out a timeout."""
-    good, _ = _names(project)
-    (project / "crashing.py").write_text(CRASHING)
-    status = main(
-        ["crashing.py", good, "--isolate", "--timeout", "10", "--checks", "runs",
-         "--max-examples", "2", "--seed", "1", "-f", "text", "-f", "json=r.json"]
-    )  # fmt: skip
-    out = capsys.readouterr().out
-    assert status == 1
-    data = json.loads((project / "r.json").read_text())
-    outcomes = {o["name"]: o for o in data["callbacks"]}
-    assert list(outcomes) == [
-        "crashing.py:Dies", "crashing.py:Hangs", "crashing.py:Fine", f"{good}:Good"
-    ]  # fmt: skip
-    dies = outcomes["crashing.py:Dies"]
-    assert dies["status"] == "error"
-    assert dies["reason"] == (
-        "the interpreter checking it exited with status 3 during the `runs` check"
-    )
-    assert (
-        dies["location"]["line"] == CRASHING.splitlines().index("class Dies(Base):") + 1
-    )
-    hangs = outcomes["crashing.py:Hangs"]
-    assert hangs["reason"] == (
-        "the interpreter checking it timed out after 10 s during the `runs` check"
-    )
-    assert outcomes["crashing.py:Fine"]["status"] == "passed"
-    assert outcomes[f"{good}:Good"]["status"] == "passed"
-    assert "printed by the callback" not in out
-    assert "FAILED: 2 could not be checked" in out

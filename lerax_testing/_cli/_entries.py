@@ -7,10 +7,14 @@ import dataclasses
 import inspect
 import os
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from .._locations import class_location as location
+
+_OWN_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class UsageError(Exception):
@@ -25,6 +29,7 @@ class Target:
     module: str | None = None
     path: Path | None = None
     attribute: str | None = None
+    folder: str | None = None  # the folder TARGET this file was found in
 
     def child(self, attribute: str) -> str:
         """The TARGET that names only `attribute` of this module or file."""
@@ -46,6 +51,7 @@ class Entry:
     details: str | None = None  # the traceback of `error`
     skipped: str | None = None  # it is not checked, and why
     location: tuple[str, int] | None = None
+    base: str | None = None  # a deliberate abstract base, passed over: why it is one
 
 
 def required_arguments(factory: Any) -> list[str]:
@@ -110,3 +116,39 @@ def _error_location(error: BaseException, target: Target) -> tuple[str, int] | N
         elif own is None and not frame.filename.startswith(("<", site)):
             best = (frame.filename, frame.lineno or 0)
     return best
+
+
+def is_callback_method(function: str, file: str) -> bool:
+    """Whether `function` in `file` is a callback's method: named like one and
+    outside this toolkit's harness (whose own helpers may share the names)."""
+    from lerax_callback._callback import CALLBACK_METHODS  # imports JAX: not at start
+
+    return function in CALLBACK_METHODS and not file.startswith(_OWN_PACKAGE)
+
+
+def running_method(frames: Iterable[FrameType]) -> str | None:
+    """Which callback method `frames` (innermost first) are in, e.g.
+    "`on_step` at cb.py:12", or None when no callback method is running; to name
+    what was running when a callback exits, hangs or crashes."""
+    for frame in frames:
+        code = frame.f_code
+        if is_callback_method(code.co_name, code.co_filename):
+            return f"`{code.co_name}` at {code.co_filename}:{frame.f_lineno}"
+    return None
+
+
+def stack(frame: FrameType | None) -> Iterable[FrameType]:
+    """`frame` and its callers, innermost first."""
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def traceback_frames(error: BaseException) -> list[FrameType]:
+    """The frames `error` passed through, innermost first."""
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames[::-1]

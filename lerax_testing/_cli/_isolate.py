@@ -1,11 +1,12 @@
-"""`lerax-conformance --isolate`: each target in a subprocess, each callback timed.
+"""Checking in worker processes, the command's default: each target module's
+callbacks in a worker (`_worker`), each callback timed.
 
-The parent starts `python -m lerax_testing._cli._isolate`, sends it the target and the
-options on standard input, and reads JSON events, one a line, from its standard
-output; the child sends everything the user's code prints to standard error. A
-callback that hangs past the timeout, or kills the interpreter (`os._exit` in a host
-callback, a segfault), becomes that callback's failure, and a fresh child goes on
-with the target's remaining callbacks.
+A callback that hangs past the timeout, exits the interpreter (`os._exit`, a
+`SystemExit` past the harness), is killed or crashes (a segfault) becomes that
+callback's error, naming the check and, when known, the method that was running;
+a fresh worker goes on with the module's remaining callbacks, and then with the
+other modules. A worker is reused from one module to the next while it lives, as
+starting one (importing JAX) takes seconds.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from typing import Any
 
 from .._formats import Outcome
 from .._settings import Settings
-from ._run import Progress, check_entry
-from ._targets import Target, UsageError, discover
+from ._entries import Entry
+from ._run import Progress
+from ._targets import Target, UsageError, ensure_something_to_check, expand
 
-_DONE = object()  # end of the child's events
+_DONE = object()  # the worker's standard output closed: it is gone
 
 
 def run_isolated(
@@ -37,80 +39,180 @@ def run_isolated(
     *,
     timeout: float | None,
     usage_errors: list[str],
-) -> list[Outcome]:
-    """Check every target in its own subprocess; a target's usage error (unknown
-    attribute, no callbacks) is appended to `usage_errors` and the rest go on."""
-    outcomes: list[Outcome] = []
-    for target in targets:
-        outcomes += _run_target(target, settings, progress, timeout, usage_errors)
-    progress.finish()
-    return outcomes
+    outcomes: list[Outcome],
+    bases: list[tuple[str, str]],
+) -> None:
+    """Check every target's modules in workers, appending to `outcomes` as results
+    come (an interrupted run keeps them) and the abstract bases passed over to
+    `bases`; a target's usage error (unknown attribute, no callbacks) is appended
+    to `usage_errors` and the other targets go on."""
+    workers = _Workers()
+    try:
+        for target in targets:
+            first, first_base = len(outcomes), len(bases)
+            for part in expand(target):
+                job = _Job(part, settings, progress, timeout, workers)
+                job.run(outcomes, bases, usage_errors)
+            if target.path is not None and target.path.is_dir():
+                error = _nothing_found(target, outcomes[first:], bases[first_base:])
+                if error is not None:
+                    usage_errors.append(error)
+    except BaseException:
+        workers.kill()  # Ctrl-C: stop at once
+        raise
+    finally:
+        workers.close()
+        progress.finish()
 
 
-def _run_target(
-    target: Target,
-    settings: Settings,
-    progress: Progress,
-    timeout: float | None,
-    usage_errors: list[str],
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    done: list[str] = []
-    first = True
-    while True:
-        child = _Child(target, settings, done)
-        current: str | None = None
-        check: str | None = None
-        location: list[Any] | None = None  # of the current callback's class
-        deadline = None if timeout is None else time.monotonic() + timeout
+def _nothing_found(
+    folder: Target, outcomes: list[Outcome], bases: list[tuple[str, str]]
+) -> str | None:
+    """The usage error of a folder with nothing to check, as `discover` gives it
+    in process (its modules were checked one by one here)."""
+    found = [
+        Entry(o.name, o.target, skipped=o.reason if o.status == "skipped" else None)
+        for o in outcomes
+    ] + [Entry(name, folder.text, base=why) for name, why in bases]
+    try:
+        ensure_something_to_check(folder.text, found)
+    except UsageError as error:
+        return str(error)
+    return None
+
+
+class _Job:
+    """One target module checked in workers, restarted past a callback that
+    ended its worker."""
+
+    def __init__(
+        self,
+        target: Target,
+        settings: Settings,
+        progress: Progress,
+        timeout: float | None,
+        workers: _Workers,
+    ):
+        self.target = target
+        self.settings = settings
+        self.progress = progress
+        self.timeout = timeout
+        self.workers = workers
+        self.done: list[str] = []  # callbacks reported, not to check again
+
+    def run(
+        self,
+        outcomes: list[Outcome],
+        bases: list[tuple[str, str]],
+        usage_errors: list[str],
+    ) -> None:
+        first = True
         while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            event = child.next_event(left)
-            if event is None:  # timed out
-                child.kill()
-                what = f"timed out after {timeout:g} s"
-                break
-            if event is _DONE:
-                code = child.wait()
-                if code == 0 and child.finished:
-                    return outcomes
-                what = _exit_text(code)
-                break
-            kind = event["event"]
-            if kind == "usage-error":
-                usage_errors.append(event["reason"])
-            elif kind == "total" and first:  # a restarted child counts fewer
-                progress.total += event["count"]
-                first = False
-            elif kind == "start":
-                current, check = event["name"], None
-                location = event.get("location")
-                progress.start(current)
-                if timeout is not None:
-                    deadline = time.monotonic() + timeout
-            elif kind == "check":
-                check = event["check"]
-                progress.check(check)
-            elif kind == "outcome":
-                outcomes.append(Outcome.from_dict(event["outcome"]))
-                done.append(event["outcome"]["name"])
-                current = None
-        during = f" during the `{check}` check" if check else ""
-        doing = f"{what}{during}" if current else f"{what} while importing it"
-        outcomes.append(
-            Outcome(
-                current or target.text,
-                target.text,
-                "error",
-                reason=f"the interpreter checking it {doing}",
-                details=child.stderr_tail() or None,
-                location=(location[0], location[1]) if current and location else None,
-                check=check,
+            worker = self.workers.get()
+            worker.send(
+                {
+                    "target": self.target.text,
+                    "folder": self.target.folder,
+                    "exclude": self.done,
+                    "settings": self.settings.to_dict(),
+                }
             )
+            current: str | None = None
+            check: str | None = None
+            method: str | None = None  # the sampled callback method running
+            exited: dict[str, Any] | None = None  # who called `os._exit`
+            location: list[Any] | None = None  # of the current callback's class
+            deadline = self._deadline()
+            while True:
+                left = (
+                    None if deadline is None else max(0.0, deadline - time.monotonic())
+                )
+                event = worker.next_event(left)
+                if event is None:
+                    self.workers.kill()
+                    what = f"timed out after {self.timeout:g} s"
+                    break
+                if event is _DONE:
+                    what = _exit_text(worker.wait())
+                    self.workers.forget()
+                    break
+                kind = event["event"]
+                if kind == "end":
+                    return
+                if kind == "usage-error":
+                    usage_errors.append(event["reason"])
+                elif kind == "base" and first:
+                    bases.append((event["name"], event["why"]))
+                elif kind == "total" and first:  # a restarted worker counts fewer
+                    self.progress.total += event["count"]
+                elif kind == "start":
+                    current, check, method = event["name"], None, None
+                    location = event.get("location")
+                    self.progress.start(current)
+                    deadline = self._deadline()
+                elif kind == "check":
+                    check = event["check"]
+                    self.progress.check(check)
+                elif kind == "method":
+                    method = event["method"]
+                elif kind == "exit":
+                    exited = event
+                elif kind == "outcome":
+                    outcomes.append(Outcome.from_dict(event["outcome"]))
+                    self.done.append(event["outcome"]["name"])
+                    current = None
+            first = False
+            reason = _reason(what, current, check, method, exited)
+            name = current or self.target.text
+            where = (location[0], location[1]) if current and location else None
+            outcomes.append(
+                Outcome(
+                    name,
+                    self.target.text,
+                    "error",
+                    reason=reason,
+                    details=worker.stderr_tail() or None,
+                    location=where,
+                    check=check,
+                )
+            )
+            self.progress.note(f"{name}: ERROR: {reason}")
+            if current is None:  # the import itself failed: nothing more to do
+                return
+            self.done.append(current)
+
+    def _deadline(self) -> float | None:
+        return None if self.timeout is None else time.monotonic() + self.timeout
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _reason(
+    what: str,
+    current: str | None,
+    check: str | None,
+    method: str | None,
+    exited: dict[str, Any] | None,
+) -> str:
+    """E.g. "the interpreter checking it timed out after 20 s during the `runs`
+    check, in `on_step` at cb.py:12"."""
+    if current is None:
+        return f"the interpreter checking it {what} while importing it"
+    during = f" during the `{check}` check" if check else ""
+    if exited is None:
+        return f"the interpreter checking it {what}{during}" + (
+            f", in {method}" if method else ""
         )
-        if current is None:  # the import itself failed: nothing more to do
-            return outcomes
-        done.append(current)
+    method, call = exited.get("method"), f"`os._exit({exited['code']})`"
+    if method and method.endswith(f" at {exited['caller']}"):
+        return f"the interpreter checking it {what}{during}: {method} called {call}"
+    where = f", in {method}" if method else ""
+    return (
+        f"the interpreter checking it {what}{during}{where}: {call} was called at "
+        f"{exited['caller']}"
+    )
 
 
 def _exit_text(code: int) -> str:
@@ -122,15 +224,40 @@ def _exit_text(code: int) -> str:
     return f"exited with status {code}"
 
 
-class _Child:
-    """One `python -m lerax_testing._cli._isolate` process and its event stream."""
+class _Workers:
+    """The live worker, started when needed and reused until it dies."""
 
-    def __init__(self, target: Target, settings: Settings, exclude: list[str]):
+    def __init__(self) -> None:
+        self.current: _Worker | None = None
+
+    def get(self) -> _Worker:
+        if self.current is None:
+            self.current = _Worker()
+        return self.current
+
+    def forget(self) -> None:
+        self.current = None
+
+    def kill(self) -> None:
+        if self.current is not None:
+            self.current.kill()
+            self.current = None
+
+    def close(self) -> None:
+        """Let the live worker finish; it exits when its standard input closes."""
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+
+
+class _Worker:
+    """One `python -m lerax_testing._cli._worker` process and its event stream."""
+
+    def __init__(self) -> None:
         self.events: queue.Queue[Any] = queue.Queue()
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
-        self.finished = False
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lerax_testing._cli._isolate"],
+            [sys.executable, "-m", "lerax_testing._cli._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -139,17 +266,6 @@ class _Child:
             errors="replace",
             start_new_session=True,  # its own process group, to kill it whole
         )
-        job = {
-            "target": target.text,
-            "exclude": exclude,
-            "settings": settings.to_dict(),
-        }
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(json.dumps(job))
-            self.process.stdin.close()
-        except OSError:  # it died at once; its exit status tells why
-            pass
         self._threads = [
             threading.Thread(target=self._read_events, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -157,17 +273,24 @@ class _Child:
         for thread in self._threads:
             thread.start()
 
+    def send(self, job: dict[str, Any]) -> None:
+        """Give the worker a job; if it is gone, its exit status will say why."""
+        self.stderr.clear()  # the tail shown with a failure is this job's
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass
+
     def _read_events(self) -> None:
         assert self.process.stdout is not None
-        with self.process.stdout:  # closed at the end of the child's output
+        with self.process.stdout:  # closed at the end of the worker's output
             for line in self.process.stdout:
                 try:
-                    event = json.loads(line)
+                    self.events.put(json.loads(line))
                 except ValueError:
                     continue
-                if event.get("event") == "end":
-                    self.finished = True
-                self.events.put(event)
         self.events.put(_DONE)
 
     def _read_stderr(self) -> None:
@@ -177,6 +300,7 @@ class _Child:
                 self.stderr.append(line)
 
     def next_event(self, timeout: float | None) -> Any:
+        """The next event, `_DONE` once the worker is gone, None on timeout."""
         try:
             return self.events.get(timeout=timeout)
         except queue.Empty:
@@ -194,53 +318,24 @@ class _Child:
         except (AttributeError, ProcessLookupError, PermissionError):  # Windows
             self.process.kill()
         self.wait()
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        else:
+            self.wait()
 
     def stderr_tail(self) -> str:
         return "".join(self.stderr)[-4000:]
-
-
-def child_main() -> int:
-    """The subprocess: check one target's callbacks, reporting events on stdout."""
-    job = json.load(sys.stdin)
-    events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)  # what the user's code prints, even from C, goes to stderr
-
-    def emit(**event: Any) -> None:
-        events.write(json.dumps(event) + "\n")
-        events.flush()
-
-    settings = Settings.from_dict(job["settings"])
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    if settings.typecheck:
-        from .._settings import typechecking
-
-        typechecking().__enter__()  # for the rest of this process's life
-    from ._targets import parse_target
-
-    try:
-        entries = discover(parse_target(job["target"]))
-    except UsageError as error:
-        emit(event="usage-error", reason=str(error))
-        emit(event="end")
-        return 0
-    entries = [e for e in entries if e.name not in job["exclude"]]
-    emit(event="total", count=sum(e.callback is not None for e in entries))
-    for entry in entries:
-        name = entry.name
-        if entry.callback is not None:
-            emit(event="start", name=name, location=entry.location)
-        try:
-            outcome = check_entry(
-                entry, settings, lambda _, check: emit(event="check", check=check)
-            )
-        except UsageError as error:
-            emit(event="usage-error", reason=str(error))
-            break
-        emit(event="outcome", outcome=outcome.to_dict())
-    emit(event="end")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(child_main())

@@ -1,9 +1,12 @@
 """`lerax-conformance` (also `python -m lerax_testing`): check callbacks in CI.
 
 Exit status: 0 when every callback passed, 1 when a check failed or a callback
-could not be checked (its module raised on import, it crashed or hung), 2 for a
-usage error (unknown module, no callbacks found, bad option), with a one-line
-reason on standard error.
+could not be checked (its module raised on import, it exited, crashed or hung), 2
+for a usage error (unknown module, no callbacks found, bad option), with a one-line
+reason on standard error, or when the run was interrupted (Ctrl-C: the results so
+far are still reported). Nothing a callback does changes these: each module's
+callbacks are checked in a worker process by default (`--no-isolate` to check in
+this process), so a callback that exits or hangs is that callback's failure.
 
 Starting up imports neither JAX nor the harness, so `--help` and usage errors are
 quick; they are imported once there is a callback to check.
@@ -25,20 +28,24 @@ from .._settings import parse_skip, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
 if TYPE_CHECKING:
-    from .._formats import Outcome
+    from .._formats import RunResult
     from .._settings import Settings
     from ._run import Progress
 
 PROG = "lerax-conformance"
 DEFAULT_TIMEOUT = 600.0
-"""Seconds a callback may take under `--isolate` when `--timeout` is not given."""
+"""Seconds a callback may take in a worker when `--timeout` is not given: longer
+than any sound callback's checks (a few seconds to a minute), short enough that a
+hung CI job fails with a report instead of the CI system's own time limit."""
 
 _EPILOG = f"""\
 TARGET is `module`, `module:attribute`, `path/to/file.py`, `file.py:attribute`
-or a folder (its `.py` files).
+or a folder (its `.py` files, in subfolders too).
 An attribute may be a callback instance, a callback class whose constructor needs
 no arguments, or a zero-argument factory; a module or file stands for every
-concrete callback class and instance it defines.
+concrete callback class and instance it defines. A class that is still abstract is
+an error unless its name starts with `Abstract` or it sets
+`__conformance_abstract__ = True`.
 
 formats (--format, repeatable; FORMAT=FILE writes to FILE):
   text      a callbacks-by-checks table, then each failure in full (default)
@@ -48,13 +55,15 @@ formats (--format, repeatable; FORMAT=FILE writes to FILE):
   markdown  for a CI job summary ($GITHUB_STEP_SUMMARY)
 
 exit status: 0 all callbacks passed, 1 a check failed or a callback could not be
-checked, 2 usage error.
+checked (raised on import, exited, crashed, timed out), 2 usage error or
+interrupted.
 
 examples:
   {PROG} mypkg.callbacks
   {PROG} mypkg.callbacks:MyCallback --checks jit,vmap --max-examples 50
   {PROG} callbacks.py --format junit=conformance.xml --format markdown=summary.md
-  {PROG} mypkg.callbacks --isolate --timeout 300 --format github
+  {PROG} mypkg.callbacks --timeout 300 --format github
+  {PROG} mypkg.callbacks --no-isolate      # in this process: quicker, less safe
   {PROG} --init mypkg.callbacks:MyCallback
 """
 
@@ -144,15 +153,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     add(
         "--isolate",
-        action="store_true",
-        help="check each target in its own subprocess; a callback that hangs or "
-        "kills the interpreter fails and the run goes on",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check each module's callbacks in a worker process, so that one that "
+        "exits, crashes or hangs fails and the run goes on (default; "
+        "--no-isolate checks in this process)",
     )
     add(
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
-        help=f"per callback, implies --isolate (default {DEFAULT_TIMEOUT:g})",
+        help=f"per callback, in a worker (default {DEFAULT_TIMEOUT:g})",
     )
     add(
         "--progress",
@@ -271,28 +282,52 @@ def _main(args: argparse.Namespace) -> int:
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error
-    from .._formats import HUMAN, RunResult, render
+    from .._formats import HUMAN, RunResult
     from ._run import Progress, stderr_if_wanted
+
+    if not args.isolate and args.timeout is not None:
+        raise UsageError(
+            "--timeout applies to worker processes; drop --no-isolate to use it."
+        )
 
     human = all(fmt in HUMAN for fmt, path in outputs if path is None)
     progress = Progress(stderr_if_wanted(args.progress, human))
-    usage_errors: list[str] = []
+    result = RunResult([], settings)
     start = time.perf_counter()
-    if args.isolate or args.timeout is not None:
-        from ._isolate import run_isolated
+    try:
+        if args.isolate:
+            from ._isolate import run_isolated
 
-        outcomes = run_isolated(
-            targets,
-            settings,
-            progress,
-            timeout=args.timeout or DEFAULT_TIMEOUT,
-            usage_errors=usage_errors,
-        )
-    else:
-        outcomes = _in_process(targets, settings, progress)
-    result = RunResult(outcomes, settings, time.perf_counter() - start, usage_errors)
-    for fmt, path in outputs:
-        text = render(fmt, result, verbose=args.verbose)
+            run_isolated(
+                targets,
+                settings,
+                progress,
+                timeout=args.timeout or DEFAULT_TIMEOUT,
+                usage_errors=result.usage_errors,
+                outcomes=result.outcomes,
+                bases=result.bases,
+            )
+        else:
+            _in_process(targets, settings, progress, result)
+    except KeyboardInterrupt:  # report what was found so far, and exit 2
+        result.interrupted = True
+        sys.stderr.write(f"\n{PROG}: interrupted; reporting the results so far\n")
+    result.seconds = time.perf_counter() - start
+    _write(outputs, result, verbose=args.verbose)
+    for error in result.usage_errors:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+    return result.exit_status
+
+
+def _write(
+    outputs: list[tuple[str, str | None]], result: RunResult, *, verbose: bool
+) -> None:
+    """Every output, the files first, so that they are written even if standard
+    output is gone (a closed pipe)."""
+    from .._formats import render
+
+    for fmt, path in sorted(outputs, key=lambda output: output[1] is None):
+        text = render(fmt, result, verbose=verbose)
         if path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -300,19 +335,17 @@ def _main(args: argparse.Namespace) -> int:
             file = Path(path)
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")
-    for error in usage_errors:
-        sys.stderr.write(f"{PROG}: error: {error}\n")
-    return result.exit_status
 
 
 def _in_process(
-    targets: list[Target], settings: Settings, progress: Progress
-) -> list[Outcome]:
+    targets: list[Target], settings: Settings, progress: Progress, result: RunResult
+) -> None:
     from ._run import run_in_process
 
     if not settings.typecheck:
-        return run_in_process(targets, settings, progress)
+        run_in_process(targets, settings, progress, result.outcomes, result.bases)
+        return
     from .._settings import typechecking
 
     with typechecking():
-        return run_in_process(targets, settings, progress)
+        run_in_process(targets, settings, progress, result.outcomes, result.bases)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import sys
-import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from .._formats._results import Outcome, Status
 from .._settings import Settings
+from ._entries import is_callback_method, running_method, traceback_frames
 from ._targets import Entry, Target, UsageError, discover
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class Progress:
             what = f": {check}" if check else ""
             self._write(f"\r\x1b[K[{self.index}/{self.total or '?'}] {self.name}{what}")
 
+    def note(self, text: str) -> None:
+        """A line that stays, e.g. that a callback timed out, and in what."""
+        if self.stream is not None:
+            self._write(("\r\x1b[K" if self.tty else "") + text + "\n")
+
     def finish(self) -> None:
         if self.tty:
             self._write("\r\x1b[K")
@@ -53,10 +59,21 @@ class Progress:
 
 
 def check_entry(
-    entry: Entry, settings: Settings, progress: ProgressHook | None = None
+    entry: Entry,
+    settings: Settings,
+    progress: ProgressHook | None = None,
+    *,
+    interruptible: bool = True,
 ) -> Outcome:
     """Check one discovered callback; `UsageError` for options `check_callback`
-    rejects."""
+    rejects.
+
+    Whatever else the callback raises or exits with (`SystemExit`, `sys.exit(0)`,
+    and `KeyboardInterrupt` too unless `interruptible`) is that callback's error,
+    and the run goes on with the others. A worker process, which Ctrl-C never
+    reaches, is not `interruptible`: a `KeyboardInterrupt` there comes from the
+    callback.
+    """
     if entry.callback is None:
         status: Status = "skipped" if entry.skipped else "error"
         return Outcome(
@@ -69,10 +86,21 @@ def check_entry(
         )
     from .._harness import run_checks
 
+    running: list[str] = []
+
+    def hook(description: str, check: str) -> None:
+        running[:] = [check]
+        if progress is not None:
+            progress(description, check)
+
     try:
-        report = run_checks(entry.callback, settings, progress=progress)
+        report = run_checks(entry.callback, settings, progress=hook)
     except (TypeError, ValueError) as error:  # only for invalid options
         raise UsageError(str(error).splitlines()[0]) from error
+    except BaseException as error:  # noqa: BLE001 (the user's code may raise anything)
+        if isinstance(error, KeyboardInterrupt) and interruptible:
+            raise
+        return _raised(entry, error, running[0] if running else None)
     return Outcome(
         entry.name,
         entry.target,
@@ -82,28 +110,52 @@ def check_entry(
     )
 
 
+def _raised(entry: Entry, error: BaseException, check: str | None) -> Outcome:
+    """The error outcome of a callback whose check raised past the harness."""
+    what = type(error).__name__
+    if isinstance(error, SystemExit):
+        what = f"SystemExit({error.code!r}) (`sys.exit`)"
+    elif str(error):
+        what += f": {str(error).splitlines()[0]}"
+    during = f" during the `{check}` check" if check else ""
+    method = running_method(traceback_frames(error))
+    where = f", in {method}" if method else ""
+    return Outcome(
+        entry.name,
+        entry.target,
+        "error",
+        reason=f"it raised {what}{during}{where}; a callback must return its state, "
+        "never exit or interrupt the interpreter",
+        details=_from_user_code(error),
+        location=entry.location,
+        check=check,
+    )
+
+
 def run_in_process(
-    targets: Sequence[Target], settings: Settings, progress: Progress
-) -> list[Outcome]:
+    targets: Sequence[Target],
+    settings: Settings,
+    progress: Progress,
+    outcomes: list[Outcome],
+    bases: list[tuple[str, str]],
+) -> None:
     """Import every target first (so usage errors come before any check), then
-    check each callback in turn."""
+    check each callback in turn, appending to `outcomes` as they come (so that
+    an interrupted run still reports what it found) and the abstract bases passed
+    over to `bases`."""
     found = [entry for target in targets for entry in discover(target)]
+    bases += [(e.name, e.base) for e in found if e.base is not None]
+    found = [e for e in found if e.base is None]
     progress.total = sum(entry.callback is not None for entry in found)
-    outcomes = []
-    for entry in found:
-        hook: Callable[[str, str], None] | None = None
-        if entry.callback is not None:
-            progress.start(entry.name)
-            hook = lambda _, check: progress.check(check)  # noqa: E731
-        outcomes.append(check_entry(entry, settings, hook))
-    progress.finish()
-    return outcomes
-
-
-def timed(run: Callable[[], list[Outcome]]) -> tuple[list[Outcome], float]:
-    start = time.perf_counter()
-    outcomes = run()
-    return outcomes, time.perf_counter() - start
+    try:
+        for entry in found:
+            hook: Callable[[str, str], None] | None = None
+            if entry.callback is not None:
+                progress.start(entry.name)
+                hook = lambda _, check: progress.check(check)  # noqa: E731
+            outcomes.append(check_entry(entry, settings, hook))
+    finally:
+        progress.finish()
 
 
 def stderr_if_wanted(wanted: bool | None, human_stdout: bool) -> TextIO | None:
@@ -111,3 +163,20 @@ def stderr_if_wanted(wanted: bool | None, human_stdout: bool) -> TextIO | None:
     output carries only human formats."""
     show = human_stdout if wanted is None else wanted
     return sys.stderr if show else None
+
+
+def _from_user_code(error: BaseException) -> str:
+    """The traceback of `error` from the callback's own method on (the harness's
+    frames above it say nothing to the user), without hypothesis's notes."""
+    frames = traceback.extract_tb(error.__traceback__)
+    from_method = [
+        i for i, f in enumerate(frames) if is_callback_method(f.name, f.filename)
+    ]
+    frames = frames[from_method[0] :] if from_method else frames[-10:]
+    message = str(error)
+    last = type(error).__name__ + (f": {message}" if message else "")
+    return (
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_list(frames))
+        + last
+    )

@@ -87,12 +87,12 @@ def write_test_file(text: str, *, tests_dir: Path, force: bool, out: TextIO) -> 
         if not hasattr(obj, part):
             raise UsageError(f"{module_name!r} has no attribute {target.attribute!r}.")
         obj = getattr(obj, part)
-    from lerax_callback import AbstractCallback
+    from lerax_callback._family import is_callback
 
     name = snake_case(target.attribute.rpartition(".")[2])
     subject, instance, factory = target.attribute, f"{target.attribute}()", ""
     required: list[str] = []
-    if isinstance(obj, AbstractCallback):
+    if is_callback(obj):
         instance = target.attribute
     elif not callable(obj):
         raise UsageError(

@@ -1,11 +1,15 @@
 """The callbacks a `lerax-conformance` TARGET names.
 
 A TARGET is `module`, `module:attribute`, `path/to/file.py`,
-`path/to/file.py:attribute` or a folder of `.py` files. An attribute may be a
-callback instance, a callback class whose constructor needs no arguments, or a
-zero-argument factory. A module or file on its own stands for every concrete
-callback class and instance it defines (assigns or declares itself, rather than
-imports)."""
+`path/to/file.py:attribute` or a folder (its `.py` files, recursively). An
+attribute may be a callback instance, a callback class whose constructor needs no
+arguments, or a zero-argument factory. A module or file on its own stands for every
+concrete callback class and instance it defines (assigns or declares itself, rather
+than imports), of either API family (`lerax_callback` or Lerax's `lerax.callback`).
+
+No false greens: a class that looks concrete but is still abstract is an error, not
+passed over, unless it says it is a base (its name starts with `Abstract`, or it
+sets `__conformance_abstract__ = True`); such bases are counted in the summary."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from ._entries import (
     location,
     required_arguments as required_arguments,
 )
+from ._folders import module_files
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -79,42 +84,53 @@ def _unknown_module(name: str) -> str:
     )
 
 
+def expand(target: Target) -> list[Target]:
+    """A folder TARGET as one TARGET per module file under it; others as they are."""
+    if target.path is None or not target.path.is_dir():
+        return [target]
+    return [
+        Target(
+            os.path.join(target.text, os.path.relpath(file, target.path)),
+            path=file,
+            folder=target.text,
+        )
+        for file in module_files(target.path)
+    ]
+
+
 def discover(target: Target) -> list[Entry]:
     """Import the target and list its callbacks (`UsageError` if there are none).
 
     An exception while importing is not a usage error: it becomes an `Entry` with
-    `error`, the target's failure. A folder stands for the `.py` files in it (not
-    in its subfolders), in name order, except `__init__.py` and `_private.py`.
+    `error`, the target's failure. A folder stands for the `.py` files under it
+    (see `expand`). A module of a folder may have no callbacks; the folder may not.
     """
-    if target.path is not None and target.path.is_dir():
-        files = sorted(
-            p
-            for p in target.path.glob("*.py")
-            if p.is_file() and not p.name.startswith("_")
-        )
-        entries = [
-            entry
-            for file in files
-            for entry in _discover(
-                Target(os.path.join(target.text, file.name), path=file)
-            )
-        ]
-        return _some_to_check(target, entries)
-    return _some_to_check(target, _discover(target))
+    entries = [entry for part in expand(target) for entry in _discover(part)]
+    if target.folder is None:
+        ensure_something_to_check(target.text, entries)
+    return entries
 
 
-def _some_to_check(target: Target, entries: list[Entry]) -> list[Entry]:
+def ensure_something_to_check(text: str, entries: list[Entry]) -> None:
+    """`UsageError` when `entries`, all that TARGET `text` holds, give nothing to
+    check: no callbacks, only abstract bases, or only skipped ones."""
+    bases = [e.name.rpartition(":")[2] for e in entries if e.base is not None]
+    entries = [e for e in entries if e.base is None]
     if not entries:
+        only = (
+            f"; only the abstract bases {', '.join(bases)}, which are not checked"
+            if bases
+            else ""
+        )
         raise UsageError(
-            f"no callbacks found in {target.text!r}: it defines no concrete "
-            "`AbstractCallback` subclass or instance (imported ones are not checked)."
+            f"no callbacks found in {text!r}: it defines no concrete "
+            f"`AbstractCallback` subclass or instance{only} (imported ones are not "
+            "checked)."
         )
     if all(e.skipped for e in entries):
         raise UsageError(
-            f"no callback to check in {target.text!r}: {entries[0].name} "
-            f"{entries[0].skipped}."
+            f"no callback to check in {text!r}: {entries[0].name} {entries[0].skipped}."
         )
-    return entries
 
 
 def _discover(target: Target) -> list[Entry]:
@@ -165,7 +181,7 @@ def _import(target: Target) -> ModuleType:
 
 
 def _from_attribute(target: Target, module: ModuleType) -> Entry:
-    from lerax_callback import AbstractCallback
+    from lerax_callback._family import is_callback, is_callback_class
 
     obj: Any = module
     assert target.attribute is not None
@@ -179,12 +195,12 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
             )
         obj = getattr(obj, part)
     what = f"target {target.text!r}"
-    if isinstance(obj, AbstractCallback):
+    if is_callback(obj):
         return Entry(target.text, target.text, obj, location=location(obj))
     if isinstance(obj, type):
-        if not issubclass(obj, AbstractCallback):
+        if not is_callback_class(obj):
             raise UsageError(f"{what} is a class, but not an `AbstractCallback` one.")
-        missing = sorted(getattr(obj, "__abstractmethods__", ()))
+        missing = abstract_members(obj)
         if missing:
             raise UsageError(
                 f"{what} is abstract (no {', '.join(missing)}); name a concrete "
@@ -204,34 +220,79 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
     return build_entry(target.text, target, obj)
 
 
+def abstract_members(cls: type) -> list[str]:
+    """The methods and (equinox `AbstractVar`) fields `cls` leaves abstract."""
+    names: set[str] = set()
+    for attribute in (
+        "__abstractmethods__",
+        "__abstractvars__",
+        "__abstractclassvars__",
+    ):
+        names.update(getattr(cls, attribute, ()))
+    return sorted(names)
+
+
+def _declared_base(cls: type) -> str | None:
+    """Why an abstract `cls` is a deliberate base (not checked), or None when it
+    looks concrete, so being abstract is a mistake."""
+    if cls.__name__.startswith("Abstract"):
+        return "names start with Abstract"
+    if vars(cls).get("__conformance_abstract__") is True:  # its own, not inherited
+        return "__conformance_abstract__ = True"
+    return None
+
+
+def _abstract_error(target: Target, name: str, cls: type, missing: list[str]) -> Entry:
+    listed = ", ".join(f"`{m}`" for m in missing)
+    verb = "is" if len(missing) == 1 else "are"
+    return Entry(
+        target.child(name),
+        target.text,
+        error=f"`{name}` is abstract: {listed} {verb} not implemented; implement "
+        f"{'it' if len(missing) == 1 else 'them'} or name the class `Abstract...` "
+        "(or set `__conformance_abstract__ = True`) if it is a base",
+        location=location(cls),
+    )
+
+
 def _scan(target: Target, module: ModuleType, quiet: bool = False) -> list[Entry]:
-    """Every concrete callback class and instance `module` defines, in order."""
-    from lerax_callback import AbstractCallback
+    """Every callback class and instance `module` defines, in order: concrete ones
+    to check, abstract bases to count, and abstract-by-mistake ones as errors."""
+    from lerax_callback._family import is_callback, is_callback_class
 
     assigned = _assigned_names(module)
     found: list[tuple[str, Any]] = []
+    abstract: dict[str, list[str]] = {}
     for name, obj in list(vars(module).items()):
         if name.startswith("_"):
             continue
         if isinstance(obj, type):
-            if (
-                issubclass(obj, AbstractCallback)
-                and obj.__module__ == module.__name__
-                and not inspect.isabstract(obj)
-            ):
+            if is_callback_class(obj) and obj.__module__ == module.__name__:
                 found.append((name, obj))
-        elif isinstance(obj, AbstractCallback) and _defined_here(
-            name, obj, module, assigned
-        ):
+                if missing := abstract_members(obj):
+                    abstract[name] = missing
+        elif is_callback(obj) and _defined_here(name, obj, module, assigned):
             found.append((name, obj))
     if quiet:
-        return [Entry(target.child(name), target.text) for name, _ in found]
+        return [
+            Entry(target.child(name), target.text)
+            for name, _ in found
+            if name not in abstract
+        ]
     exposed = {type(obj) for _, obj in found if not isinstance(obj, type)}
     entries = []
     for name, obj in found:
         child = target.child(name)
         if not isinstance(obj, type):
             entries.append(Entry(child, target.text, obj, location=location(obj)))
+        elif name in abstract:
+            base = _declared_base(obj)
+            if base is None:
+                entries.append(_abstract_error(target, name, obj, abstract[name]))
+            else:
+                entries.append(
+                    Entry(child, target.text, base=base, location=location(obj))
+                )
         elif obj not in exposed:  # a class whose instances are exposed is theirs
             required = required_arguments(obj)
             if not required:

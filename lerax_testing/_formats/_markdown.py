@@ -67,7 +67,8 @@ def _details(outcome: Outcome) -> str:
 def render_markdown(result: RunResult) -> str:
     """The run as Markdown, at most `LIMIT` bytes long."""
     failing = result.count("failed") + result.count("error")
-    verdict = "❌ failed" if failing or result.usage_errors else "✅ passed"
+    stopped = result.usage_errors or result.interrupted
+    verdict = "❌ failed" if failing or stopped else "✅ passed"
     checks = result.checks or ["result"]
     head = [
         f"## Callback conformance: {verdict}",

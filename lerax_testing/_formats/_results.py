@@ -83,20 +83,30 @@ def report_from_dict(data: dict[str, Any]) -> Report:
 
 @dataclasses.dataclass
 class RunResult:
-    """Everything a run found, for the output formats."""
+    """Everything a run found, for the output formats.
+
+    - `bases`: `(name, why)` of the abstract callback classes passed over because
+        they declare themselves bases (`why` is how), counted in the summary so
+        that nothing is left out silently.
+    - `interrupted`: the run was stopped (Ctrl-C) before every callback was
+        checked; `outcomes` are those gathered so far.
+    """
 
     outcomes: list[Outcome]
     options: Settings
     seconds: float = 0.0
     usage_errors: list[str] = dataclasses.field(default_factory=list)
+    bases: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    interrupted: bool = False
 
     def count(self, status: Status) -> int:
         return sum(o.status == status for o in self.outcomes)
 
     @property
     def exit_status(self) -> int:
-        """2 for a usage error, 1 if any callback failed or errored, else 0."""
-        if self.usage_errors:
+        """2 for a usage error or an interrupted run, 1 if any callback failed or
+        errored, else 0."""
+        if self.usage_errors or self.interrupted:
             return 2
         return int(any(o.status in ("failed", "error") for o in self.outcomes))
 

@@ -62,13 +62,18 @@ def failed_checks(outcome: Outcome) -> list[str]:
 
 
 def summary_line(result: RunResult) -> str:
-    """One line: how many callbacks passed, which failed, the seed."""
+    """One line: how many callbacks passed, which failed, what was passed over and
+    why, the seed."""
     total = len(result.outcomes)
     seed = f"seed {result.options.seed}"
     if result.usage_errors:
         return f"Usage error: {result.usage_errors[0]}"
+    bases = _bases_text(result)
+    if result.interrupted:
+        done = f"{total} callback{'s' if total != 1 else ''} checked before that"
+        return f"INTERRUPTED: the run was stopped; {done}{bases} ({seed})."
     if total == 0:
-        return f"No callback was checked ({seed})."
+        return f"No callback was checked{bases} ({seed})."
     failed = [o for o in result.outcomes if o.status == "failed"]
     errors = [o for o in result.outcomes if o.status == "error"]
     skipped = result.count("skipped")
@@ -76,7 +81,10 @@ def summary_line(result: RunResult) -> str:
     extra = f", {skipped} skipped" if skipped else ""
     if not failed and not errors:
         passed = result.count("passed")
-        return f"PASSED: {passed} of {total} callback{plural} passed{extra} ({seed})."
+        return (
+            f"PASSED: {passed} of {total} callback{plural} passed{extra}{bases} "
+            f"({seed})."
+        )
     parts = []
     if failed:
         names = "; ".join(f"{o.name}: {', '.join(failed_checks(o))}" for o in failed)
@@ -84,7 +92,24 @@ def summary_line(result: RunResult) -> str:
     if errors:
         names = ", ".join(o.name for o in errors)
         parts.append(f"{len(errors)} could not be checked ({names})")
-    return f"FAILED: {', '.join(parts)}{extra} ({seed})."
+    return f"FAILED: {', '.join(parts)}{extra}{bases} ({seed})."
+
+
+def _bases_text(result: RunResult) -> str:
+    """ "; skipped 2 abstract bases (names start with Abstract)", or "": the classes
+    passed over, so that none is left out silently."""
+    counts: dict[str, int] = {}
+    for _, why in result.bases:
+        counts[why] = counts.get(why, 0) + 1
+    if not counts:
+        return ""
+    total = sum(counts.values())
+    whys = (
+        next(iter(counts))
+        if len(counts) == 1
+        else "; ".join(f"{why}: {n}" for why, n in counts.items())
+    )
+    return f"; skipped {total} abstract base{'s' if total != 1 else ''} ({whys})"
 
 
 def _shorten(text: str, width: int) -> str:
@@ -161,6 +186,8 @@ def render_json(result: RunResult) -> str:
             "skipped": result.count("skipped"),
         },
         "callbacks": [o.to_dict() for o in result.outcomes],
+        "abstract_bases": [{"name": n, "why": why} for n, why in result.bases],
+        "interrupted": result.interrupted,
         "usage_errors": list(result.usage_errors),
     }
     return json.dumps(data, indent=2)
