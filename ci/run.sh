@@ -20,7 +20,7 @@ ruff check .
 ruff format --check .
 
 echo "== main job on the shipped examples (README)"
-lerax-conformance examples/ --seed 0
+lerax-conformance examples/*.py --seed 0
 
 echo "== the broken examples must fail (exit status 1)"
 set +e

@@ -47,6 +47,7 @@ PUBLIC_API = {
     "enable_typechecking",
     "typecheck_call",
     "typechecked",
+    "is_checking",
     "to_lerax",
     "typechecking_enabled",
 }

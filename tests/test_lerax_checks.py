@@ -133,3 +133,20 @@ def test_a_callback_that_passed_the_checks_trains_in_lerax_ppo():
         env, policy, total_timesteps=2 * 64 * 8, key=jr.key(1), callback=callback
     )
     jax.block_until_ready(trained)
+
+
+def test_the_command_reports_lerax_empty_callback_as_abstract(capsys):
+    from lerax_testing._cli import main
+
+    status = main(["lerax.callback.empty:EmptyCallback", "--checks", "api"])
+    assert status == 2
+    assert "is abstract (no continue_training" in capsys.readouterr().err
+
+
+def test_the_command_finds_lerax_callbacks_in_a_folder(capsys):
+    from lerax_testing._cli import main
+
+    folder = Path(__file__).resolve().parent.parent / "examples" / "lerax"
+    status = main([str(folder), "--checks", "api,runs", "--max-examples", "2"])
+    assert status == 0
+    assert "BestEpisodeReturn" in capsys.readouterr().out

@@ -297,7 +297,8 @@ def test_the_lazy_package_exports_exactly_its_public_names() -> None:
     public = {name for name in dir(lerax_testing) if not name.startswith("_")}
     assert public == {
         "CHECKS", "CheckResult", "ConfigError", "ConformanceError", "Failure",
-        "Report", "TrainingResult", "check_callback", "run_training", "strategies",
+        "Report", "TrainingResult", "check_callback", "is_checking", "run_training",
+        "strategies",
         "toy",
     }  # fmt: skip
     for name in public:

@@ -91,14 +91,18 @@ def check_module_fields(module: Any, *, origin: str = "") -> None:
             error = violation(value, check.hint)
             if error is not None:
                 where = f" ({origin})" if origin else ""
-                raise mismatch(
+                failure = mismatch(
                     subject=f"`{display_name(cls)}`{where}",
                     what=f"Field `{check.name}`",
                     expected=check.expected,
                     value=value,
                     hint=check.hint,
                     note=_note(module, check.name, value),
-                ) from error
+                )
+                # Which field of which class, for tools that must tell the
+                # callback's own values from those an algorithm supplied.
+                failure.field_owner, failure.field_name = cls, check.name
+                raise failure from error
 
 
 def check_fields(module: Any) -> None:
