@@ -183,3 +183,22 @@ def test_the_reference_loop_takes_a_list_of_callbacks_as_lerax_learn_does():
     assert isinstance(result.state, lc.CallbackListState)
     with pytest.raises(TypeError, match="one API family"):
         run_training([OursChecksContexts(), FakeCounter()])
+
+
+def test_the_command_takes_context_values(tmp_path, monkeypatch, capsys):
+    from lerax_testing._cli import main
+
+    (tmp_path / "algo.py").write_text(
+        "class Algorithm:\n    learning_rate = 0.5\n\n\n"
+        "def make():\n    return Algorithm()\n"
+    )
+    (tmp_path / "cb.py").write_text(
+        "from test_harness_families import ReadsAlgorithm\n\ncb = ReadsAlgorithm()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    fast = ["cb.py:cb", "--checks", "runs", "--max-examples", "2", "--no-isolate"]
+    assert main([*fast, "--context-value", "algorithm=algo:make"]) == 0
+    assert main(fast) == 1
+    assert "ctx.algorithm" in capsys.readouterr().out
+    assert main([*fast, "--context-value", "algorithm"]) == 2
+    assert "FIELD=module:attribute" in capsys.readouterr().err

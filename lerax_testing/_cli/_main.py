@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .._config import ConfigError
 from .._report import CHECK_SUMMARIES, CHECKS
-from .._settings import parse_skip, resolve_settings
+from .._settings import parse_context_values, parse_skip, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
 if TYPE_CHECKING:
@@ -146,6 +146,14 @@ def _parser() -> argparse.ArgumentParser:
     add("--num-envs", type=_positive, metavar="N", help="parallel environments")
     add("--max-steps", type=_positive, metavar="N", help="longest generated rollout")
     add("--seed", type=int, help="seed of the examples, to reproduce a run")
+    add(
+        "--context-value",
+        action="append",
+        default=[],
+        metavar="FIELD=MODULE:FACTORY",
+        help="a value for a context field the harness cannot make, such as a newer "
+        "Lerax's `algorithm` (repeatable; a factory is called)",
+    )
     add(
         "--typecheck",
         action="store_true",
@@ -279,6 +287,7 @@ def _main(args: argparse.Namespace) -> int:
             num_envs=args.num_envs,
             max_steps=args.max_steps,
             typecheck=args.typecheck,
+            context_values=parse_context_values(args.context_value, "--context-value"),
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error
