@@ -202,3 +202,19 @@ def test_the_command_takes_context_values(tmp_path, monkeypatch, capsys):
     assert "ctx.algorithm" in capsys.readouterr().out
     assert main([*fast, "--context-value", "algorithm"]) == 2
     assert "FIELD=module:attribute" in capsys.readouterr().err
+
+
+def test_a_state_class_of_the_other_family_is_named_with_its_module():
+    class ReturnsOurEmptyState(fake.AbstractStepCallback[fake.EmptyCallbackStepState]):
+        def step_reset(self, ctx: Any, *, key: Any) -> Any:
+            return lc.EmptyCallbackStepState()
+
+        def on_step(self, ctx: Any, *, key: Any) -> Any:
+            return ctx.state
+
+    report = check_callback(
+        ReturnsOurEmptyState(), checks=["types"], seed=1, max_examples=2
+    )
+    failure = next(f for f in report.failures if f.method == "step_reset")
+    assert failure.expected == "fake_lerax_api.EmptyCallbackStepState"
+    assert failure.found == "lerax_callback._states.EmptyCallbackStepState"

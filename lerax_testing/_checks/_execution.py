@@ -84,14 +84,23 @@ def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
     if expected is None or isinstance(output, expected):
         return None
     label = "StateType" if call.method in ITERATION_METHODS else "StepStateType"
+    want, got = _names(expected, type(output))
     return Failure(
         "types", call.method,
-        f"`{call.method}` returned a {type(output).__qualname__}, but the callback "
-        f"declares {label} = {expected.__qualname__}.",
-        expected=expected.__qualname__, found=type(output).__qualname__,
-        advice=f"Return a `{expected.__qualname__}` from `{call.method}`, or declare "
-        "the class it returns as the callback's generic parameter.",
+        f"`{call.method}` returned a {got}, but the callback declares {label} = "
+        f"{want}.",
+        expected=want, found=got,
+        advice=f"Return a `{want}` from `{call.method}`, or declare the class it "
+        "returns as the callback's generic parameter.",
     )  # fmt: skip
+
+
+def _names(a: type, b: type) -> tuple[str, str]:
+    """The two classes' names, with their modules when the names alone are equal
+    (`lerax_callback.EmptyCallbackState` against Lerax's own)."""
+    if a.__qualname__ != b.__qualname__:
+        return a.__qualname__, b.__qualname__
+    return f"{a.__module__}.{a.__qualname__}", f"{b.__module__}.{b.__qualname__}"
 
 
 def check_types(subject: Subject) -> list[Failure]:
