@@ -424,3 +424,44 @@ def test_a_note_stays_on_a_terminal_too() -> None:
 def test_timeout_needs_workers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lerax_callback", "--no-isolate", "--timeout", "5"]) == 2
     assert "--timeout applies to worker processes" in capsys.readouterr().err
+
+
+CONFIG_AT_IMPORT = f"""
+import jax
+
+import lerax_callback as lc
+
+jax.config.update("jax_disable_jit", True)  # for this module's own reasons
+
+
+class NoJit(lc.AbstractStatelessCallback):{METHODS}
+"""
+
+FINE = f"""
+import lerax_callback as lc
+
+
+class Fine(lc.AbstractStatelessCallback):{METHODS}
+"""
+
+
+@pytest.mark.parametrize("isolation", ["--no-isolate", "--isolate"])
+def test_a_module_changing_jax_config_on_import_leaves_its_neighbours_alone(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    isolation: str,
+) -> None:
+    (tmp_path / "a_changes_config.py").write_text(CONFIG_AT_IMPORT)
+    (tmp_path / "b_fine.py").write_text(FINE)
+    monkeypatch.chdir(tmp_path)
+    fast = ["--checks", "retrace", "--max-examples", "2", "--seed", "1"]
+    main([".", *fast, isolation, "-f", "json=r.json"])
+    capsys.readouterr()
+    outcomes = {
+        o["name"]: o for o in json.loads((tmp_path / "r.json").read_text())["callbacks"]
+    }
+    assert outcomes["./b_fine.py:Fine"]["status"] == "passed", outcomes
+    import jax
+
+    assert jax.config.jax_disable_jit is False

@@ -6,12 +6,12 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._formats._results import Outcome, Status
 from .._settings import Settings
 from ._entries import is_callback_method, running_method, traceback_frames
-from ._targets import Entry, Target, UsageError, discover
+from ._targets import Entry, Target, UsageError, discover_each
 
 if TYPE_CHECKING:
     from .._harness import ProgressHook
@@ -143,18 +143,33 @@ def run_in_process(
     check each callback in turn, appending to `outcomes` as they come (so that
     an interrupted run still reports what it found) and the abstract bases passed
     over to `bases`."""
-    found = [entry for target in targets for entry in discover(target)]
-    bases += [(e.name, e.base) for e in found if e.base is not None]
-    found = [e for e in found if e.base is None]
-    progress.total = sum(entry.callback is not None for entry in found)
+    from .._globals import config_snapshot, restore_config
+
+    # A module that changes JAX's configuration when imported (say
+    # `jax_disable_jit`) has its callbacks checked under that change, and no other
+    # module's: each target's callbacks run under the configuration its import left.
+    baseline = config_snapshot()
+    found: list[tuple[Entry, Any]] = []
+
+    def imported(entries: list[Entry]) -> None:
+        found.extend((entry, config_snapshot()) for entry in entries)
+        restore_config(baseline)
+
+    for target in targets:
+        discover_each(target, imported)
+    bases += [(e.name, e.base) for e, _ in found if e.base is not None]
+    found = [(e, config) for e, config in found if e.base is None]
+    progress.total = sum(entry.callback is not None for entry, _ in found)
     try:
-        for entry in found:
+        for entry, config in found:
             hook: Callable[[str, str], None] | None = None
             if entry.callback is not None:
                 progress.start(entry.name)
                 hook = lambda _, check: progress.check(check)  # noqa: E731
+            restore_config(config)
             outcomes.append(check_entry(entry, settings, hook))
     finally:
+        restore_config(baseline)
         progress.finish()
 
 

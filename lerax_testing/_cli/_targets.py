@@ -20,6 +20,7 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -105,7 +106,19 @@ def discover(target: Target) -> list[Entry]:
     `error`, the target's failure. A folder stands for the `.py` files under it
     (see `expand`). A module of a folder may have no callbacks; the folder may not.
     """
-    entries = [entry for part in expand(target) for entry in _discover(part)]
+    return discover_each(target, lambda entries: None)
+
+
+def discover_each(
+    target: Target, imported: Callable[[list[Entry]], None]
+) -> list[Entry]:
+    """`discover`, calling `imported(entries)` right after each module is imported,
+    before the next one is (the command keeps each module's JAX configuration)."""
+    entries = []
+    for part in expand(target):
+        found = _discover(part)
+        imported(found)
+        entries += found
     if target.folder is None:
         ensure_something_to_check(target.text, entries)
     return entries

@@ -80,7 +80,19 @@ def _report_exits(emit: Emit) -> None:
 
 
 def _run_job(job: dict[str, Any], settings: Settings, emit: Emit) -> None:
-    """Check one target module's callbacks, except those in `job["exclude"]`."""
+    """Check one target module's callbacks, except those in `job["exclude"]`, and
+    put JAX's configuration back as it was, so that a module that changes it on
+    import (say `jax_disable_jit`) affects no later module in this worker."""
+    from .._globals import config_snapshot, restore_config
+
+    baseline = config_snapshot()
+    try:
+        _check_module(job, settings, emit)
+    finally:
+        restore_config(baseline)
+
+
+def _check_module(job: dict[str, Any], settings: Settings, emit: Emit) -> None:
     target = dataclasses.replace(parse_target(job["target"]), folder=job["folder"])
     try:
         entries = discover(target)
