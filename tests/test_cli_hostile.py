@@ -75,6 +75,22 @@ class Hangs(Fine):
             pass
 
 
+class Allocates(Fine):
+    def on_iteration(self, ctx, *, key):
+        import jax.numpy as jnp
+
+        jnp.zeros((1 << 42,), jnp.float32)  # 16 TiB
+        return ctx.state
+
+
+class LoopsInJax(Fine):
+    def on_step(self, ctx, *, key):
+        import jax
+
+        jax.lax.while_loop(lambda i: i == i, lambda i: i + 1, 0)  # never ends
+        return ctx.state
+
+
 class LastFine(Fine):
     pass
 """
@@ -121,6 +137,11 @@ EXPECTED = [
     Expected(
         "zoo/hostile.py:Hangs", "error",
         ("timed out after 20 s during the `runs` check", "in `on_training_start` at"),
+    ),
+    Expected("zoo/hostile.py:Allocates", "failed", ("RESOURCE_EXHAUSTED",)),
+    Expected(
+        "zoo/hostile.py:LoopsInJax", "error",
+        ("timed out after 20 s during the `runs` check",),
     ),
     Expected("zoo/hostile.py:LastFine", "passed"),
     Expected(
@@ -183,7 +204,7 @@ def test_a_hostile_callback_fails_alone_and_the_exit_status_is_1(
         for part in expected.reason:
             assert part in reason, (part, reason)
     assert hostile_run.data["exit_status"] == 1
-    assert hostile_run.data["summary"]["errors"] == 4
+    assert hostile_run.data["summary"]["errors"] == 5
     # The summary counts the abstract bases passed over.
     bases = hostile_run.data["abstract_bases"]
     assert bases == [
@@ -192,7 +213,7 @@ def test_a_hostile_callback_fails_alone_and_the_exit_status_is_1(
          "why": "names start with Abstract"},
     ]  # fmt: skip
     last = hostile_run.process.stdout.splitlines()[-1]
-    assert last.startswith("FAILED: 2 of 10 callbacks failed (zoo/hostile.py:ExitsZero")
+    assert last.startswith("FAILED: 3 of 12 callbacks failed (zoo/hostile.py:ExitsZero")
     assert last.endswith(
         "; skipped 2 abstract bases (__conformance_abstract__ = True: 1; names start "
         "with Abstract: 1) (seed 3)."
