@@ -65,6 +65,6 @@ venv313=$(mktemp -d)/venv
 source "$venv313/bin/activate"
 python -m pip install -q --upgrade pip
 pip install -q -e ".[test,lerax]"
-python -c "import lerax, sys; print('lerax', lerax.__version__ if hasattr(lerax, '__version__') else '', sys.version.split()[0])"
+python -c "import importlib.metadata as m, sys; print('lerax', m.version('lerax'), 'on Python', sys.version.split()[0])"
 lerax-conformance examples/lerax/ --seed 0
 python -m pytest -n 2 -q -m lerax
