@@ -52,9 +52,12 @@ class Replay:
         given = tuple(name for name, value in objects.items() if value is not None)
         return cls(settings, given, tuple(context_values or ()))
 
-    def code(self, callback: str, check: str, seed: int) -> str:
-        """`check_callback(callback, checks=[check], ..., seed=seed)`, runnable."""
-        imports: list[str] = []
+    def code(
+        self, callback: str, check: str, seed: int, callback_class: type | None = None
+    ) -> str:
+        """`check_callback(callback, checks=[check], ..., seed=seed)`, runnable,
+        with the import of `callback_class` when it has one."""
+        imports = [] if callback_class is None else _class_import(callback_class)
         notes: list[str] = []
         keywords = [f"checks=[{check!r}]"]
         settings = self.settings
@@ -110,6 +113,19 @@ def _context_values(
         items[field] = f"{field}_value"
         notes.append(f"`{field}_value`: the `{field}` context value of the failing run")
     return ", ".join(f"{field!r}: {code}" for field, code in items.items())
+
+
+def _class_import(cls: type) -> list[str]:
+    """`from module import Class`, or nothing for a class defined in `__main__`,
+    in a function or in a file loaded under a made-up name."""
+    module = cls.__module__
+    if (
+        module in ("__main__", "builtins")
+        or module.startswith("_lerax_target_")
+        or "." in cls.__qualname__
+    ):
+        return []
+    return [f"from {module} import {cls.__qualname__}"]
 
 
 def _made_by(spec: str, imports: list[str]) -> str:

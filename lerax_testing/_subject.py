@@ -58,7 +58,7 @@ class Subject:
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""
-        return self.replay.code(self.description, check, self.seed)
+        return self.replay.code(self.description, check, self.seed, type(self.callback))
 
 
 class FoundFailure(Exception):
