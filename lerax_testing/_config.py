@@ -7,6 +7,8 @@ num_envs = 3
 seed = 1234
 skip = { x64 = "our environments never run in float64" }
 context_values = { algorithm = "mypkg.training:make_algorithm" }
+env = "mypkg.envs:make_env"        # the environment and policy placed in contexts
+policy = "mypkg.envs:make_policy"  # and run by the reference loop (a factory is called)
 ```
 """
 
@@ -21,7 +23,16 @@ from typing import Any
 
 from ._report import CHECKS
 
-_KEYS = {"max_examples", "num_envs", "num_steps", "seed", "skip", "context_values"}
+_KEYS = {
+    "max_examples",
+    "num_envs",
+    "num_steps",
+    "seed",
+    "skip",
+    "context_values",
+    "env",
+    "policy",
+}
 
 
 class ConfigError(ValueError):
@@ -42,6 +53,8 @@ class ProjectConfig:
     seed: int | None = None
     skip: dict[str, str] = dataclasses.field(default_factory=dict)
     context_values: dict[str, str] = dataclasses.field(default_factory=dict)
+    env: str | None = None
+    policy: str | None = None
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -83,6 +96,20 @@ def validate_skip(skip: Any, where: str) -> dict[str, str]:
     return out
 
 
+def validate_spec(spec: Any, where: str) -> str | None:
+    """A `module:attribute` string naming an object (or a factory of one), or
+    `ConfigError` showing what to write."""
+    if spec is None:
+        return None
+    module, colon, attribute = str(spec).partition(":")
+    if not (isinstance(spec, str) and colon and module.strip() and attribute.strip()):
+        raise ConfigError(
+            f"{where} must be `module:attribute`, naming an object or a factory "
+            f'that takes no arguments, e.g. `"mypkg.envs:make_env"`; got {spec!r}.'
+        )
+    return spec.strip()
+
+
 def load_project_config(path: Path | None = None) -> ProjectConfig:
     """Read and validate `[tool.lerax_testing]` from `path` or the nearest
     `pyproject.toml`. A project without one gets the defaults."""
@@ -118,6 +145,8 @@ def load_project_config(path: Path | None = None) -> ProjectConfig:
         seed=table.get("seed"),
         skip=validate_skip(table.get("skip"), f"{where}: `skip`"),
         context_values=_context_values(table.get("context_values"), where),
+        env=validate_spec(table.get("env"), f"{where}: `env`"),
+        policy=validate_spec(table.get("policy"), f"{where}: `policy`"),
     )
 
 

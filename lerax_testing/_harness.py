@@ -20,7 +20,9 @@ from ._config import ConfigError
 from ._contexts import ContextBuilder
 from ._drive import Env
 from ._globals import restore_jax_config
+from ._protocol import require_protocol
 from ._report import CheckResult, Failure, Report, merge_failures
+from ._reproduce import Replay
 from ._settings import Settings, resolve_settings
 from ._source import class_location, error_details, error_summary, user_location
 from ._subject import Subject
@@ -148,6 +150,12 @@ def run_checks(
         skips = settings.skips_for(callback)
     except ConfigError as error:
         raise ValueError(str(error)) from error
+    replay = Replay.of_run(
+        settings, env=env, policy=policy, training_logs=training_logs,
+        context_values=context_values,
+    )  # fmt: skip
+    env, policy = settings.env_and_policy(env, policy)
+    require_protocol(env, policy, checks=[c for c in settings.checks if c not in skips])
     reward_options: dict[str, Any] = {
         "allow_nonfinite": settings.allow_nonfinite_rewards
     }
@@ -178,6 +186,7 @@ def run_checks(
         reward_options=reward_options,
         training_log_strategy=training_logs,
         state_types=state_types,
+        replay=replay,
     )
     api_ok = True
     results: list[CheckResult] = []

@@ -15,7 +15,8 @@ from jaxtyping import Array, Bool, Float, Int, Key, PyTree
 from lerax_callback._family import callback_api
 
 from ._contexts import ContextBuilder
-from ._tree import is_weak, scan_promotes
+from ._protocol import require_protocol
+from ._tree import is_weak, pformat_values, scan_promotes
 from .toy import ToyEnv, ToyPolicy
 
 
@@ -43,6 +44,9 @@ class TrainingResult(eqx.Module):
     continue_flags: Bool[Array, " iterations"]
     policy: Any
     training_log: dict[str, Array]
+
+    def __repr__(self) -> str:  # values, not only shapes: `iterations_run=Array(2)`
+        return pformat_values(self)
 
 
 class _Carry(eqx.Module):
@@ -322,6 +326,7 @@ def run_training(
             f"`lerax.callback`'s `AbstractCallback`) or None, got "
             f"{type(callback).__module__}.{type(callback).__qualname__}."
         )
+    require_protocol(env, policy)  # a missing `initial` named, not a trace error
     contexts = ContextBuilder() if api is None else ContextBuilder(api)
     if context_values:
         contexts = dataclasses.replace(contexts, values=dict(context_values))

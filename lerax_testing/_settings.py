@@ -22,7 +22,13 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ._config import ConfigError, ProjectConfig, load_project_config, validate_skip
+from ._config import (
+    ConfigError,
+    ProjectConfig,
+    load_project_config,
+    validate_skip,
+    validate_spec,
+)
 from ._report import CHECKS
 
 DEFAULT_MAX_EXAMPLES = 20
@@ -153,8 +159,9 @@ def _enable(module: object, on: bool = True) -> contextlib.AbstractContextManage
 class Settings:
     """The resolved settings of a conformance run: every value concrete.
 
-    Plain data, so that it crosses process boundaries (`to_dict`/`from_dict`).
-    Objects such as a custom environment are passed beside it, not in it.
+    Plain data, so that it crosses process boundaries (`to_dict`/`from_dict`):
+    objects such as a custom environment are named by `module:attribute` specs
+    here, and objects passed to `check_callback` go beside it and win.
     """
 
     seed: int
@@ -171,6 +178,20 @@ class Settings:
     context_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """`{field: "module:attribute"}`: values of context fields the harness does not
     generate, named so that they cross process boundaries; see `load_object`."""
+    env: str | None = None
+    """`module:attribute` of the environment to place in contexts and run the
+    reference loop with, instead of the toy one; see `load_object`."""
+    policy: str | None = None
+    """`module:attribute` of the policy, likewise."""
+
+    def env_and_policy(self, env: Any = None, policy: Any = None) -> tuple[Any, Any]:
+        """`env` and `policy` when given, else the objects `self.env` and
+        `self.policy` name, else None (the toy ones)."""
+        if env is None and self.env is not None:
+            env = load_object(self.env, "the environment (`env`)")
+        if policy is None and self.policy is not None:
+            policy = load_object(self.policy, "the policy (`policy`)")
+        return env, policy
 
     def resolved_context_values(self) -> dict[str, Any]:
         """`context_values` with each `module:attribute` loaded."""
@@ -223,7 +244,7 @@ def load_object(spec: str, what: str) -> Any:
             found = getattr(found, part)
     except (ImportError, AttributeError) as error:
         raise ConfigError(f"{what}: cannot load {spec!r}: {error}") from error
-    if isinstance(found, type) or inspect.isfunction(found):
+    if is_factory(found):
         try:
             found = found()
         except Exception as error:
@@ -232,6 +253,11 @@ def load_object(spec: str, what: str) -> Any:
                 "name a factory that takes no arguments."
             ) from error
     return found
+
+
+def is_factory(found: Any) -> bool:
+    """Whether `load_object` calls what a spec names: a class or a function."""
+    return isinstance(found, type) or inspect.isfunction(found)
 
 
 def class_skips(callback: Any) -> dict[str, str]:
@@ -286,6 +312,8 @@ def resolve_settings(
     allow_nonfinite_rewards: bool = False,
     typecheck: bool = False,
     context_values: Mapping[str, str] | None = None,
+    env: str | None = None,
+    policy: str | None = None,
     project: ProjectConfig | bool = True,
 ) -> Settings:
     """The one place where a run's settings are merged and validated.
@@ -342,4 +370,6 @@ def resolve_settings(
             **(dict(config.context_values) if config else {}),
             **dict(context_values or {}),
         },
+        env=validate_spec(env, "`env`") or (config.env if config else None),
+        policy=validate_spec(policy, "`policy`") or (config.policy if config else None),
     )

@@ -20,6 +20,7 @@ from hypothesis import (
 
 from ._drive import Env, MethodError
 from ._report import Failure
+from ._reproduce import Replay
 from ._source import (
     error_details,
     error_summary,
@@ -44,6 +45,7 @@ class Subject:
     reward_options: dict[str, Any]
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None
     state_types: tuple[Any, Any] = (None, None)
+    replay: Replay = dataclasses.field(default_factory=Replay)
 
     def scenarios(self, num_envs: int) -> st.SearchStrategy[Scenario]:
         return scenarios(
@@ -54,11 +56,9 @@ class Subject:
         )
 
     def reproducer(self, check: str) -> str:
-        return (
-            "from lerax_testing import check_callback\n"
-            f"check_callback({self.description}, checks=[{check!r}], "
-            f"seed={self.seed}).raise_for_failures()"
-        )
+        """Code that runs `check` as this run did: every non-default option, the
+        environment and policy included (see `Replay`)."""
+        return self.replay.code(self.description, check, self.seed, type(self.callback))
 
 
 class FoundFailure(Exception):

@@ -211,3 +211,28 @@ def first_mismatch(
         elif not _same(x, y):
             return where
     return None
+
+
+SHOWN_SIZE = 16
+"""`pformat_values` shows the values of arrays up to this many elements."""
+
+
+class _Shape:
+    """A leaf that prints as the array it stands for, e.g. `f32[100]`."""
+
+    def __init__(self, array: Any):
+        self.text = eqx.tree_pformat(array)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def pformat_values(tree: Any) -> str:
+    """`eqx.tree_pformat(tree)` with the values of small arrays (counts, flags,
+    scalar metrics), and the shapes and dtypes of larger ones."""
+
+    def shown(leaf: Any) -> Any:
+        big = isinstance(leaf, jax.Array) and leaf.size > SHOWN_SIZE
+        return _Shape(leaf) if big or isinstance(leaf, jax.core.Tracer) else leaf
+
+    return eqx.tree_pformat(jax.tree.map(shown, tree), short_arrays=False)

@@ -7,8 +7,10 @@
     which pytest-xdist spreads over its workers.
 - Options (`pytest --help`, group "lerax"): `--lerax-max-examples`, `--lerax-seed`,
     `--lerax-skip CHECK=REASON`, `--lerax-context-value FIELD=MODULE:FACTORY`,
+    `--lerax-env MODULE:FACTORY`, `--lerax-policy MODULE:FACTORY`,
     `--lerax-typecheck`, and the same as ini settings `lerax_max_examples`,
-    `lerax_seed`, `lerax_skip`, `lerax_context_values`, `lerax_typecheck`.
+    `lerax_seed`, `lerax_skip`, `lerax_context_values`, `lerax_env`, `lerax_policy`,
+    `lerax_typecheck`.
 
 pytest loads this module (entry point `pytest11`, name `lerax_testing`; disable it
 with `-p no:lerax_testing`) in every run of every project that installs the toolkit,
@@ -92,6 +94,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a value for a context field the harness cannot make, e.g. "
         "algorithm=mypkg.training:make_ppo (repeatable).",
     )
+    for what in ("env", "policy"):
+        group.addoption(
+            f"--lerax-{what}",
+            metavar="MODULE:FACTORY",
+            help=f"the {what} placed in contexts and run by the reference loop, "
+            f"instead of the toy one (default: the ini setting lerax_{what}, then "
+            f"[tool.lerax_testing] {what}).",
+        )
+        parser.addini(f"lerax_{what}", f"the {what}, as module:factory", default="")
     group.addoption(
         "--lerax-typecheck",
         action="store_true",
@@ -143,6 +154,12 @@ def _read_settings(config: pytest.Config) -> _RunOptions:
             )
         )
         seed, source = _given_seed(config)
+        env, policy = (
+            config.getoption(f"lerax_{what}", default=None)
+            or config.getini(f"lerax_{what}")
+            or None
+            for what in ("env", "policy")
+        )
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from error
     workerinput = getattr(config, "workerinput", None)
@@ -160,6 +177,8 @@ def _read_settings(config: pytest.Config) -> _RunOptions:
             skip=skip,
             typecheck=typecheck,
             context_values=context_values,
+            env=env,
+            policy=policy,
         )
     except (TypeError, ValueError) as error:  # `check_callback` reports it
         return _RunOptions(None, str(error), typecheck)
@@ -229,6 +248,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
     if settings.typecheck:
         text += ", runtime type checking on"
+    for what in ("env", "policy"):
+        if getattr(settings, what) is not None:
+            text += f", {what} {getattr(settings, what)}"
     return text
 
 
@@ -259,6 +281,8 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
             **options,
             "skip": {**settings.skip, **dict(options.get("skip") or {})},
             "context_values": dict(settings.context_values),
+            "env": settings.env,
+            "policy": settings.policy,
         }
         settings = resolve_settings(**explicit)
     return run_checks(callback, settings, **objects)

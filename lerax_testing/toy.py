@@ -3,11 +3,24 @@
 They stand in for a real environment and policy in the reference training loop:
 cheap to step, fully jittable and vmappable, with episodes of varying length so that
 callbacks see rewards and `done` flags as they would in training.
+
+They are also the protocol an environment and a policy of your own follow, to be
+checked with (`check_callback(cb, env=MyEnv(), policy=MyPolicy())`) or run in the
+reference loop:
+
+- `env.initial(*, key) -> state`: a new episode's state;
+- `env.observation(state) -> observation`;
+- `env.step(state, action, *, key) -> (state, reward, done)`, where a `done` step
+    returns the next episode's first state;
+- `policy.action(observation, *, key) -> action`.
+
+A callback that reads an attribute they lack, such as `ctx.env.reward_scale`, gets
+a `ToyAttributeError` saying how to check it with your own environment or policy.
 """
 
 from __future__ import annotations
 
-from typing import final
+from typing import Any, final
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -15,6 +28,31 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from lerax_callback import AbstractEnvLike, AbstractPolicy
+
+
+class ToyAttributeError(AttributeError):
+    """A callback asked the toy environment or policy for an attribute they lack.
+
+    The callback was written for an environment or policy of its own: the message
+    names the attribute and the ways to check the callback with that one instead.
+    """
+
+
+def _missing(toy: Any, attribute: str, option: str) -> AttributeError:
+    """The error for `toy.attribute`: a plain `AttributeError` for dunder names,
+    which JAX, equinox and copy probe with `hasattr`, else a `ToyAttributeError`."""
+    kind = type(toy).__name__
+    if attribute.startswith("__") and attribute.endswith("__"):
+        return AttributeError(f"{kind!r} object has no attribute {attribute!r}")
+    return ToyAttributeError(
+        f"the toy `{kind}` has no attribute `{attribute}`, which the callback "
+        f"reads (`ctx.{option}.{attribute}`); check it with its own {option}: "
+        f"`check_callback(cb, {option}=My{option.title()}())`, "
+        f"`lerax-conformance --{option} module:factory` or "
+        f'`{option} = "module:factory"` in `[tool.lerax_testing]`.',
+        name=attribute,
+        obj=toy,
+    )
 
 
 @final
@@ -73,6 +111,9 @@ class ToyEnv(AbstractEnvLike):
         )
         return next_state, reward, done
 
+    def __getattr__(self, attribute: str) -> Any:
+        raise _missing(self, attribute, "env")
+
 
 @final
 class ToyPolicy(AbstractPolicy):
@@ -98,3 +139,6 @@ class ToyPolicy(AbstractPolicy):
         """The action for `observation`."""
         noise = self.exploration * jr.normal(key, (), observation.dtype)
         return -self.gain.astype(observation.dtype) * observation + noise
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise _missing(self, attribute, "policy")

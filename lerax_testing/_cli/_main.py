@@ -64,6 +64,7 @@ examples:
   {PROG} callbacks.py --format junit=conformance.xml --format markdown=summary.md
   {PROG} mypkg.callbacks --timeout 300 --format github
   {PROG} mypkg.callbacks --no-isolate      # in this process: quicker, less safe
+  {PROG} mypkg.callbacks --env mypkg.envs:make_env   # with your own environment
   {PROG} --init mypkg.callbacks:MyCallback
 """
 
@@ -147,12 +148,25 @@ def _parser() -> argparse.ArgumentParser:
     add("--max-steps", type=_positive, metavar="N", help="longest generated rollout")
     add("--seed", type=int, help="seed of the examples, to reproduce a run")
     add(
+        "--env",
+        metavar="MODULE:FACTORY",
+        help="the environment placed in contexts and run by the reference loop, "
+        "instead of the toy one: an object or a zero-argument factory (default: "
+        "[tool.lerax_testing] env)",
+    )
+    add(
+        "--policy",
+        metavar="MODULE:FACTORY",
+        help="the policy, likewise (default: [tool.lerax_testing] policy)",
+    )
+    add(
         "--context-value",
         action="append",
         default=[],
         metavar="FIELD=MODULE:FACTORY",
-        help="a value for a context field the harness cannot make, such as a newer "
-        "Lerax's `algorithm` (repeatable; a factory is called)",
+        help="a value for a context field the harness cannot make, e.g. "
+        "algorithm=mypkg.training:make_ppo (repeatable; adds to "
+        "[tool.lerax_testing] context_values)",
     )
     add(
         "--typecheck",
@@ -287,6 +301,8 @@ def _main(args: argparse.Namespace) -> int:
             num_envs=args.num_envs,
             max_steps=args.max_steps,
             typecheck=args.typecheck,
+            env=args.env,
+            policy=args.policy,
             context_values=parse_context_values(args.context_value, "--context-value"),
         )
     except (TypeError, ValueError) as error:
