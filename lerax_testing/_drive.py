@@ -10,7 +10,6 @@ compilation per input shape.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import weakref
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import jax.random as jr
 
 from ._contexts import ContextBuilder
 from ._settings import MAX_STEPS
+from ._trace import tracing
 from .strategies import Scenario
 
 TOTAL_TIMESTEPS = 1024
@@ -158,16 +158,6 @@ ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {m: _argument_names(m) for m in PLA
 messages call them (`state`, `step_state`, `reward`, ...)."""
 
 
-def _fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A new function object calling `fn`: JAX caches compilations per function."""
-
-    @functools.wraps(fn)
-    def call(*args: Any) -> Any:
-        return fn(*args)
-
-    return call
-
-
 class MethodError(Exception):
     """A callback method raised; carries the method name and the original error."""
 
@@ -187,13 +177,15 @@ class Invoker:
     **Arguments:**
 
     - `jit`: wrap each method call in `eqx.filter_jit` (created here, once).
+        JAX shares the compiled programs of one call function between invokers,
+        and so between checks: each method is compiled once per input shape.
     - `batched`: step methods are vmapped over a leading environment axis.
+    - `trace`: only trace each call (`_trace.tracing`): outputs are
+        `jax.ShapeDtypeStruct`s and nothing is compiled; errors raised while
+        tracing (as under `jit`) are raised. `memo=False` traces every call anew,
+        even for inputs traced before.
     - `wrap`: an optional function applied to each plain call function before
-        jitting (the retrace check counts traces with it).
-    - `fresh`: give each function a compilation cache of its own. Otherwise JAX
-        shares compiled programs between invokers (and so between checks), which
-        saves compiling the same method again; a check that must see the first
-        trace happen asks for fresh functions.
+        jitting or tracing.
     """
 
     def __init__(
@@ -201,13 +193,15 @@ class Invoker:
         *,
         jit: bool,
         batched: bool,
+        trace: bool = False,
+        memo: bool = True,
         wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
-        fresh: bool = False,
     ):
         self.jit = jit
         self.batched = batched
+        self.trace = trace
+        self.memo = memo
         self.wrap = wrap
-        self.fresh = fresh
         self.contexts = _DEFAULT
         self._made: dict[ContextBuilder, dict[str, Callable[..., Any]]] = {}
 
@@ -224,9 +218,11 @@ class Invoker:
             for name, fn in (batched if self.batched else plain).items():
                 if self.wrap is not None:
                     fn = self.wrap(name, fn)
-                elif self.fresh:
-                    fn = _fresh(fn)
-                made[name] = eqx.filter_jit(fn) if self.jit else fn
+                if self.trace:
+                    fn = tracing(fn, memo=self.memo)
+                elif self.jit:
+                    fn = eqx.filter_jit(fn)
+                made[name] = fn
             self._made[self.contexts] = made
         return made
 
