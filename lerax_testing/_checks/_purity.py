@@ -325,28 +325,41 @@ def _config_failure(
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
-    # What runs while tracing: every call traced anew (no compilation), even if
-    # another check already compiled the same method. Then what runs when the
-    # compiled methods run: the second of two jitted drives, as the first may
-    # trace (and compile, once for every check) too.
+    # What runs while tracing, per method: every call traced anew (nothing is
+    # compiled), even if another check already compiled the same method.
     traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
-    jitted = Invoker(jit=True, batched=subject.num_envs > 1)
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
-    effects: list[dict[str, str]] = []
-    for invoker in (traced, jitted, jitted):
-        capturing = _CapturingInvoker(invoker, subject.callback)
+    capturing = _CapturingInvoker(traced, subject.callback)
+    try:
+        drive(subject.callback, scenario, capturing, subject.context)
+    except MethodError:
+        return capturing.config  # the error itself is the `jit` check's
+    if capturing.config:
+        return capturing.config
+    first = capturing.effects
+    if not any(text.strip() for text in first.values()):
+        return []
+    # What runs when the compiled methods run: the second of two jitted drives
+    # (the first may trace and compile, once for every check), whose output
+    # cannot be told apart by method as one compiled program runs them all.
+    jitted = Invoker(jit=True, batched=subject.num_envs > 1)
+    later = ""
+    for _ in range(2):
+        written: list[str] = []
+        before = config_snapshot()
         try:
-            drive(subject.callback, scenario, capturing, subject.context)
+            with _capture(written) as buffer:
+                drive(subject.callback, scenario, jitted, subject.context)
         except MethodError:
-            return capturing.config  # the error itself is the `jit` check's
-        if capturing.config:
-            return capturing.config
-        effects.append(capturing.effects)
-    del effects[1]
-    first, later = effects
+            return []  # the `jit` check's finding
+        finally:
+            restore_config(before)
+        later = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
+    later_lines = {line.strip() for line in later.splitlines()}
     failures = []
     for method, text in first.items():
-        if text.strip() and not later.get(method, "").strip():
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines and not any(line in later_lines for line in lines):
             shown = " ".join(text.split())
             shown = shown if len(shown) <= 120 else shown[:117] + "..."
             failures.append(
