@@ -2,13 +2,19 @@
 
 For each callback, in one run:
 
+- `minimal`: a minimal hand-written `jax.jit` loop (`reset`, `step_reset` and
+  `on_step` vmapped over environments in a `lax.scan` over steps, then
+  `on_iteration` and `continue_training`, in an outer `lax.scan` over iterations,
+  on given rewards and dones, no environment), compiled and run once;
 - `loop`: one jitted reference training loop (`run_training`), compilation
   included, as a user's own integration test would run it;
-- `check`: `check_callback` with the default number of examples;
+- `check`: `check_callback` with the default number of examples, and the XLA
+  compilations it made (per check with `--per-check`);
 - `check x10`: the same with ten times the examples.
 
-Prints `check / loop` (goal: well under 10x) and `check x10 / check` (goal: under
-1.5x: examples share one compilation per method, so more examples add little).
+Prints `check / minimal` (goal: under 10x), `check / loop`, and `check x10 /
+check` (goal: under 1.5x: examples share one compilation per batch mode, so more
+examples add little).
 
     python benchmarks/harness.py            # the full set
     python benchmarks/harness.py --quick    # two callbacks, fewer examples
@@ -23,13 +29,84 @@ import time
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jax import lax, monitoring
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 import lerax_callback as lc  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
+from lerax_testing._contexts import ContextBuilder  # noqa: E402
+
+NUM_ENVS, NUM_STEPS, NUM_ITERATIONS = 3, 6, 3
+
+_compiled: list[str] = []
+
+
+def _listen(event: str, duration: float, **kwargs: Any) -> None:
+    if event == "/jax/core/compile/backend_compile_duration":
+        _compiled.append(event)
+
+
+monitoring.register_event_duration_secs_listener(_listen)
+
+
+def minimal_loop(callback: Any) -> Any:
+    """The least a jitted training loop does with a callback (see above)."""
+    make = ContextBuilder().make
+
+    @eqx.filter_jit
+    def train(callback: Any, rewards: Any, dones: Any, key: Any) -> Any:
+        keys = jr.split(key, 3)
+        reset = make("reset", locals={})
+        state = callback.reset(reset, key=keys[0])
+        step_state = jax.vmap(lambda k: callback.step_reset(reset, key=k))(
+            jr.split(keys[1], NUM_ENVS)
+        )
+
+        def iteration(carry: Any, xs: Any) -> Any:
+            state, step_state = carry
+            rewards, dones, key = xs
+
+            def step(step_state: Any, xs: Any) -> Any:
+                reward, done, key = xs
+
+                def one(s: Any, r: Any, d: Any, k: Any) -> Any:
+                    ctx = make("step", state=s, env=None, policy=None, done=d,
+                               reward=r, locals={})  # fmt: skip
+                    return callback.on_step(ctx, key=k)
+
+                keys = jr.split(key, NUM_ENVS)
+                return jax.vmap(one)(step_state, reward, done, keys), None
+
+            step_keys = jr.split(key, NUM_STEPS + 2)
+            step_state, _ = lax.scan(step, step_state, (rewards, dones, step_keys[2:]))
+            log = {"loss": jnp.mean(rewards), "mean_reward": jnp.mean(rewards)}
+            ctx = make(
+                "iteration", state=state, step_state=step_state, env=None,
+                policy=None, iteration_count=jnp.zeros((), jnp.int32),
+                opt_state={}, training_log=log, locals={},
+            )  # fmt: skip
+            state = callback.on_iteration(ctx, key=step_keys[0])
+            ctx = make(
+                "iteration", state=state, step_state=step_state, env=None,
+                policy=None, iteration_count=jnp.zeros((), jnp.int32),
+                opt_state={}, training_log=log, locals={},
+            )  # fmt: skip
+            go = callback.continue_training(ctx, key=step_keys[1])
+            return (state, step_state), go
+
+        xs = (rewards, dones, jr.split(keys[2], NUM_ITERATIONS))
+        return lax.scan(iteration, (state, step_state), xs)
+
+    shape = (NUM_ITERATIONS, NUM_STEPS, NUM_ENVS)
+    rewards = jnp.linspace(-1.0, 1.0, NUM_ITERATIONS * NUM_STEPS * NUM_ENVS)
+    dones = jnp.arange(rewards.size) % 4 == 3
+    return train(callback, rewards.reshape(shape), dones.reshape(shape), jr.key(0))
 
 
 def _callbacks(quick: bool) -> list[Any]:
@@ -56,34 +133,56 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--examples", type=int, default=20, help="examples per check")
+    parser.add_argument(
+        "--per-check", action="store_true", help="compilations and seconds per check"
+    )
     args = parser.parse_args()
     examples = 5 if args.quick else args.examples
 
-    print(f"{'callback':<28}{'loop s':>8}{'check s':>9}{'x10 s':>8}"
-          f"{'check/loop':>12}{'x10/check':>11}")  # fmt: skip
+    print(f"{'callback':<28}{'min s':>7}{'loop s':>8}{'check s':>9}{'x10 s':>8}"
+          f"{'compiles':>9}{'check/min':>10}{'check/loop':>11}"
+          f"{'x10/check':>10}")  # fmt: skip
     # Pay the process's one-time costs (JAX's eager-operation caches, imports)
     # before timing anything, so that the first callback is not charged for them.
     run_training(lc.EmptyCallback())
     check_callback(lc.EmptyCallback(), seed=0, max_examples=2)
-    check_ratios, scale_ratios = [], []
+    minimal_loop(lc.EmptyCallback())
+    minimal_ratios, check_ratios, scale_ratios = [], [], []
     for callback in _callbacks(args.quick):
         name = type(callback).__name__
+        minimal = _seconds(lambda cb=callback: minimal_loop(cb))
         loop = _seconds(lambda cb=callback: run_training(cb, num_envs=3, num_steps=6))
+        per_check: dict[str, tuple[int, float]] = {}
+
+        def progress(_: str, check: str, per_check: Any = per_check) -> None:
+            per_check[check] = (len(_compiled), time.perf_counter())
+
+        _compiled.clear()
         check = _seconds(
-            lambda cb=callback: check_callback(cb, seed=0, max_examples=examples).ok
+            lambda cb=callback: (
+                check_callback(cb, seed=0, max_examples=examples, progress=progress).ok
+            )
         )
+        compiles = len(_compiled)
+        marks = [*per_check.items(), ("end", (compiles, time.perf_counter()))]
         tenfold = _seconds(
             lambda cb=callback: (
                 check_callback(cb, seed=1, max_examples=10 * examples).ok
             )
         )
+        minimal_ratios.append(check / minimal)
         check_ratios.append(check / loop)
         scale_ratios.append(tenfold / check)
-        print(f"{name:<28}{loop:>8.2f}{check:>9.2f}{tenfold:>8.2f}"
-              f"{check / loop:>11.1f}x{tenfold / check:>10.2f}x")  # fmt: skip
+        print(f"{name:<28}{minimal:>7.2f}{loop:>8.2f}{check:>9.2f}{tenfold:>8.2f}"
+              f"{compiles:>9}{check / minimal:>9.1f}x{check / loop:>10.1f}x"
+              f"{tenfold / check:>9.2f}x")  # fmt: skip
+        if args.per_check:
+            for (c, (n, t)), (_, (n2, t2)) in zip(marks, marks[1:], strict=False):
+                print(f"    {c:<14}{n2 - n:>3} compilations {t2 - t:>6.2f} s")
     print(
-        f"median: check/loop {statistics.median(check_ratios):.1f}x (goal < 10x), "
-        f"10x examples {statistics.median(scale_ratios):.2f}x (goal < 1.5x)"
+        f"median: check/minimal {statistics.median(minimal_ratios):.1f}x (goal "
+        f"< 10x), check/loop {statistics.median(check_ratios):.1f}x, 10x examples "
+        f"{statistics.median(scale_ratios):.2f}x (goal < 1.5x)"
     )
 
 

@@ -10,23 +10,27 @@ compilation per input shape.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 
+from ._calls import (  # noqa: F401  (re-exported for the checks)
+    BATCHED,
+    DEFAULT_CONTEXTS,
+    PLAIN,
+    TOTAL_TIMESTEPS,
+    call_table,
+    tables,
+)
 from ._contexts import ContextBuilder
+from ._episode import episode_calls, episode_function
 from ._settings import MAX_STEPS
+from ._trace import tracing
 from .strategies import Scenario
-
-TOTAL_TIMESTEPS = 1024
-"""The static `total_timesteps` of generated training contexts (kept fixed)."""
 
 METHOD_ORDER = (
     "reset",
@@ -49,103 +53,6 @@ class Env:
     contexts: ContextBuilder = dataclasses.field(default_factory=ContextBuilder)
 
 
-def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
-    """One function per method, `(callback, *arrays, key) -> output`, that builds
-    the method's context with `contexts` and calls it; step methods vmapped over a
-    leading environment axis when `batched`."""
-    make = contexts.make
-
-    def reset(callback: Any, loc: Any, key: Any) -> Any:
-        return callback.reset(make("reset", locals=loc), key=key)
-
-    def step_reset(callback: Any, loc: Any, key: Any) -> Any:
-        return callback.step_reset(make("reset", locals=loc), key=key)
-
-    def on_step(
-        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-        loc: Any, key: Any,
-    ) -> Any:  # fmt: skip
-        ctx = make(
-            "step", state=state, env=env, policy=policy, done=done, reward=reward,
-            locals=loc,
-        )  # fmt: skip
-        return callback.on_step(ctx, key=key)
-
-    def iteration(method: str) -> Any:
-        def call(
-            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-            count: Any, opt: Any, log: Any, loc: Any, key: Any,
-        ) -> Any:  # fmt: skip
-            ctx = make(
-                "iteration", state=state, step_state=step_state, env=env,
-                policy=policy, iteration_count=count, opt_state=opt,
-                training_log=log, locals=loc,
-            )  # fmt: skip
-            return getattr(callback, method)(ctx, key=key)
-
-        call.__name__ = call.__qualname__ = method
-        return call
-
-    def training(method: str) -> Any:
-        def call(
-            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-            count: Any, opt: Any, loc: Any, key: Any,
-        ) -> Any:  # fmt: skip
-            ctx = make(
-                "training", state=state, step_state=step_state, env=env,
-                policy=policy, total_timesteps=TOTAL_TIMESTEPS, iteration_count=count,
-                opt_state=opt, locals=loc,
-            )  # fmt: skip
-            return getattr(callback, method)(ctx, key=key)
-
-        call.__name__ = call.__qualname__ = method
-        return call
-
-    def batched_step_reset(callback: Any, loc: Any, keys: Any) -> Any:
-        return jax.vmap(lambda k: step_reset(callback, loc, k))(keys)
-
-    def batched_on_step(
-        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-        loc: Any, keys: Any,
-    ) -> Any:  # fmt: skip
-        def one(s: Any, d: Any, r: Any, k: Any) -> Any:
-            return on_step(callback, s, env, policy, d, r, loc, k)
-
-        return jax.vmap(one)(state, done, reward, keys)
-
-    batched_step_reset.__name__ = "step_reset"
-    batched_on_step.__name__ = "on_step"
-    return {
-        "reset": reset,
-        "step_reset": batched_step_reset if batched else step_reset,
-        "on_step": batched_on_step if batched else on_step,
-        "on_iteration": iteration("on_iteration"),
-        "continue_training": iteration("continue_training"),
-        "on_training_start": training("on_training_start"),
-        "on_training_end": training("on_training_end"),
-    }
-
-
-def tables(contexts: ContextBuilder) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The unbatched and batched call tables of `contexts`, made once per builder
-    so that every check of one callback shares their compilations."""
-    cached = _TABLES.get(contexts)
-    if cached is None:
-        cached = (
-            call_table(contexts, batched=False),
-            call_table(contexts, batched=True),
-        )
-        _TABLES[contexts] = cached
-    return cached
-
-
-_TABLES: weakref.WeakKeyDictionary[ContextBuilder, Any] = weakref.WeakKeyDictionary()
-
-_DEFAULT = ContextBuilder()
-PLAIN, BATCHED = tables(_DEFAULT)
-"""The call tables of `lerax_callback`'s own family."""
-
-
 def _argument_names(method: str) -> tuple[str, ...]:
     names = tuple(inspect.signature(PLAIN[method]).parameters)[1:]
     if method in ("on_step",):
@@ -156,16 +63,6 @@ def _argument_names(method: str) -> tuple[str, ...]:
 ARGUMENT_NAMES: dict[str, tuple[str, ...]] = {m: _argument_names(m) for m in PLAIN}
 """The names of the arguments each call function takes after the callback, as the
 messages call them (`state`, `step_state`, `reward`, ...)."""
-
-
-def _fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A new function object calling `fn`: JAX caches compilations per function."""
-
-    @functools.wraps(fn)
-    def call(*args: Any) -> Any:
-        return fn(*args)
-
-    return call
 
 
 class MethodError(Exception):
@@ -187,13 +84,19 @@ class Invoker:
     **Arguments:**
 
     - `jit`: wrap each method call in `eqx.filter_jit` (created here, once).
+        JAX shares the compiled programs of one call function between invokers,
+        and so between checks: each method is compiled once per input shape.
     - `batched`: step methods are vmapped over a leading environment axis.
+    - `trace`: only trace each call (`_trace.tracing`): outputs are
+        `jax.ShapeDtypeStruct`s and nothing is compiled; errors raised while
+        tracing (as under `jit`) are raised. `memo=False` traces every call anew,
+        even for inputs traced before.
     - `wrap`: an optional function applied to each plain call function before
-        jitting (the retrace check counts traces with it).
-    - `fresh`: give each function a compilation cache of its own. Otherwise JAX
-        shares compiled programs between invokers (and so between checks), which
-        saves compiling the same method again; a check that must see the first
-        trace happen asks for fresh functions.
+        jitting or tracing.
+    - `episodes`: when jitted (and neither tracing nor wrapped), `drive` runs a
+        whole example as one jitted program (`_episode`), one compilation for
+        every example and check, and calls the methods one by one only when that
+        fails (then the first method that raises is known).
     """
 
     def __init__(
@@ -201,14 +104,18 @@ class Invoker:
         *,
         jit: bool,
         batched: bool,
+        trace: bool = False,
+        memo: bool = True,
+        episodes: bool = True,
         wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
-        fresh: bool = False,
     ):
         self.jit = jit
         self.batched = batched
+        self.trace = trace
+        self.memo = memo
         self.wrap = wrap
-        self.fresh = fresh
-        self.contexts = _DEFAULT
+        self.episodes = episodes and jit and not trace and wrap is None
+        self.contexts = DEFAULT_CONTEXTS
         self._made: dict[ContextBuilder, dict[str, Callable[..., Any]]] = {}
 
     def bind(self, contexts: ContextBuilder) -> None:
@@ -224,9 +131,11 @@ class Invoker:
             for name, fn in (batched if self.batched else plain).items():
                 if self.wrap is not None:
                     fn = self.wrap(name, fn)
-                elif self.fresh:
-                    fn = _fresh(fn)
-                made[name] = eqx.filter_jit(fn) if self.jit else fn
+                if self.trace:
+                    fn = tracing(fn, memo=self.memo)
+                elif self.jit:
+                    fn = eqx.filter_jit(fn)
+                made[name] = fn
             self._made[self.contexts] = made
         return made
 
@@ -345,6 +254,22 @@ def drive(
 
     def env_keys(key: Any) -> Any:
         return jr.split(key, num_envs) if invoker.batched else key
+
+    if getattr(invoker, "episodes", False):
+        episode = episode_function(context.contexts, batched=invoker.batched)
+        try:
+            recorded = episode_calls(
+                episode, callback, env, policy, arrays, keys, env_keys
+            )
+        except Exception:  # `NotUniform` or a method's error: call them one by one
+            pass
+        else:
+            for method, args, output in recorded:
+                call_record = Call(method, args, output)
+                calls.append(call_record)
+                if on_call is not None:
+                    on_call(call_record)
+            return Trajectory(calls)
 
     state = call("reset", loc, keys[0])
     step_state = call("step_reset", loc, env_keys(keys[1]))

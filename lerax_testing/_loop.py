@@ -267,6 +267,7 @@ def run_training(
     env: Any = None,
     policy: Any = None,
     context_values: dict[str, Any] | None = None,
+    trace_only: bool = False,
 ) -> TrainingResult:
     """Run `callback` through a jitted training loop, the way Lerax algorithms do.
 
@@ -291,6 +292,11 @@ def run_training(
         any policy with `action`, shaped like the toy ones, will do.
     - `context_values`: values of context fields the loop does not make, such as
         the `algorithm` of a newer Lerax's contexts.
+    - `trace_only`: only trace the loop (`eqx.filter_eval_shape`), without
+        compiling or running it; the result then holds `jax.ShapeDtypeStruct`s.
+        Tracing finds every error `lax.scan` and `jax.jit` raise on the callback's
+        states and traced values (the conformance checks use it where only those
+        matter, as compiling the loop takes most of its time).
 
     Callbacks of `lerax_callback` and of Lerax's `lerax.callback` are both run,
     each with contexts of its own family's classes. Like Lerax's algorithms, the
@@ -330,7 +336,7 @@ def run_training(
     contexts = ContextBuilder() if api is None else ContextBuilder(api)
     if context_values:
         contexts = dataclasses.replace(contexts, values=dict(context_values))
-    return _train(
+    arguments = (
         callback,
         contexts,
         ToyEnv() if env is None else env,
@@ -340,6 +346,9 @@ def run_training(
         num_iterations,
         as_key(key),
     )
+    if trace_only:
+        return eqx.filter_eval_shape(_train, *arguments)
+    return _train(*arguments)
 
 
 def _callback_list(callbacks: list[Any]) -> Any:

@@ -7,12 +7,12 @@ import contextlib
 import dataclasses
 import functools
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 
-from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, drive
+from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, WrappedInvoker, drive
 from .._globals import (
     ConfigUpdate,
     config_changes,
@@ -23,6 +23,7 @@ from .._globals import (
 from .._report import Failure
 from .._source import source_line
 from .._subject import Subject, find_failure, method_failure
+from .._trace import jit_signature, signatures_equal
 from .._tree import comparable, diff, first_mismatch
 from ..strategies import Scenario
 from ._mutation import mutation_failures
@@ -125,14 +126,25 @@ def check_purity(subject: Subject) -> list[Failure]:
     )
 
 
+class _LeakCheckingInvoker(WrappedInvoker):
+    """Traces each call with `jax.checking_leaks`, which turns JAX's caches off:
+    only around the traced method, so that the arrays and keys `drive` makes
+    outside it are not compiled again."""
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        with jax.checking_leaks():
+            return self.inner(method, *args)
+
+
 def _leak_failures(subject: Subject) -> list[Failure]:
-    """Trace every method once with `jax.checking_leaks` (which disables JAX's
-    caches, so it runs on one example only)."""
-    invoker = Invoker(jit=True, batched=subject.num_envs > 1, fresh=True)
+    """Trace every method once with `jax.checking_leaks` (on one example: tracing
+    shows a leak, and nothing needs compiling)."""
+    invoker = _LeakCheckingInvoker(
+        Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
+    )
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     try:
-        with jax.checking_leaks():
-            drive(subject.callback, scenario, invoker, subject.context)
+        drive(subject.callback, scenario, invoker, subject.context)
     except MethodError as error:
         if isinstance(error.error, jax.errors.UnexpectedTracerError) or (
             "Leaked trace" in str(error.error) or "leaked" in str(error.error)
@@ -152,24 +164,27 @@ def _leak_failures(subject: Subject) -> list[Failure]:
 
 
 def check_retrace(subject: Subject) -> list[Failure]:
-    counts: dict[str, int] = {}
+    """Whether `jax.jit` would trace a method again, read from the key it caches
+    compilations under (`jit_signature`) rather than by counting traces: the
+    jitted calls then share their compilations with every other check, and a
+    compilation made by an earlier check cannot hide a retrace."""
+    signatures: dict[str, list[tuple[Any, ...]]] = {}
 
-    def counting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def traced(*args: Any) -> Any:
-            counts[name] = counts.get(name, 0) + 1
-            return fn(*args)
-
-        return traced
+    def new_signature(method: str, args: tuple[Any, ...]) -> bool:
+        signature = jit_signature(args)
+        known = signatures.setdefault(method, [])
+        if any(signatures_equal(signature, k) for k in known):
+            return False
+        known.append(signature)
+        return True
 
     batched = subject.num_envs > 1
-    invoker = Invoker(jit=True, batched=batched, wrap=counting)
+    invoker = Invoker(jit=True, batched=batched)
     previous: dict[str, tuple[Any, ...]] = {}
     warmed: set[str] = set()
 
-    def watch(call: Call, found: list[Failure], seen: dict[str, int]) -> None:
-        traced = counts.get(call.method, 0) > seen.get(call.method, 0)
-        seen[call.method] = counts.get(call.method, 0)
+    def watch(call: Call, found: list[Failure]) -> None:
+        traced = new_signature(call.method, (subject.callback, *call.args))
         last = previous.get(call.method)
         current = (*call.args, subject.callback)
         previous[call.method] = current
@@ -217,10 +232,9 @@ def check_retrace(subject: Subject) -> list[Failure]:
 
     def run(scenario: Scenario) -> list[Failure]:
         found: list[Failure] = []
-        seen = dict(counts)
         try:
             drive(subject.callback, scenario, invoker, subject.context,
-                  on_call=lambda call: watch(call, found, seen))  # fmt: skip
+                  on_call=lambda call: watch(call, found))  # fmt: skip
         except MethodError:
             return []  # reported by the `jit` check
         return found
@@ -311,24 +325,41 @@ def _config_failure(
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
-    # Fresh functions: the first call must trace here, even if another check
-    # already compiled the same method.
-    invoker = Invoker(jit=True, batched=subject.num_envs > 1, fresh=True)
+    # What runs while tracing, per method: every call traced anew (nothing is
+    # compiled), even if another check already compiled the same method.
+    traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
     scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
-    effects: list[dict[str, str]] = []
+    capturing = _CapturingInvoker(traced, subject.callback)
+    try:
+        drive(subject.callback, scenario, capturing, subject.context)
+    except MethodError:
+        return capturing.config  # the error itself is the `jit` check's
+    if capturing.config:
+        return capturing.config
+    first = capturing.effects
+    if not any(text.strip() for text in first.values()):
+        return []
+    # What runs when the compiled methods run: the second of two jitted drives
+    # (the first may trace and compile, once for every check), whose output
+    # cannot be told apart by method as one compiled program runs them all.
+    jitted = Invoker(jit=True, batched=subject.num_envs > 1)
+    later = ""
     for _ in range(2):
-        capturing = _CapturingInvoker(invoker, subject.callback)
+        written: list[str] = []
+        before = config_snapshot()
         try:
-            drive(subject.callback, scenario, capturing, subject.context)
+            with _capture(written) as buffer:
+                drive(subject.callback, scenario, jitted, subject.context)
         except MethodError:
-            return capturing.config  # the error itself is the `jit` check's
-        if capturing.config:
-            return capturing.config
-        effects.append(capturing.effects)
-    first, later = effects
+            return []  # the `jit` check's finding
+        finally:
+            restore_config(before)
+        later = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
+    later_lines = {line.strip() for line in later.splitlines()}
     failures = []
     for method, text in first.items():
-        if text.strip() and not later.get(method, "").strip():
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines and not any(line in later_lines for line in lines):
             shown = " ".join(text.split())
             shown = shown if len(shown) <= 120 else shown[:117] + "..."
             failures.append(

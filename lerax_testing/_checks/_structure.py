@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import equinox as eqx
 import jax
 
 from .._drive import Call, Invoker, MethodError, drive
@@ -37,13 +36,6 @@ def _shape_scenario(num_envs: int) -> Scenario:
         opt_step=1,
         locals_value=0.0,
     )
-
-
-def _eval_shape(name: str, fn: Any) -> Any:
-    def abstract(*args: Any) -> Any:
-        return eqx.filter_eval_shape(fn, *args)
-
-    return abstract
 
 
 def _structure_failures(calls: list[Call], check: str, note: str) -> list[Failure]:
@@ -104,7 +96,7 @@ def structure_failures(subject: Subject, check: str, note: str = "") -> list[Fai
     """Trace every method once, batched and unbatched, and compare the states."""
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
-        invoker = Invoker(jit=False, batched=batched, wrap=_eval_shape)
+        invoker = Invoker(jit=False, batched=batched, trace=True)
         scenario = _shape_scenario(subject.num_envs if batched else 1)
         calls: list[Call] = []
         try:
@@ -126,12 +118,24 @@ def check_structure(subject: Subject) -> list[Failure]:
 
 
 def scan_failures(
-    subject: Subject, check: str, note: str = "", *, single: bool = True
+    subject: Subject,
+    check: str,
+    note: str = "",
+    *,
+    single: bool = True,
+    compiled: bool = True,
 ) -> list[Failure]:
     """Run the reference training loop with several environments and, when
-    `single`, with one."""
+    `single`, trace it with one.
+
+    Only the loop with several environments is compiled and run, and only when
+    `compiled`: the errors a `lax.scan` raises on states (structure, dtypes, weak
+    types, static fields) and tracer errors all show while tracing, and compiling
+    the loop is most of its cost.
+    """
     failures: list[Failure] = []
     for num_envs in sorted({1, subject.num_envs} if single else {subject.num_envs}):
+        run = compiled and num_envs == subject.num_envs
         try:
             result = run_training(
                 subject.callback,
@@ -142,8 +146,10 @@ def scan_failures(
                 env=subject.context.env,
                 policy=subject.context.policy,
                 context_values=dict(subject.context.contexts.values),
+                trace_only=not run,
             )
-            jax.block_until_ready(result)
+            if run:
+                jax.block_until_ready(result)
         except Exception as error:
             envs = "one environment" if num_envs == 1 else f"{num_envs} environments"
             summary = error_summary(error, limit=400)
@@ -183,11 +189,11 @@ def check_x64(subject: Subject) -> list[Failure]:
     added = [f for f in structure_failures(subject, "x64", note) if key(f) not in known]
     if added or without:
         return added
-    # The traced structure above covers one environment and several; one loop
-    # (several environments) is enough to confirm it compiles in x64 mode.
-    failures = scan_failures(subject, "x64", note, single=False)
+    # The traced structure above covers one environment and several; one traced
+    # loop (several environments) is enough to confirm its carries in x64 mode.
+    failures = scan_failures(subject, "x64", note, single=False, compiled=False)
     if failures:
         jax.config.update("jax_enable_x64", False)
-        if scan_failures(subject, "x64", single=False):
+        if scan_failures(subject, "x64", single=False, compiled=False):
             return []  # the loop fails without x64 too: the `scan` check reports it
     return failures

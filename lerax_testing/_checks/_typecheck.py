@@ -41,11 +41,13 @@ def check_typecheck(subject: Subject) -> list[Failure]:
     from lerax_callback import TypeCheckError
 
     checked = _Checked(subject.callback)
-    # Under `jit` the annotations are checked while tracing, once per shape; a
-    # callback that cannot be jitted is checked eagerly instead.
+    # Under `jit` the annotations are checked while tracing, once per shape: so
+    # tracing alone checks them, without compiling; a callback that cannot be
+    # traced is checked eagerly instead.
     batches = (False, True) if subject.num_envs > 1 else (False,)
     invokers = [
-        (Invoker(jit=True, batched=b), Invoker(jit=False, batched=b)) for b in batches
+        (Invoker(jit=True, batched=b, trace=True), Invoker(jit=False, batched=b))
+        for b in batches
     ]
 
     def test(scenario: Scenario) -> list[Failure]:

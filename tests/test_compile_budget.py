@@ -1,0 +1,93 @@
+"""A full check compiles few XLA programs: a budget, counted, not timed.
+
+Counted with `jax.monitoring` (every `backend_compile` event), which is
+deterministic where timings on a shared machine are not.
+
+Counting fairly: JAX also compiles each new primitive and shape once per process
+when it runs eagerly (`runs`, the eager half of `purity`), and keeps those
+programs for every later callback. The test first checks another callback class
+that uses the same operations (`WeakStart`), so those process-wide compilations
+are paid before counting, then counts a full default check of a callback of a
+class not seen before: what is left are the compilations the harness makes per
+callback (the jitted episodes, `vmap`'s per-environment calls, the reference
+loop), which no earlier check can share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from jax import monitoring
+from zoo import DtypeDrift, ReturnTracker, WeakStart
+
+from lerax_testing import check_callback
+
+BUDGET = 8
+"""Compilations for a full default check of a simple correct callback."""
+
+DEFECTIVE_BUDGET = 24
+"""For a callback whose step state changes dtype: the jitted episodes cannot run
+it, so its methods are jitted one by one, as the `jit` check's messages need."""
+
+_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def counting_compilations() -> Iterator[list[str]]:
+    """Yields a list that gets one entry per XLA compilation while inside."""
+    compiled: list[str] = []
+    active = True
+
+    def listen(event: str, duration: float, **kwargs: object) -> None:
+        if active and event == _EVENT:
+            compiled.append(event)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield compiled
+    finally:
+        active = False
+        monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.fixture(scope="module")
+def warm() -> None:
+    report = check_callback(WeakStart(), seed=0)
+    assert report.ok, report.render()
+
+
+def _fresh_class(base: type) -> type:
+    """A subclass never checked before: its jitted programs cannot be cached."""
+    return type(f"Fresh{base.__name__}", (base,), {"__module__": base.__module__})
+
+
+def test_a_full_check_of_a_simple_callback_stays_within_the_budget(warm):
+    callback = _fresh_class(ReturnTracker)()
+    with counting_compilations() as compiled:
+        report = check_callback(callback, seed=0)
+    assert report.ok, report.render()
+    assert len(compiled) <= BUDGET, (
+        f"a full check compiled {len(compiled)} programs (budget {BUDGET})"
+    )
+
+
+def test_a_full_check_of_a_defective_callback_stays_within_its_budget(warm):
+    callback = _fresh_class(DtypeDrift)()
+    with counting_compilations() as compiled:
+        report = check_callback(callback, seed=0)
+    assert not report.ok
+    assert len(compiled) <= DEFECTIVE_BUDGET, (
+        f"a full check compiled {len(compiled)} programs (budget {DEFECTIVE_BUDGET})"
+    )
+
+
+def test_more_examples_compile_nothing_more(warm):
+    first = _fresh_class(ReturnTracker)()
+    second = _fresh_class(ReturnTracker)()
+    with counting_compilations() as few:
+        check_callback(first, seed=0, max_examples=5)
+    with counting_compilations() as many:
+        check_callback(second, seed=0, max_examples=50)
+    assert len(many) == len(few)
