@@ -4,9 +4,13 @@ the report's text rendering."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any, Literal
+
+from ._causes import Cause, group_failures
+from ._failure import Failure as Failure
 
 CHECKS: tuple[str, ...] = (
     "api",
@@ -57,43 +61,6 @@ class ConformanceError(AssertionError):
 
 
 ConformanceError.__module__ = "lerax_testing"
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """One way a callback is not trace-safe.
-
-    **Attributes:**
-
-    - `check`: the check id that found it (one of `CHECKS`).
-    - `method`: the callback method concerned, or `None` for the whole callback.
-    - `message`: what is wrong, where, and how to fix it, in one paragraph.
-    - `leaf`: the path of the state leaf concerned, e.g. `state.episode_return`.
-    - `expected`, `found`: what the check expected and what it found.
-    - `location`: `(file, line)` of the user's source where the problem arose.
-    - `advice`: one sentence on how to fix it.
-    - `example`: the shrunk failing example, described in words.
-    - `reproducer`: code that reproduces the failure.
-    - `details`: the underlying error's text, for the curious.
-    """
-
-    check: str
-    method: str | None
-    message: str
-    leaf: str | None = None
-    expected: str | None = None
-    found: str | None = None
-    location: tuple[str, int] | None = None
-    advice: str | None = None
-    example: str | None = None
-    reproducer: str | None = None
-    details: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        if self.location is not None:
-            data["location"] = {"file": self.location[0], "line": self.location[1]}
-        return data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,11 +183,26 @@ def merge_failures(failures: Sequence[Failure]) -> tuple[Failure, ...]:
     return tuple(kept)
 
 
+WIDTH = 100
+"""Columns the text report's summary lines fit in."""
+
+_KEY_SEED = re.compile(r"^seed=(\d+)$", re.MULTILINE)
+
+
 def _indent(text: str, prefix: str) -> str:
     return textwrap.indent(text, prefix, lambda line: True)
 
 
-def _failure_text(failure: Failure, *, verbose: bool) -> str:
+def _example(example: str) -> str:
+    """The failing example, its key as `jax.random.key(n)`: the report's seed (in
+    the header and the reproducer) is the only number called a seed."""
+    return _KEY_SEED.sub(r"keys from jax.random.key(\1)", example)
+
+
+def cause_text(cause: Cause, *, verbose: bool = False) -> str:
+    """One cause: the primary failure, its fix, the checks it also breaks, its
+    example and reproducer."""
+    failure = cause.failure
     lines = [f"[{failure.check}] {failure.message}"]
     if failure.leaf is not None and failure.leaf not in failure.message:
         lines.append(f"  leaf: {failure.leaf}")
@@ -231,9 +213,11 @@ def _failure_text(failure: Failure, *, verbose: bool) -> str:
         lines.append(f"  at {failure.location[0]}:{failure.location[1]}")
     if failure.advice:
         lines.append(f"  fix: {failure.advice}")
+    if cause.also_breaks:
+        lines.append(f"  also breaks: {', '.join(cause.also_breaks)}")
     if failure.example:
         lines.append("  failing example:")
-        lines.append(_indent(failure.example, "    "))
+        lines.append(_indent(_example(failure.example), "    "))
     if failure.reproducer:
         lines.append("  reproduce with:")
         lines.append(_indent(failure.reproducer, "    "))
@@ -243,35 +227,55 @@ def _failure_text(failure: Failure, *, verbose: bool) -> str:
     return "\n".join(lines)
 
 
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 100 else f"{seconds:.0f}s"
+
+
+def _status_lines(report: Report) -> list[str]:
+    """The checks by status with their times, wrapped to `WIDTH` columns; a
+    skipped check on a line of its own, with its reason."""
+    out: list[str] = []
+    for status, label in (("failed", "FAILED"), ("passed", "passed")):
+        done = [r for r in report.results if r.status == status]
+        if done:
+            # A no-break space keeps each check with its time when wrapping.
+            items = ", ".join(f"{r.check}\N{NO-BREAK SPACE}{_seconds(r.seconds)}"
+                              for r in done)  # fmt: skip
+            wrapped = textwrap.wrap(
+                items,
+                WIDTH,
+                initial_indent=f"  {label}: ",
+                subsequent_indent=" " * (len(label) + 4),
+                break_on_hyphens=False,
+            )
+            out += [line.replace("\N{NO-BREAK SPACE}", " ") for line in wrapped]
+    for r in report.results:
+        if r.status == "skipped":
+            out.append(f"  {r.check} skipped: {r.reason or 'no reason given'}")
+    return out
+
+
 def render_text(report: Report, *, verbose: bool = False) -> str:
-    """A summary line per check, then every failure grouped by method."""
+    """A header, the checks by status with their times, then one entry per cause
+    (`group_failures`), grouped by method."""
     failed = [r for r in report.results if r.status == "failed"]
     where = report.callback_type
     if report.location is not None:
         where += f", {report.location[0]}:{report.location[1]}"
+    total = _seconds(sum(r.seconds for r in report.results))
     verdict = (
         "passed every check run"
         if not failed
         else f"failed {len(failed)} of {len(report.results)} checks"
     )
-    out = [f"{report.callback} ({where}): {verdict} (seed {report.seed})"]
-    for r in report.results:
-        status = {"passed": "passed", "failed": "FAILED", "skipped": "skipped"}[
-            r.status
-        ]
-        line = f"  {r.check:<13}{status}"
-        if r.status == "skipped" and r.reason:
-            line += f": {r.reason}"
-        elif r.status == "failed":
-            count = len(r.failures)
-            line += f" ({count} problem{'s' if count != 1 else ''})"
-        out.append(line)
-    by_method: dict[str, list[Failure]] = {}
-    for failure in report.failures:
-        by_method.setdefault(failure.method or "(callback)", []).append(failure)
-    for method, failures in by_method.items():
+    out = [f"{report.callback} ({where}): {verdict} in {total} (seed {report.seed})"]
+    out += _status_lines(report)
+    by_method: dict[str, list[Cause]] = {}
+    for cause in group_failures(report.failures):
+        by_method.setdefault(cause.failure.method or "(callback)", []).append(cause)
+    for method, causes in by_method.items():
         out.append("")
         out.append(f"{method}:")
-        for failure in failures:
-            out.append(_indent(_failure_text(failure, verbose=verbose), "  "))
+        for cause in causes:
+            out.append(_indent(cause_text(cause, verbose=verbose), "  "))
     return "\n".join(out)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import sysconfig
 import traceback
 from typing import Any
 
 import jax
 
+from ._advice import TRACER_ERRORS
 from ._locations import (
     class_location as class_location,
     method_location as method_location,
 )
+from ._sentences import shorten
 
 _LIBRARY_DIRS = tuple(
     os.path.realpath(p)
@@ -28,7 +31,10 @@ _OWN_DIR = os.path.realpath(os.path.dirname(__file__))
 
 def _is_library(filename: str) -> bool:
     path = os.path.realpath(filename)
-    if path.startswith(_OWN_DIR) or os.path.basename(path).startswith("_typecheck"):
+    # The runtime type checker (`lerax_callback/_typecheck/`, `_typecheck*.py`)
+    # raises on the user's behalf: its frames are never the user's line.
+    parts = path.split(os.sep)
+    if path.startswith(_OWN_DIR) or any(p.startswith("_typecheck") for p in parts):
         return True
     return any(path.startswith(d) for d in _LIBRARY_DIRS) or filename.startswith("<")
 
@@ -79,40 +85,9 @@ def source_line(location: tuple[str, int] | None) -> str | None:
     return text or None
 
 
-_TRACER_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
-    (
-        jax.errors.TracerBoolConversionError,
-        "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value",
-        "Choose between values with `jnp.where(cond, a, b)` or `lax.select`, or "
-        "between computations with `lax.cond`, instead of Python control flow.",
-    ),
-    (
-        jax.errors.TracerIntegerConversionError,
-        "`int()`, `range()` or indexing a Python sequence with a traced value",
-        "Keep the value an array: index arrays with it (`x[i]`), use `lax.fori_loop` "
-        "or `lax.dynamic_index_in_dim`, not Python `int()`.",
-    ),
-    (
-        jax.errors.TracerArrayConversionError,
-        "a NumPy conversion (`np.asarray`, `np.*` functions, `.tolist()`) of a "
-        "traced value",
-        "Use `jax.numpy` instead of NumPy inside callback methods; to hand values "
-        "to host code, use `jax.debug.callback`.",
-    ),
-    (
-        jax.errors.ConcretizationTypeError,
-        "`float()`, `.item()` or another conversion of a traced value to a concrete "
-        "Python value",
-        "Keep it an array (`jnp` operations, `jnp.where`, `lax.cond`); to print or "
-        "log it, use `jax.debug.print` or `jax.debug.callback`.",
-    ),
-    (
-        jax.errors.UnexpectedTracerError,
-        "a tracer leaked out of a transformation (stored on `self`, in a global or "
-        "in a container outside the method)",
-        "Return every value through the method's result instead of storing it; keep "
-        "host-side state behind `jax.debug.callback`.",
-    ),
+_TRACER_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = tuple(
+    (getattr(jax.errors, name), what, fix)
+    for name, (what, fix) in TRACER_ERRORS.items()
 )
 
 
@@ -125,17 +100,79 @@ def explain_tracer_error(error: BaseException) -> tuple[str, str] | None:
     return None
 
 
+# JAX's carry and branch type errors: "...but they differ:", then one paragraph per
+# difference, each in one of these forms; shown compactly as `path`: before -> after.
+_CARRY_TYPE = re.compile(
+    r"[Tt]he input carry component (?P<path>\S+) has type (?P<before>\S+) but the "
+    r"corresponding output carry component has type (?P<after>\S+?),? so the "
+    r"(?P<what>\w+) do not match"
+)
+_CARRY_META = re.compile(
+    r"[Tt]he input carry component (?P<path>\S+) is a <class '(?P<cls>[^']+)'> with "
+    r"pytree metadata (?P<before>.+?) but the corresponding component of the carry "
+    r"output is a <class '[^']+'> with pytree metadata (?P<after>.+?), so"
+)
+_BRANCH_TYPE = re.compile(
+    r"The output of true_fun at path (?P<path>\S+) has type (?P<before>\S+) but the "
+    r"corresponding output of false_fun has type (?P<after>\S+?),? so the "
+    r"(?P<what>\w+) do not match"
+)
+_KEY_SETS = re.compile(r"symmetric difference on key sets is\s*\n\s*(.+)")
+_NOISE = ("true_fun is ", "false_fun is ", "at loc(", "at ")
+_END = ("Revise ", "See ", "This might", "The module", "For simplicity")
+MAX_DIFFERENCES = 3
+"""Differences of a carry-type error shown at most; the details hold the rest."""
+
+
+def _difference(text: str) -> str:
+    """One difference of a JAX type error, compactly when its form is known."""
+    text = " ".join(text.lstrip("* ").rstrip(";.").split())
+    for pattern in (_CARRY_TYPE, _BRANCH_TYPE):
+        match = pattern.search(text)
+        if match:
+            path, before, after = match.group("path", "before", "after")
+            return f"`{path}` {before} -> {after} ({match.group('what')} differ)"
+    match = _CARRY_META.search(text)
+    if match:
+        path, cls, before, after = match.group("path", "cls", "before", "after")
+        return f"`{path}` ({cls}) static fields {before} -> {after}"
+    return text
+
+
+def message_summary(text: str) -> str:
+    """The gist of an error message on one line, complete: its first line, and
+    when that announces more (ends with `:`, as JAX's "...but they differ:" and
+    "Cannot lower jaxpr with verifier errors:" do) the lines it announces, up to
+    `MAX_DIFFERENCES` of them."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if not lines:
+        return ""
+    head, rest = lines[0], lines[1:]
+    keys = _KEY_SETS.search(text)
+    if keys:
+        return f"{head.rstrip(':')}; the keys that differ: {keys.group(1).strip()}."
+    announces = head.endswith(":") or head.endswith("but they differ.")
+    if not announces:
+        return head
+    found: list[str] = []
+    for line in rest:
+        if line.startswith(_END) or len(found) == MAX_DIFFERENCES:
+            break
+        if line and not line.startswith(_NOISE):
+            found.append(_difference(line))
+    head = head.rstrip(":.")
+    return f"{head}: {'; '.join(found)}." if found else f"{head}."
+
+
 def error_summary(error: BaseException, *, limit: int = 300) -> str:
-    """`Type: first line of the message`, shortened."""
+    """`Type: the message's gist` (see `message_summary`), cut only after whole
+    sentences (`shorten`)."""
     for link in _chain(error):
         if type(link).__name__ != "MethodError":
             error = link
             break
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
-    if len(first) > limit:
-        first = first[: limit - 3] + "..."
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+    gist = shorten(message_summary(str(error)), limit)
+    return f"{type(error).__name__}: {gist}" if gist else type(error).__name__
 
 
 def error_details(error: BaseException) -> str:

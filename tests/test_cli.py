@@ -123,9 +123,10 @@ def test_every_format_from_one_run(
     # The text: a callbacks-by-checks table, the failure in full, a summary.
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("callback"))
-    assert header.split() == ["callback", "api", "runs", "jit"]
+    assert header.split() == ["callback", "api", "runs", "jit", "time"]
     assert f"{good}:Good" in out
-    assert [f"{bad}.py:Bad", "ok", "ok", "FAIL"] in [line.split() for line in lines]
+    rows = [line.split()[:4] for line in lines]
+    assert [f"{bad}.py:Bad", "ok", "ok", "FAIL"] in rows
     assert "`on_step` under `jax.jit` fails at `if ctx.reward > 0:" in out
     assert lines[-1] == (
         f"FAILED: 1 of 2 callbacks failed ({bad}.py:Bad: jit) (seed 5)."

@@ -1,8 +1,10 @@
 """GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`
 annotations on the callbacks' source lines, and a `::notice` with the summary.
 
-GitHub shows at most 10 error annotations per step, so beyond 10 failures they are
-merged, one per callback, and beyond 10 callbacks the last one sums up the rest.
+One annotation per cause (`group_failures`): a defect that fails several checks is
+one annotation, naming the checks it also breaks. GitHub shows at most 10 error
+annotations per step, so beyond 10 causes they are merged, one per callback, and
+beyond 10 callbacks the last one sums up the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from .._causes import group_failures
 from ._results import Outcome, RunResult
 from ._text import failed_checks, summary_line
 
@@ -56,10 +59,13 @@ def _per_failure(outcome: Outcome) -> list[Annotation]:
     if outcome.report is None:
         return [_error(outcome)]
     out = []
-    for failure in outcome.report.failures:
+    for cause in group_failures(outcome.report.failures):
+        failure = cause.failure
         message = failure.message
         if failure.advice:
             message += f"\nFix: {failure.advice}"
+        if cause.also_breaks:
+            message += f"\nAlso breaks: {', '.join(cause.also_breaks)}"
         out.append(
             Annotation(
                 f"{outcome.name} fails the `{failure.check}` check",
@@ -74,7 +80,10 @@ def _per_callback(outcome: Outcome) -> Annotation:
     if outcome.report is None:
         return _error(outcome)
     checks = failed_checks(outcome)
-    lines = [f"[{f.check}] {f.message}" for f in outcome.report.failures]
+    lines = [
+        f"[{c.failure.check}] {c.failure.message}"
+        for c in group_failures(outcome.report.failures)
+    ]
     return Annotation(
         f"{outcome.name} fails {len(checks)} check(s): {', '.join(checks)}",
         "\n".join(lines),

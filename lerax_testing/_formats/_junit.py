@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .._report import CheckResult
+from .._sentences import shorten
 from ._results import Outcome, RunResult
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -23,8 +24,10 @@ def clean(text: object) -> str:
 
 
 def _first_line(text: str | None, limit: int = 300) -> str:
+    """The message attribute: the text's first line, cut only after a whole
+    sentence (CI systems show it as the failure's title)."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    return shorten(line, limit)
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: object):

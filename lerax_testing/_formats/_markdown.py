@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 
+from .._sentences import shorten
 from ._results import Outcome, RunResult
 from ._text import cell, failed_checks, summary_line
 
@@ -29,8 +30,7 @@ def _code(text: str) -> str:
 
 
 def _cell_text(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    text = shorten(text, limit)
     return html.escape(text).replace("|", "&#124;")
 
 

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Callable
 
 from ._results import Outcome, RunResult
+from ._table import cell as cell, seconds_text, table
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
 """Every format `--format` accepts."""
@@ -15,11 +16,6 @@ FORMATS = ("text", "json", "junit", "github", "markdown")
 HUMAN = frozenset({"text", "github"})
 """Formats that read well on a terminal: with only these on standard output, the
 progress display is on and several may share it."""
-
-CELLS = {"passed": "ok", "failed": "FAIL", "skipped": "skip"}
-"""The table's cell for each check status; `-` for a check that was not run."""
-
-_LEGEND = "ok = passed, FAIL = failed, skip = skipped, - = not run"
 
 
 def render(fmt: str, result: RunResult, *, verbose: bool = False) -> str:
@@ -42,17 +38,6 @@ def _lazy(module: str, function: str) -> Callable[[RunResult], str]:
         return getattr(importlib.import_module(module, __package__), function)(result)
 
     return call
-
-
-def cell(outcome: Outcome, check: str) -> str:
-    """The status of `check` for `outcome`'s callback: passed, failed, skipped or
-    `None` when it was not run."""
-    if outcome.report is None:
-        return ""
-    for result in outcome.report.results:
-        if result.check == check:
-            return result.status
-    return ""
 
 
 def failed_checks(outcome: Outcome) -> list[str]:
@@ -112,37 +97,6 @@ def _bases_text(result: RunResult) -> str:
     return f"; skipped {total} abstract base{'s' if total != 1 else ''} ({whys})"
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def table(result: RunResult, *, width: int = 64) -> list[str]:
-    """The callbacks-by-checks table, as lines."""
-    checks = result.checks
-    names = [_shorten(o.name, width) for o in result.outcomes]
-    first = max([len("callback"), *map(len, names)])
-    widths = [max(len(c), 4) for c in checks]
-    lines = [
-        "  ".join(
-            [
-                f"{'callback':<{first}}",
-                *(f"{c:<{w}}" for c, w in zip(checks, widths, strict=True)),
-            ]
-        ).rstrip()
-    ]
-    for outcome, name in zip(result.outcomes, names, strict=True):
-        if outcome.report is None:
-            label = "ERROR" if outcome.status == "error" else "skipped"
-            reason = _shorten(" ".join((outcome.reason or "").split()), 80)
-            lines.append(f"{name:<{first}}  {label}: {reason}")
-            continue
-        row = [f"{name:<{first}}"]
-        for check, w in zip(checks, widths, strict=True):
-            row.append(f"{CELLS.get(cell(outcome, check), '-'):<{w}}")
-        lines.append("  ".join(row).rstrip())
-    return lines
-
-
 def render_text(result: RunResult, *, verbose: bool = False) -> str:
     """The human report: the table, each failure in full, then a summary line."""
     out = [
@@ -151,7 +105,8 @@ def render_text(result: RunResult, *, verbose: bool = False) -> str:
         "",
     ]
     if result.outcomes:
-        out += [*table(result), f"({_LEGEND})"]
+        out += table(result)
+        out.append(f"Checked in {seconds_text(result.seconds)}.")
     skipped = [o for o in result.outcomes if o.status == "skipped"]
     if skipped:
         out += ["", "Not checked:"]

@@ -1,0 +1,260 @@
+"""What went wrong, read from a `Failure`'s fields, and the fix for it.
+
+The checks attach advice where they know the cause; where they do not (a `runs`
+failure, the reference loop failing in `scan`, a plain exception caught by the
+`vmap` check), their advice is missing or generic. `advise` classifies a failure by
+its message, leaf and expected/found values and returns advice matched to the
+cause: tracer conversions, dtype, shape and static-field drift, a state of the
+wrong class, an attribute the harness's environment or policy lacks, a missing
+key, and plain exceptions by type. Pure text: no JAX.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._failure import Failure
+
+TRACER_ERRORS: dict[str, tuple[str, str]] = {
+    "TracerBoolConversionError": (
+        "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value",
+        "Choose between values with `jnp.where(cond, a, b)` or `lax.select`, or "
+        "between computations with `lax.cond`, instead of Python control flow.",
+    ),
+    "TracerIntegerConversionError": (
+        "`int()`, `range()` or indexing a Python sequence with a traced value",
+        "Keep the value an array: index arrays with it (`x[i]`), use `lax.fori_loop` "
+        "or `lax.dynamic_index_in_dim`, not Python `int()`.",
+    ),
+    "TracerArrayConversionError": (
+        "a NumPy conversion (`np.asarray`, `np.*` functions, `.tolist()`) of a "
+        "traced value",
+        "Use `jax.numpy` instead of NumPy inside callback methods; to hand values "
+        "to host code, use `jax.debug.callback`.",
+    ),
+    "ConcretizationTypeError": (
+        "`float()`, `.item()` or another conversion of a traced value to a concrete "
+        "Python value",
+        "Keep it an array (`jnp` operations, `jnp.where`, `lax.cond`); to print or "
+        "log it, use `jax.debug.print` or `jax.debug.callback`.",
+    ),
+    "UnexpectedTracerError": (
+        "a tracer leaked out of a transformation (stored on `self`, in a global or "
+        "in a container outside the method)",
+        "Return every value through the method's result instead of storing it; keep "
+        "host-side state behind `jax.debug.callback`.",
+    ),
+}
+"""`{JAX error class name: (what the user's code did, how to fix it)}`."""
+
+ENV_OPTION = (
+    "`check_callback(cb, env=MyEnv(), policy=MyPolicy())` or `--env module:factory`"
+)
+
+_EXCEPTION = re.compile(r"(?:raised|fails:) ([A-Z]\w*(?:Error|Exception|Exit))\b")
+_DTYPE = re.compile(r"^([a-z]+\d*)\[([\d,]*)\]( \(weak\))?$")
+_CLASS = re.compile(r"^[A-Za-z_][\w.]*$")
+_NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+_KEY = re.compile(r"KeyError: ('[^']*'|\"[^\"]*\"|\S+)")
+_ENV_TYPES = ("Env", "Policy")  # class names that end so: the harness's toy ones
+
+GENERIC_ADVICE = (
+    "Run the `structure`, `jit` and `vmap` checks",  # the `scan` check's catch-all
+    "Write per-environment methods for one environment",  # `vmap`'s, for any error
+    "Give every state leaf a fixed dtype and shape",  # `structure`'s, for any change
+)
+"""How the checks' catch-all advice begins: replaced wherever a cause is known."""
+
+
+def exception_name(failure: Failure) -> str | None:
+    """The exception class a failure reports, by name (also for tracer errors the
+    checks describe in words instead of naming)."""
+    match = _EXCEPTION.search(failure.message)
+    if match:
+        return match.group(1)
+    for name, (what, _) in TRACER_ERRORS.items():
+        if what in failure.message:
+            return name
+    return None
+
+
+def drift(failure: Failure) -> str | None:
+    """How a state leaf changed between a method's input and output: `dtype`,
+    `weak` (a weakly typed start of another kind), `shape`, `static` or `class`;
+    None when the failure is no such change."""
+    if failure.expected is None or failure.found is None or failure.leaf is None:
+        return None
+    if failure.check not in ("structure", "x64", "types"):
+        return None
+    before, after = _DTYPE.match(failure.expected), _DTYPE.match(failure.found)
+    if before and after:
+        if before.group(1) != after.group(1):
+            return "weak" if before.group(3) else "dtype"
+        return "shape"
+    return "class" if class_change(failure) else "static"
+
+
+def class_change(failure: Failure) -> bool:
+    """Whether `failure` expected one class and found another (a method returning
+    a state of the wrong class)."""
+    expected, found = failure.expected or "", failure.found or ""
+    return bool(_CLASS.match(expected) and _CLASS.match(found)) and expected != found
+
+
+def leaf_name(path: str) -> str:
+    """The last named part of a leaf path: `steps` for `step_state.steps` or
+    `carry[0].steps`, `rewards` for `ctx.locals['rewards'][1]`."""
+    parts = [p.strip("'\"") for p in re.split(r"[.\[\]]+", path) if p]
+    named = [p for p in parts if not p.isdigit()]
+    return named[-1] if named else path
+
+
+def _drift_advice(failure: Failure, kind: str) -> str:
+    name = f"`{leaf_name(failure.leaf or '')}`"
+    expected = failure.expected or ""
+    dtype = expected.split("[", 1)[0]
+    if kind == "class":
+        return (
+            f"Return a `{failure.expected}` from `{failure.method}`, as declared, "
+            f"not a `{failure.found}`; or declare `{failure.found}` as the callback's "
+            "state type if that is the class you mean."
+        )
+    if kind == "weak":
+        return (
+            f"Start {name} with the dtype it is updated with, e.g. "
+            f"`jnp.zeros((), jnp.{(failure.found or '').split('[', 1)[0]})`: "
+            "`jnp.array(0.0)` is a weak float that a `lax.scan` never turns into an "
+            "integer."
+        )
+    if kind == "dtype":
+        return (
+            f"Keep {name} {dtype}: cast every update back "
+            f"(`new.astype(jnp.{dtype})`); `/`, float constants and float64 rewards "
+            "(under x64) change the dtype."
+        )
+    if kind == "shape":
+        return (
+            f"Give {name} a fixed shape from the start ({expected} here becomes "
+            f"{failure.found}): use a fixed-size buffer "
+            "(`jnp.roll(x, 1).at[0].set(v)`) instead of `jnp.concatenate` or "
+            "appending; a `lax.scan` carry never changes shape."
+        )
+    return (
+        f"Keep the static field {name} constant (it is part of the pytree's "
+        "structure); store a changing value as an array leaf, e.g. "
+        "`jnp.zeros((), jnp.int32)`."
+    )
+
+
+def _exception_advice(name: str, failure: Failure) -> str:
+    """Advice for a plain exception of class `name` raised by callback code."""
+    text = failure.message
+    missing = _NO_ATTRIBUTE.search(text)
+    if name == "AttributeError" and missing:
+        owner, attribute = missing.groups()
+        if owner.endswith(_ENV_TYPES):
+            return (
+                f"The harness's toy `{owner}` has no `{attribute}`; your own "
+                f"environment or policy may: pass it with {ENV_OPTION}, or read "
+                f"only what every environment has."
+            )
+        return (
+            f"`{owner}` objects have no attribute `{attribute}`: check the name and "
+            "which object the line reads it from (`ctx.state`, `ctx.env`, `self`)."
+        )
+    if name == "KeyError":
+        key = _KEY.search(text)
+        shown = key.group(1) if key else "the key"
+        if "training_log" in text:
+            return (
+                f"`ctx.training_log` has no {shown}: read it with "
+                f"`ctx.training_log.get({shown}, default)`, or pass "
+                "`training_logs=` so the harness generates the metrics your "
+                "algorithm logs."
+            )
+        return f"Check that {shown} exists before reading it, or use `.get(key, x)`."
+    if name == "IndexError" and "0-dimensional" in text:
+        return (
+            "With one environment step states have no environment axis: reduce them "
+            "with `jnp.sum`/`jnp.mean`, which work batched and unbatched, instead of "
+            "indexing environments (`x[0]`)."
+        )
+    if name == "NotImplementedError" and "vmap_method" in text:
+        return (
+            'Pass `vmap_method="sequential"` (or another batching rule) to '
+            "`jax.pure_callback`: the algorithm vmaps per-environment methods."
+        )
+    return _EXCEPTION_ADVICE.get(name, _DEFAULT_EXCEPTION).format(
+        name=name, method=f"`{failure.method}`" if failure.method else "the callback"
+    )
+
+
+_DEFAULT_EXCEPTION = (
+    "Make {method} handle every context an algorithm may pass: the failing example "
+    "shows inputs that make it raise `{name}`."
+)
+_EXCEPTION_ADVICE = {
+    "IndexError": "Check sizes before indexing; state and context arrays have the "
+    "shapes of one environment in per-environment methods.",
+    "TypeError": "Check the types the line combines: context fields are JAX arrays "
+    "(`ctx.reward`, `ctx.done`), states are the declared modules; convert with "
+    "`jnp.asarray(...)` and check the arguments' order and names.",
+    "ZeroDivisionError": "Divide JAX arrays and guard the divisor "
+    "(`x / jnp.maximum(n, 1)` or `jnp.where(n > 0, x / n, 0.0)`); Python `/` on a "
+    "zero count raises.",
+    "ValueError": "Check the shapes and values the line combines; the failing "
+    "example shows inputs that make it raise `ValueError`.",
+    "NameError": "Define the name, or import it, in the callback's module.",
+    "AssertionError": "An `assert` in {method} failed on these inputs: use "
+    "`eqx.error_if` for checks on traced values, and allow every input an algorithm "
+    "may pass.",
+    "RecursionError": "{method} calls itself (or a method that calls it) without end.",
+}
+
+
+def _scan_advice(failure: Failure) -> str | None:
+    """Advice for the reference loop failing, from JAX's error text."""
+    text = failure.message
+    if "pytree structure" in text or "key sets" in text:
+        return (
+            "Keep every pytree the loop carries the same from step to step: no "
+            "added keys, fields or entries (copy dicts before adding to them), and "
+            "static fields that never change."
+        )
+    if "must have equal types" in text or "must have equal output types" in text:
+        if "shapes" in text:
+            return _drift_advice(failure, "shape")
+        if "bool" in text and "running" in text:
+            return (
+                "Return a scalar boolean array from `continue_training`: reduce "
+                "per-environment values with `jnp.all`/`jnp.any`."
+            )
+        return (
+            "Keep every state leaf's dtype: create leaves with an explicit dtype "
+            "(`jnp.zeros((), jnp.int32)`) and cast updates back "
+            "(`new.astype(state.x.dtype)`)."
+        )
+    return None
+
+
+def advise(failure: Failure) -> str | None:
+    """Advice matched to what went wrong in `failure`: the check's own when it is
+    specific, else one derived from the failure's fields; None when nothing fits."""
+    own = failure.advice
+    generic = own is None or own.startswith(GENERIC_ADVICE)
+    name = exception_name(failure)
+    loop = failure.check in ("scan", "x64") and failure.method is None
+    if loop and generic and name not in TRACER_ERRORS:
+        matched = _scan_advice(failure)
+        if matched is not None:
+            return matched
+    if name in TRACER_ERRORS:
+        return own if own and not generic else TRACER_ERRORS[name][1]
+    if name == "SystemExit" and own:
+        return own
+    if name is not None and failure.check != "typecheck":
+        return _exception_advice(name, failure)
+    kind = drift(failure)
+    if kind is not None and (generic or kind == "class"):
+        return _drift_advice(failure, kind)
+    return own

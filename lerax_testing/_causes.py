@@ -1,0 +1,222 @@
+"""One defect, one entry: a report's failures grouped by root cause.
+
+One Python `if` on a traced value fails `jit`, `vmap`, `structure` and the
+reference loop with one environment and with several: five failures, one line to
+fix. `group_failures` puts failures that share a cause into one `Cause`, shown
+under the check that explains it best with the others as "also breaks". The
+per-check results stay as they are (JSON, JUnit and pytest items still fail each
+check); only the human renderings show causes.
+
+Failures share a cause when they share any of:
+
+- the user's source line they arose at (`location`);
+- a state leaf (by its last name: `steps` in `step_state.steps`, in the loop's
+  `carry[0].steps` and in the type checker's "Field `steps`"), for checks about
+  states;
+- a method with the same expected and found class;
+- the same message once check names and environment counts are taken out.
+
+A failure of the reference loop (`scan`) that is a state-type mismatch and matches
+nothing joins the first cause about states, which explains it; a change of JAX's
+global configuration explains the other failures of its method that name neither
+a line nor a leaf. Pure: no JAX, nothing but a `Failure`'s fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from ._advice import advise, class_change, exception_name, leaf_name
+from ._failure import Failure
+
+_STATE_CHECKS = ("structure", "x64", "retrace", "typecheck", "scan", "types", "purity")
+"""Checks whose leaf names a state or context entry, so that a shared leaf is a
+shared cause (a NaN leaf or a vmap mismatch leaf is not)."""
+
+_STATE_CAUSES = ("structure", "x64", "types", "typecheck", "purity")
+
+PREFERRED: dict[str, tuple[str, ...]] = {
+    "tracer": ("jit", "vmap", "structure", "types", "runs", "scan", "x64"),
+    "exception": ("runs", "jit", "types", "vmap", "structure", "scan", "x64"),
+    "vmap": ("vmap", "jit", "structure", "scan"),
+    "class": ("types", "structure", "typecheck", "scan"),
+    "state": ("structure", "x64", "types", "purity", "typecheck", "retrace", "scan"),
+    "config": ("side_effects",),
+}
+"""For each kind of cause, the checks that explain it best, best first: a Python
+`if` is a `jit` finding, a dtype drift a `structure` one, a plain exception a
+`runs` one."""
+
+_FIELD = re.compile(r"^Field `(\w+)` of `")
+_PATHS = re.compile(r"`((?:carry\[\d+\])?\.?[\w.\[\]'\"]+)` \S+ -> ")
+_KEY_SETS = re.compile(r"the keys that differ: ([\w ,]+)")
+_COUNTS = re.compile(
+    r"with (?:one|\d+) environments?|over \d+ environments|"
+    r"with `jax_enable_x64` on, |the `\w+` check"
+)
+_FLAG = re.compile(r"^jax_\w+$")  # the leaf of a global JAX configuration change
+_MISMATCH = re.compile(r"must have (?:equal|the same)|pytree structure|differ")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cause:
+    """One defect: the failure that explains it best, and the others it causes.
+
+    **Attributes:**
+
+    - `failure`: the primary failure, with advice matched to the cause.
+    - `others`: the failures of other checks (or other methods, or the loop with
+        another number of environments) that the same defect causes.
+    """
+
+    failure: Failure
+    others: tuple[Failure, ...] = ()
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """Every check this cause fails, the primary's first."""
+        seen = [self.failure.check]
+        for other in self.others:
+            if other.check not in seen:
+                seen.append(other.check)
+        return tuple(seen)
+
+    @property
+    def also_breaks(self) -> list[str]:
+        """The other checks, with the method when it differs from the primary's:
+        `["vmap", "scan", "typecheck (reset)"]`."""
+        out: list[str] = []
+        for other in self.others:
+            label = other.check
+            if other.method and other.method != self.failure.method:
+                label += f" ({other.method})"
+            if label not in out and label != self.failure.check:
+                out.append(label)
+        return out
+
+
+def _leaves(failure: Failure) -> set[str]:
+    """The state leaves a failure is about, by last name."""
+    if failure.check not in _STATE_CHECKS:
+        return set()
+    found = {leaf_name(failure.leaf)} if failure.leaf else set()
+    field = _FIELD.match(failure.message)
+    if field:
+        found.add(field.group(1))
+    found.update(leaf_name(p) for p in _PATHS.findall(failure.message))
+    keys = _KEY_SETS.search(failure.message)
+    if keys:
+        found.update(k.strip() for k in keys.group(1).split(","))
+    return found
+
+
+def _keys(failure: Failure) -> set[tuple[str, ...]]:
+    keys: set[tuple[str, ...]] = {("leaf", name) for name in _leaves(failure)}
+    if failure.location is not None:
+        keys.add(("at", failure.location[0], str(failure.location[1])))
+    if class_change(failure):
+        method, expected, found = failure.method, failure.expected, failure.found
+        keys.add(("class", str(method), str(expected), str(found)))
+    keys.add(("message", _COUNTS.sub("", failure.message)))
+    return keys
+
+
+def kind(failures: Sequence[Failure]) -> str:
+    """What kind of cause a group of failures has: `tracer`, `exception`, `vmap`
+    (an exception about batching), `class`, `state`, `config` or `other`."""
+    # The loop fails with whatever JAX raises for the defect (a `TypeError` for a
+    # carry of another type): its exception names the cause only when alone.
+    own = [f for f in failures if f.method is not None] or list(failures)
+    names = {exception_name(f) for f in own} - {None}
+    if any(f.check == "side_effects" and _FLAG.match(f.leaf or "") for f in failures):
+        return "config"
+    if names & {"TracerBoolConversionError", "TracerIntegerConversionError",
+                "TracerArrayConversionError", "ConcretizationTypeError"}:  # fmt: skip
+        return "tracer"
+    if names:
+        vmap = any("vmap" in f.message and f.check != "vmap" for f in failures)
+        return "vmap" if vmap else "exception"
+    if any(class_change(f) for f in failures):
+        return "class"
+    if any(f.check in _STATE_CAUSES and f.leaf for f in failures):
+        return "state"
+    return "other"
+
+
+def _primary(group: list[Failure]) -> Failure:
+    order = PREFERRED.get(kind(group), ())
+
+    def rank(item: tuple[int, Failure]) -> tuple[int, int]:
+        index, failure = item
+        preferred = order.index(failure.check) if failure.check in order else len(order)
+        return (preferred, index)
+
+    return min(enumerate(group), key=rank)[1]
+
+
+def _union(failures: Sequence[Failure]) -> list[list[Failure]]:
+    """The failures in groups that share a key (`_keys`), by union-find."""
+    owner: dict[tuple[str, ...], int] = {}
+    parent = list(range(len(failures)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for index, failure in enumerate(failures):
+        for key in _keys(failure):
+            if key in owner:
+                parent[find(index)] = find(owner[key])
+            else:
+                owner[key] = index
+    by_root: dict[int, list[Failure]] = {}
+    for index, failure in enumerate(failures):
+        by_root.setdefault(find(index), []).append(failure)
+    return list(by_root.values())
+
+
+def _absorb(groups: list[list[Failure]]) -> list[list[Failure]]:
+    """Join loop-only state mismatches to the first cause about states, and the
+    failures a global configuration change explains to that change."""
+    state = next((g for g in groups if any(f.check in _STATE_CAUSES for f in g)), None)
+    config = [g for g in groups if kind(g) == "config"]
+    kept: list[list[Failure]] = []
+    for group in groups:
+        loop_only = all(f.check in ("scan", "x64") and f.method is None for f in group)
+        if (
+            state is not None
+            and group is not state
+            and loop_only
+            and all(_MISMATCH.search(f.message) for f in group)
+        ):
+            state.extend(group)
+            continue
+        target = next(
+            (c for c in config if c is not group and all(
+                f.location is None and f.leaf is None
+                and f.method in {m.method for m in c} for f in group
+            )),
+            None,
+        )  # fmt: skip
+        if target is not None:
+            target.extend(group)
+            continue
+        kept.append(group)
+    return kept
+
+
+def group_failures(failures: Sequence[Failure]) -> list[Cause]:
+    """The causes behind `failures` (a report's, in check order), in the order of
+    their first failure; each primary failure carries advice matched to its cause
+    (`advise`)."""
+    causes = []
+    for group in _absorb(_union(failures)):
+        primary = _primary(group)
+        others = tuple(f for f in group if f is not primary)
+        advice = advise(primary)
+        causes.append(Cause(dataclasses.replace(primary, advice=advice), others))
+    return causes

@@ -1,0 +1,267 @@
+"""Reports that lead straight to the fix, from failures built by hand: grouping by
+cause (`group_failures`), advice per kind of failure (`advise`), whole messages
+(`error_summary`, `shorten`) and a text table that fits 100 columns. Fast: no
+check runs here (`test_report_entries.py` runs them on the zoo)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lerax_testing._advice import GENERIC_ADVICE, advise
+from lerax_testing._causes import group_failures
+from lerax_testing._failure import Failure
+from lerax_testing._formats import RunResult, render
+from lerax_testing._formats._results import Outcome
+from lerax_testing._formats._table import WIDTH
+from lerax_testing._report import CHECKS, CheckResult, Report
+from lerax_testing._sentences import shorten
+from lerax_testing._settings import Settings
+from lerax_testing._source import error_summary, message_summary
+
+AT = ("/project/callbacks.py", 32)
+IF = "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value"
+LOOP = "the reference training loop with {} fails: "
+GENERIC_SCAN = (
+    "Run the `structure`, `jit` and `vmap` checks for the method and leaf at "
+    "fault; a `lax.scan` needs states whose structure, shapes and dtypes never change."
+)
+CARRY = (
+    "TypeError: scan body function carry input and carry output must have equal "
+    "types, but they differ: `carry[0].steps` int32[] -> float32[] (dtypes differ)."
+)
+
+PYTHON_IF = [
+    Failure("jit", "on_step",
+            f"`on_step` under `jax.jit` fails at `if ctx.done:`: {IF}.", location=AT,
+            advice="Choose between values with `jnp.where`."),
+    Failure("vmap", "on_step", "`on_step` with step states batched over 3 "
+            f"environments fails at `if ctx.done:`: {IF}.", location=AT),
+    Failure("structure", "on_step", "`on_step` could not be checked: tracing it "
+            f"fails at `if ctx.done:`: {IF}.", location=AT),
+    Failure("scan", None, LOOP.format("one environment") + "TracerBoolConversionError: "
+            "Attempted boolean conversion of traced array with shape bool[].",
+            location=AT, advice=GENERIC_SCAN),
+    Failure("scan", None, LOOP.format("3 environments") + "TracerBoolConversionError: "
+            "Attempted boolean conversion of traced array with shape bool[].",
+            location=AT, advice=GENERIC_SCAN),
+]  # fmt: skip
+
+DTYPE_DRIFT = [
+    Failure("structure", "on_step", "`on_step` returns a step state unlike the one it "
+            "received (a scan carry): `step_state.steps: int32[] -> float32[]`.",
+            leaf="step_state.steps", expected="int32[]", found="float32[]",
+            advice=GENERIC_ADVICE[2] + ": create it with an explicit dtype."),
+    Failure("scan", None, LOOP.format("one environment") + CARRY, advice=GENERIC_SCAN),
+    Failure("scan", None, LOOP.format("3 environments") + CARRY, advice=GENERIC_SCAN),
+    Failure("retrace", "on_step", "`on_step` was traced and compiled again because its "
+            "input changed at `step_state.steps: int32[3] -> float32[3]` (dtype).",
+            leaf="step_state.steps", advice="Return states whose dtypes match."),
+    Failure("typecheck", "on_step", "Field `steps` of `Running` (the return value of "
+            "`DriftingDtype.on_step`) does not match its annotation.",
+            location=("/project/callbacks.py", 44), advice="Match the annotation."),
+]  # fmt: skip
+
+WRONG_CLASS = [
+    Failure("types", "on_training_end", "`on_training_end` returned a Returns, but the "
+            "callback declares StateType = Summary.", expected="Summary",
+            found="Returns", advice="Return a `Summary` from `on_training_end`."),
+    Failure("structure", "on_training_end", "`on_training_end` returns a state unlike "
+            "`reset`'s: `state: Summary -> Returns`.", leaf="state",
+            expected="Summary", found="Returns", advice=GENERIC_ADVICE[2] + "."),
+]  # fmt: skip
+
+
+def _raised(check: str, name: str, text: str, line: str = "x = f(ctx)") -> Failure:
+    doing = {
+        "runs": "",
+        "jit": "under `jax.jit` ",
+        "structure": "could not be checked: tracing it ",
+        "vmap": "with one (unbatched) environment ",
+    }
+    at = ("/project/callbacks.py", 50)
+    if check == "scan":
+        message = LOOP.format("one environment") + f"{name}: {text}"
+        return Failure("scan", None, message, location=at, advice=GENERIC_SCAN)
+    message = f"`on_iteration` {doing[check]}raised {name}: {text} at `{line}`."
+    advice = GENERIC_ADVICE[1] + "." if check == "vmap" else None
+    return Failure(check, "on_iteration", message, location=at, advice=advice)
+
+
+KEY_ERROR = [
+    _raised(c, "KeyError", "'episode_reward'", 'ctx.training_log["episode_reward"]')
+    for c in ("runs", "jit", "vmap", "structure", "scan")
+]
+
+
+@pytest.mark.parametrize(
+    ("failures", "primary", "also"),
+    [
+        (PYTHON_IF, "jit", ["vmap", "structure", "scan"]),
+        (DTYPE_DRIFT, "structure", ["scan", "retrace", "typecheck"]),
+        (WRONG_CLASS, "types", ["structure"]),
+        (KEY_ERROR, "runs", ["jit", "vmap", "structure", "scan"]),
+    ],
+    ids=["python-if", "dtype-drift", "wrong-class", "key-error"],
+)
+def test_failures_of_one_defect_are_one_cause_under_the_check_that_explains_it(
+    failures: list[Failure], primary: str, also: list[str]
+) -> None:
+    [cause] = group_failures(failures)
+    assert cause.failure.check == primary
+    assert cause.also_breaks == also
+    assert len(cause.others) == len(failures) - 1
+
+
+def test_different_defects_stay_apart() -> None:
+    causes = group_failures([*PYTHON_IF, *DTYPE_DRIFT[:1], *KEY_ERROR[:1]])
+    assert [c.failure.check for c in causes] == ["jit", "structure", "runs"]
+
+
+def test_another_method_is_named_in_also_breaks() -> None:
+    other = Failure("structure", "on_training_end", "`on_training_end` returns a "
+                    "state unlike `reset`'s: `state.steps: int32[] -> float32[]`.",
+                    leaf="state.steps", expected="int32[]",
+                    found="float32[]")  # fmt: skip
+    [cause] = group_failures([DTYPE_DRIFT[0], other])
+    assert cause.also_breaks == ["structure (on_training_end)"]
+
+
+def test_grouping_keeps_the_per_check_data() -> None:
+    results = (
+        CheckResult("jit", "failed", (PYTHON_IF[0],)),
+        CheckResult("vmap", "failed", (PYTHON_IF[1],)),
+    )
+    report = Report("Cb()", "m.Cb", None, results, seed=3)
+    assert [r["status"] for r in report.to_dict()["results"]] == ["failed", "failed"]
+    text = report.render()
+    assert text.count("fails at `if ctx.done:`") == 1
+    assert "also breaks: vmap" in text
+
+
+# ------------------------------------------------------------------ advice
+
+
+def _env_attribute() -> Failure:
+    return _raised("runs", "AttributeError", "'ToyEnv' object has no attribute "
+                   "'action_space'", "n = ctx.env.action_space.n")  # fmt: skip
+
+
+ADVICE_CASES = [
+    ("tracer-conversion", PYTHON_IF[3], "`jnp.where(cond, a, b)`"),
+    ("dtype-drift", DTYPE_DRIFT[0], "Keep `steps` int32"),
+    ("dtype-drift-in-loop", DTYPE_DRIFT[1], "explicit dtype"),
+    ("wrong-class", WRONG_CLASS[1], "Return a `Summary` from `on_training_end`"),
+    ("env-attribute", _env_attribute(), "`check_callback(cb, env=MyEnv()"),
+    ("leaked-tracer", Failure("jit", "on_step", "`on_step` under `jax.jit` fails at "
+     "`self.x.append(v)`: a tracer leaked out of a transformation (stored on `self`, "
+     "in a global or in a container outside the method)."), "instead of storing it"),
+    ("nan", Failure("finite", "on_iteration", "`on_iteration` returns NaN at "
+     "`state.mean`.", advice="Guard divisions and logs."), "Guard divisions"),
+    ("attribute", _raised("runs", "AttributeError", "'Returns' object has no "
+     "attribute 'total'"), "`Returns` objects have no attribute `total`"),
+    ("key", KEY_ERROR[0], "`ctx.training_log.get('episode_reward', default)`"),
+    ("key-in-loop", KEY_ERROR[4], "Check that 'episode_reward' exists"),
+    ("type", _raised("runs", "TypeError", "unsupported operand"), "`jnp.asarray"),
+    ("zero-division", _raised("runs", "ZeroDivisionError", "division by zero"),
+     "guard the divisor"),
+    ("index-unbatched", _raised("vmap", "IndexError", "Too many indices: array is "
+     "0-dimensional, but 1 were indexed"), "no environment axis"),
+    ("other-exception", _raised("runs", "LookupError", "nope"), "raise `LookupError`"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [case[1:] for case in ADVICE_CASES],
+    ids=[case[0] for case in ADVICE_CASES],
+)
+def test_every_kind_of_failure_gets_advice_matched_to_it(
+    failure: Failure, words: str
+) -> None:
+    advice = advise(failure)
+    assert advice is not None
+    assert words in advice
+    assert not advice.startswith(GENERIC_ADVICE)
+
+
+def test_a_checks_specific_advice_is_kept() -> None:
+    assert advise(PYTHON_IF[0]) == PYTHON_IF[0].advice
+    assert advise(WRONG_CLASS[0]) == WRONG_CLASS[0].advice
+
+
+# ---------------------------------------------------------- whole messages
+
+JAX_CARRY = """scan body function carry input and carry output must have equal types, \
+but they differ:
+
+The input carry component carry[0].steps has type int32[] but the corresponding \
+output carry component has type float32[], so the dtypes do not match.
+
+Revise the function so that all output types match the corresponding input types."""
+
+JAX_VERIFIER = """Cannot lower jaxpr with verifier errors:
+\top operand #0 must be tensor of pred values, but got 'tensor<f32>'
+\t\tat loc("jit(step)/cond")
+Define JAX_DUMP_IR_TO to dump the module."""
+
+
+def test_carry_type_errors_show_the_differing_leaves() -> None:
+    summary = error_summary(TypeError(JAX_CARRY))
+    assert summary == CARRY
+    assert "`carry[0].steps` int32[] -> float32[]" in summary
+
+
+def test_verifier_errors_show_what_failed_verification() -> None:
+    summary = message_summary(JAX_VERIFIER)
+    assert summary.startswith("Cannot lower jaxpr with verifier errors: op operand")
+    assert not summary.endswith(":")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        JAX_CARRY,
+        JAX_VERIFIER,
+        "Something went wrong:",
+        "First sentence. " * 40 + "And a last one with no end",
+        "word " * 400,
+    ],
+    ids=["carry", "verifier", "colon", "many-sentences", "one-long-sentence"],
+)
+def test_messages_are_never_cut_mid_sentence_nor_end_on_a_colon(text: str) -> None:
+    summary = error_summary(ValueError(text), limit=300)
+    assert not summary.endswith(":")
+    short = shorten(text, 120)
+    assert not short.endswith(":")
+    if len(" ".join(text.split())) > 120 and "." in text:
+        assert short.endswith(".")
+
+
+# ------------------------------------------------------------------- text
+
+
+def _outcome(name: str, statuses: dict[str, str]) -> Outcome:
+    results = tuple(
+        CheckResult(c, statuses.get(c, "passed"), seconds=12.5) for c in CHECKS
+    )  # fmt: skip
+    report = Report(name, f"m.{name}", None, results, seed=1)
+    status = "failed" if "failed" in statuses.values() else "passed"
+    return Outcome(name, "m", status, report)
+
+
+def test_the_table_fits_100_columns_and_shows_times() -> None:
+    long = "examples/very/deeply/nested/package/with/a/long/module_name.py:"
+    outcomes = [
+        _outcome(long + "PythonIfOnDone", {"jit": "failed"}),
+        _outcome(long + "AVeryLongCallbackClassNameThatGoesOnAndOn", {}),
+        Outcome(long + "Broken", "m", "error", reason="ImportError: " + "x " * 80),
+    ]
+    text = render("text", RunResult(outcomes, Settings(seed=1), seconds=321.0))
+    assert max(map(len, text.splitlines()[:9])) <= WIDTH, text
+    assert f"callbacks in {long[:-1]}\n" in text
+    assert "strc = structure" in text
+    assert "Checked in 321s." in text
+    one = render("text", RunResult(outcomes[:1], Settings(seed=1)))
+    assert "  jit           FAIL    12.5s" in one
+    assert "  total                 162s" in one
+    assert max(map(len, one.splitlines()[:20])) <= WIDTH
