@@ -6,8 +6,9 @@ fourteen for a callback). Here `reset`, `step_reset`, `on_training_start`, the
 steps, `on_iteration`, `continue_training` and `on_training_end` run in one
 `eqx.filter_jit` function, the steps as one `lax.scan` (traced once, where an
 unrolled loop was traced and compiled once per padded step). Episodes of
-different lengths share it: the steps are padded to a fixed length and a step past the episode's end leaves the step state
-as it was (`jnp.where`), so that the methods see exactly the episode's states.
+different lengths share it: the steps are padded to a fixed length and a step
+past the episode's end leaves the step state as it was (`jnp.where`), so that the
+methods see exactly the episode's states.
 
 That needs step states that keep their structure, shapes and dtypes from one
 step to the next; for any other callback (the `structure` check's finding) the

@@ -38,7 +38,7 @@ def check_runs(subject: Subject) -> list[Failure]:
 
 def check_jit(subject: Subject) -> list[Failure]:
     # Both modes on each example: one generated example serves two drives.
-    invokers = [Invoker(jit=True, batched=b) for b in _modes(subject)]
+    invokers = [Invoker(jit=True, batched=b, share=True) for b in _modes(subject)]
 
     def test(scenario: Scenario) -> list[Failure]:
         for invoker in invokers:
@@ -105,7 +105,7 @@ def _names(a: type, b: type) -> tuple[str, str]:
 
 def check_types(subject: Subject) -> list[Failure]:
     invokers = [
-        (Invoker(jit=True, batched=b), Invoker(jit=False, batched=b))
+        (Invoker(jit=True, batched=b, share=True), Invoker(jit=False, batched=b))
         for b in _modes(subject)
     ]
 
