@@ -51,6 +51,10 @@ class Env:
     env: Any
     policy: Any
     contexts: ContextBuilder = dataclasses.field(default_factory=ContextBuilder)
+    episodes: dict[Any, list[Call]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The recorded calls of the jitted episodes run so far (`Invoker.share`)."""
 
 
 def _argument_names(method: str) -> tuple[str, ...]:
@@ -97,6 +101,10 @@ class Invoker:
         whole example as one jitted program (`_episode`), one compilation for
         every example and check, and calls the methods one by one only when that
         fails (then the first method that raises is known).
+    - `share`: reuse the calls of a jitted episode another check ran on the same
+        example (the checks draw the same examples from the same seed), for
+        checks that only read the results; not for `purity`, which compares two
+        runs of the same example.
     """
 
     def __init__(
@@ -107,6 +115,7 @@ class Invoker:
         trace: bool = False,
         memo: bool = True,
         episodes: bool = True,
+        share: bool = False,
         wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
     ):
         self.jit = jit
@@ -115,6 +124,7 @@ class Invoker:
         self.memo = memo
         self.wrap = wrap
         self.episodes = episodes and jit and not trace and wrap is None
+        self.share = share
         self.contexts = DEFAULT_CONTEXTS
         self._made: dict[ContextBuilder, dict[str, Callable[..., Any]]] = {}
 
@@ -218,6 +228,9 @@ def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
     }
 
 
+MAX_SHARED = 4096
+"""The most shared episodes kept per check run (`Env.episodes`)."""
+
 MAX_KEYS = MAX_STEPS + 6
 """Keys split per example, whatever its length (one shape, one compilation)."""
 
@@ -236,6 +249,13 @@ def drive(
     """
     num_envs = scenario.num_envs if invoker.batched else 1
     invoker.bind(context.contexts)
+    shared = getattr(invoker, "share", False) and getattr(invoker, "episodes", False)
+    key = (id(callback), invoker.batched, repr(scenario))
+    if shared and key in context.episodes:
+        for record in context.episodes[key]:
+            if on_call is not None:
+                on_call(record)
+        return Trajectory(list(context.episodes[key]))
     arrays = scenario_arrays(scenario, num_envs)
     if scenario.num_steps + 6 > MAX_KEYS:
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
@@ -269,6 +289,8 @@ def drive(
                 calls.append(call_record)
                 if on_call is not None:
                     on_call(call_record)
+            if shared and len(context.episodes) < MAX_SHARED:
+                context.episodes[key] = list(calls)
             return Trajectory(calls)
 
     state = call("reset", loc, keys[0])

@@ -4,9 +4,11 @@ and batch mode, shared by every example and every check of a callback.
 Jitting each method alone costs a compilation per method and batch mode (about
 fourteen for a callback). Here `reset`, `step_reset`, `on_training_start`, the
 steps, `on_iteration`, `continue_training` and `on_training_end` run in one
-`eqx.filter_jit` function. Episodes of different lengths share it: the steps are
-padded to a fixed length and a step past the episode's end leaves the step state
-as it was (`jnp.where`), so that the methods see exactly the episode's states.
+`eqx.filter_jit` function, the steps as one `lax.scan` (traced once, where an
+unrolled loop was traced and compiled once per padded step). Episodes of
+different lengths share it: the steps are padded to a fixed length and a step
+past the episode's end leaves the step state as it was (`jnp.where`), so that the
+methods see exactly the episode's states.
 
 That needs step states that keep their structure, shapes and dtypes from one
 step to the next; for any other callback (the `structure` check's finding) the
@@ -57,6 +59,18 @@ def _keep_until(live: Any, new: Any, old: Any) -> Any:
     return eqx.combine(kept, new_static)
 
 
+def _dynamic(tree: Any) -> Any:
+    return eqx.partition(tree, eqx.is_array)[0]
+
+
+def _stack(rows: list[Any]) -> Any:
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
+
+
+def _row(stacked: Any, t: int) -> Any:
+    return jax.tree.map(lambda leaf: leaf[t], stacked)
+
+
 def _episode(table: dict[str, Any]) -> Any:
     def run(
         callback: Any, env: Any, policy: Any, loc: Any, count: Any, opt: Any,
@@ -69,16 +83,26 @@ def _episode(table: dict[str, Any]) -> Any:
         started = table["on_training_start"](
             callback, state, step_state, env, policy, zero, opt, loc, keys[2]
         )
-        inputs, outputs = [], []
-        current = step_state
-        for t in range(len(dones)):
+        # The steps as one `lax.scan` (traced and compiled once, not once per
+        # padded step); the states' static parts stay out of the carry.
+        dynamic, static = eqx.partition(step_state, eqx.is_array)
+
+        def step(dynamic: Any, xs: Any) -> Any:
+            t, done, reward, key = xs
+            current = eqx.combine(dynamic, static)
             new = table["on_step"](
-                callback, current, env, policy, dones[t], rewards[t], loc,
-                step_keys[t],
+                callback, current, env, policy, done, reward, loc, key
             )  # fmt: skip
-            inputs.append(current)
-            outputs.append(new)
-            current = _keep_until(t < num_steps, new, current)
+            kept = _keep_until(t < num_steps, new, current)
+            return _dynamic(kept), (dynamic, _dynamic(new))
+
+        xs = (jnp.arange(len(dones)), *map(_stack, (dones, rewards, step_keys)))
+        last, (ins, outs) = jax.lax.scan(step, dynamic, xs)
+        inputs = [step_state] + [
+            eqx.combine(_row(ins, t), static) for t in range(1, len(dones))
+        ]
+        outputs = [eqx.combine(_row(outs, t), static) for t in range(len(dones))]
+        current = eqx.combine(last, static)
         it = table["on_iteration"](
             callback, started, current, env, policy, count, opt, log, loc, keys[3]
         )

@@ -46,6 +46,10 @@ class Subject:
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None
     state_types: tuple[Any, Any] = (None, None)
     replay: Replay = dataclasses.field(default_factory=Replay)
+    streams: dict[tuple[int, int], list[Scenario]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The examples drawn so far, per number of environments and examples."""
 
     def scenarios(self, num_envs: int) -> st.SearchStrategy[Scenario]:
         return scenarios(
@@ -55,10 +59,35 @@ class Subject:
             training_log_strategy=self.training_log_strategy,
         )
 
+    def stream(self, num_envs: int, max_examples: int) -> list[Scenario]:
+        """The examples hypothesis draws for a check from this seed (when none
+        fails), drawn once and shared by every check that asks for them."""
+        key = (num_envs, max_examples)
+        if key not in self.streams:
+            drawn: list[Scenario] = []
+
+            @_settings(max_examples, (Phase.generate,))
+            @hypothesis_seed(self.seed)
+            @given(self.scenarios(num_envs))
+            def draw(scenario: Scenario) -> None:
+                drawn.append(scenario)
+
+            draw()
+            self.streams[key] = drawn
+        return self.streams[key]
+
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""
         return self.replay.code(self.description, check, self.seed, type(self.callback))
+
+
+CAPPED_EXAMPLES = 20
+"""The most examples of the checks whose examples add little after the first few:
+`runs`, which calls the methods eagerly (slow, and what it finds, a method that
+raises, shows on any example), and `typecheck`, whose traced calls see only the
+shapes and dtypes, the same for every example. The default `max_examples`
+(20) runs them in full; the jitted checks take every example asked for."""
 
 
 class FoundFailure(Exception):
@@ -70,6 +99,20 @@ class FoundFailure(Exception):
 
 
 _BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+
+
+def _settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=False,
+        print_blob=True,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        phases=phases,
+    )
 
 
 def find_failure(
@@ -87,17 +130,22 @@ def find_failure(
     fails, and the returned failures carry its description and a reproducer.
     """
 
-    @settings(
-        max_examples=max_examples or subject.max_examples,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=None,
-        derandomize=False,
-        print_blob=True,
-        report_multiple_bugs=False,
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    )
+    count = max_examples or subject.max_examples
+    # The examples pass through the shared stream first (drawn once for every
+    # check); only a check that fails one runs hypothesis, to find and shrink it.
+    for scenario in subject.stream(num_envs, count):
+        first = test(scenario)
+        if first:
+            break
+    else:
+        return []
+    first = [
+        dataclasses.replace(f, example=f.example or scenario.describe(),
+                            reproducer=f.reproducer or subject.reproducer(check))
+        for f in first
+    ]  # fmt: skip
+
+    @_settings(count, (Phase.explicit, Phase.generate, Phase.shrink))
     @hypothesis_seed(subject.seed)
     @given(subject.scenarios(num_envs))
     def run(scenario: Scenario) -> None:
@@ -140,7 +188,7 @@ def find_failure(
             )
             for failure in found.failures
         ]
-    return []
+    return first  # hypothesis did not fail it again: the failure as first found
 
 
 def _found_in(group: BaseExceptionGroup) -> FoundFailure | None:

@@ -84,6 +84,9 @@ def test_a_full_check_of_a_defective_callback_stays_within_its_budget(warm):
 
 
 def test_more_examples_compile_nothing_more(warm):
+    # The eager operations `ReturnTracker` uses first are paid before counting,
+    # whichever tests this worker ran before (`WeakStart` starts otherwise).
+    check_callback(_fresh_class(ReturnTracker)(), seed=0, max_examples=2)
     first = _fresh_class(ReturnTracker)()
     second = _fresh_class(ReturnTracker)()
     with counting_compilations() as few:
@@ -91,3 +94,32 @@ def test_more_examples_compile_nothing_more(warm):
     with counting_compilations() as many:
         check_callback(second, seed=0, max_examples=50)
     assert len(many) == len(few)
+
+
+def test_the_scan_check_compiles_one_loop_and_no_environment(warm):
+    """`scan` compiles its own loop of the callback's calls once (several
+    environments; one environment is only traced), not `run_training`."""
+    callback = _fresh_class(ReturnTracker)()
+    with counting_compilations() as compiled:
+        report = check_callback(callback, checks=["scan"], seed=0)
+    assert report.ok, report.render()
+    assert len(compiled) == 1
+
+
+def test_checks_share_one_stream_of_examples(warm, monkeypatch):
+    """The examples are drawn once for all the example-driven checks."""
+    from lerax_testing._subject import Subject
+
+    draws: list[tuple[int, int]] = []
+    original = Subject.stream
+
+    def stream(self: Subject, num_envs: int, max_examples: int) -> list:
+        if (num_envs, max_examples) not in self.streams:
+            draws.append((num_envs, max_examples))
+        return original(self, num_envs, max_examples)
+
+    monkeypatch.setattr(Subject, "stream", stream)
+    checks = ["types", "jit", "vmap", "finite"]
+    report = check_callback(ReturnTracker(), checks=checks, seed=0, max_examples=30)
+    assert report.ok, report.render()
+    assert len(draws) == 1

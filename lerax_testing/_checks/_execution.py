@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from .._drive import Call, Invoker, MethodError, drive, drive_jit_first
 from .._report import Failure
-from .._subject import Subject, find_failure, method_failure
+from .._subject import CAPPED_EXAMPLES, Subject, find_failure, method_failure
 from ..strategies import Scenario
 
 ITERATION_METHODS = ("reset", "on_iteration", "on_training_start", "on_training_end")
@@ -33,12 +33,15 @@ def check_runs(subject: Subject) -> list[Failure]:
             return [method_failure("runs", error, subject)]
         return []
 
-    return find_failure(subject, "runs", test, num_envs=1)
+    return find_failure(
+        subject, "runs", test, num_envs=1,
+        max_examples=min(subject.max_examples, CAPPED_EXAMPLES),
+    )  # fmt: skip
 
 
 def check_jit(subject: Subject) -> list[Failure]:
     # Both modes on each example: one generated example serves two drives.
-    invokers = [Invoker(jit=True, batched=b) for b in _modes(subject)]
+    invokers = [Invoker(jit=True, batched=b, share=True) for b in _modes(subject)]
 
     def test(scenario: Scenario) -> list[Failure]:
         for invoker in invokers:
@@ -105,7 +108,7 @@ def _names(a: type, b: type) -> tuple[str, str]:
 
 def check_types(subject: Subject) -> list[Failure]:
     invokers = [
-        (Invoker(jit=True, batched=b), Invoker(jit=False, batched=b))
+        (Invoker(jit=True, batched=b, share=True), Invoker(jit=False, batched=b))
         for b in _modes(subject)
     ]
 

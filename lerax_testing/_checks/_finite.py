@@ -58,7 +58,7 @@ def locate_nan(
 
 def check_finite(subject: Subject) -> list[Failure]:
     batched = subject.num_envs > 1
-    invoker = Invoker(jit=True, batched=batched)
+    invoker = Invoker(jit=True, batched=batched, share=True)
     table = tables(subject.context.contexts)[1 if batched else 0]
 
     def inspect_call(call: Call, found: list[Failure]) -> None:

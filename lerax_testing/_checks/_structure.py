@@ -10,8 +10,8 @@ from typing import Any
 import jax
 
 from .._drive import Call, Invoker, MethodError, drive
-from .._loop import run_training
 from .._report import Failure
+from .._scan import run_scan_loop
 from .._source import error_summary, user_location
 from .._subject import Subject, method_failure
 from .._tree import diff
@@ -125,31 +125,20 @@ def scan_failures(
     single: bool = True,
     compiled: bool = True,
 ) -> list[Failure]:
-    """Run the reference training loop with several environments and, when
+    """Run the `scan` check's loop (`_scan`: the callback's methods in nested
+    `lax.scan`s, on a generated example) with several environments and, when
     `single`, trace it with one.
 
     Only the loop with several environments is compiled and run, and only when
     `compiled`: the errors a `lax.scan` raises on states (structure, dtypes, weak
-    types, static fields) and tracer errors all show while tracing, and compiling
-    the loop is most of its cost.
+    types, static fields) and tracer errors all show while tracing. A failure's
+    reproducer is a `run_training` call, where the same errors show.
     """
     failures: list[Failure] = []
     for num_envs in sorted({1, subject.num_envs} if single else {subject.num_envs}):
         run = compiled and num_envs == subject.num_envs
         try:
-            result = run_training(
-                subject.callback,
-                num_envs=num_envs,
-                num_steps=subject.max_steps,
-                num_iterations=3,
-                key=subject.seed,
-                env=subject.context.env,
-                policy=subject.context.policy,
-                context_values=dict(subject.context.contexts.values),
-                trace_only=not run,
-            )
-            if run:
-                jax.block_until_ready(result)
+            run_scan_loop(subject, num_envs, trace_only=not run)
         except Exception as error:
             envs = "one environment" if num_envs == 1 else f"{num_envs} environments"
             summary = error_summary(error, limit=400)

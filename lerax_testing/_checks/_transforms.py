@@ -48,8 +48,8 @@ _ADVICE = (
 
 def check_vmap(subject: Subject) -> list[Failure]:
     num_envs = max(subject.num_envs, 2)
-    batched = Invoker(jit=True, batched=True)
-    single = Invoker(jit=True, batched=False)
+    batched = Invoker(jit=True, batched=True, share=True)
+    single = Invoker(jit=True, batched=False, share=True)
     alone = {
         method: _each_alone(method, subject.context.contexts)
         for method in _BATCHED_ARGS

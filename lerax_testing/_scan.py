@@ -1,0 +1,155 @@
+"""The `scan` check's training loop: the least loop that holds a callback's states
+as `lax.scan` carries, on a generated example's rewards and dones.
+
+`run_training` steps a toy environment and policy and skips stopped iterations
+with a `lax.cond`; compiling all that takes over ten times as long as compiling
+the callback's own calls. What the `scan` check looks for (states whose
+structure, shapes or dtypes change across steps or iterations, static fields that
+change, tracer errors under a loop) only needs the callback's methods inside two
+nested `lax.scan`s: `on_step` over steps (vmapped over environments, or unbatched
+with one), `on_iteration` and `continue_training` over iterations, with the step
+states and the iteration state carried from one iteration to the next as Lerax's
+algorithms carry them. The environment protocol is the `runs` and command
+checks' concern (`run_training`, `require_protocol`), not this loop's.
+
+Contexts are made by the call tables of the callback's family (`_calls`), with
+the subject's environment, policy and context values, so both API families run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from jax import lax
+
+from ._calls import cached, tables
+from ._contexts import ContextBuilder
+from ._drive import scenario_arrays
+from .strategies import Scenario
+
+NUM_ITERATIONS = 3
+"""Iterations of the loop: enough for a state to come back as a carry twice."""
+
+
+def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
+    def env_keys(key: Any) -> Any:
+        return jr.split(key, num_envs) if batched else key
+
+    def train(
+        callback: Any, env: Any, policy: Any, loc: Any, opt: Any, rewards: Any,
+        dones: Any, key: Any,
+    ) -> Any:  # fmt: skip
+        keys = jr.split(key, 4)
+        zero = jnp.zeros((), jnp.int32)
+        state = table["reset"](callback, loc, keys[0])
+        step_state = table["step_reset"](callback, loc, env_keys(keys[1]))
+        state = table["on_training_start"](
+            callback, state, step_state, env, policy, zero, opt, loc, keys[2]
+        )
+
+        def iteration(carry: Any, xs: Any) -> Any:
+            state, step_state, count, running = carry
+            rewards, dones, key = xs
+            iteration_keys = jr.split(key, rewards.shape[0] + 2)
+
+            def step(step_state: Any, xs: Any) -> Any:
+                reward, done, key = xs
+                return table["on_step"](
+                    callback, step_state, env, policy, done, reward, loc,
+                    env_keys(key),
+                ), None  # fmt: skip
+
+            step_state, _ = lax.scan(
+                step, step_state, (rewards, dones, iteration_keys[2:])
+            )
+            count = count + 1
+            mean = jnp.mean(rewards)
+            log = {"loss": jnp.square(1.0 - mean), "mean_reward": mean}
+            state = table["on_iteration"](
+                callback, state, step_state, env, policy, count, opt, log, loc,
+                iteration_keys[0],
+            )  # fmt: skip
+            go = table["continue_training"](
+                callback, state, step_state, env, policy, count, opt, log, loc,
+                iteration_keys[1],
+            )  # fmt: skip
+            running = jnp.logical_and(running, jnp.asarray(go))
+            return (state, step_state, count, running), running
+
+        initial = (state, step_state, zero, jnp.array(True))
+        xs = (rewards, dones, jr.split(keys[3], rewards.shape[0]))
+        (state, step_state, count, _), flags = lax.scan(iteration, initial, xs)
+        state = table["on_training_end"](
+            callback, state, step_state, env, policy, count, opt, loc, keys[3]
+        )
+        return state, step_state, flags
+
+    return train
+
+
+def _loop_function(contexts: ContextBuilder, num_envs: int) -> Any:
+    """The loop of `contexts`'s family for `num_envs` environments, made once per
+    (equal) builder, as the call tables are."""
+    made = cached(contexts).setdefault("scan loops", {})
+    if num_envs not in made:
+        batched = num_envs > 1
+        table = tables(contexts)[1 if batched else 0]
+        made[num_envs] = eqx.filter_jit(_loop(table, num_envs, batched))
+    return made[num_envs]
+
+
+def generated_scenario(subject: Any, num_envs: int, draws: int = 8) -> Scenario:
+    """The longest of a few scenarios drawn (seeded) from the subject's strategy,
+    so that rewards and dones respect its options."""
+    drawn: list[Scenario] = []
+
+    @settings(
+        max_examples=draws,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.generate,),
+    )
+    @hypothesis_seed(subject.seed)
+    @given(subject.scenarios(num_envs))
+    def draw(scenario: Scenario) -> None:
+        drawn.append(scenario)
+
+    draw()
+    return max(drawn, key=lambda s: (s.num_steps, sum(map(any, s.dones))))
+
+
+def run_scan_loop(subject: Any, num_envs: int, *, trace_only: bool = False) -> Any:
+    """Run (or only trace) the loop on a generated example of `num_envs`
+    environments, its steps repeated for each of `NUM_ITERATIONS` iterations."""
+    scenario = generated_scenario(subject, num_envs)
+    arrays = scenario_arrays(scenario, num_envs)
+
+    def repeated(rows: Any, dtype: Any) -> Any:
+        # NumPy, then one transfer: no eager JAX operation to compile.
+        array = np.asarray(rows, dtype=dtype).reshape(len(rows), -1)
+        if num_envs == 1:
+            array = array[:, 0]
+        return jnp.asarray(np.broadcast_to(array, (NUM_ITERATIONS, *array.shape)))
+
+    context = subject.context
+    arguments = (
+        subject.callback,
+        context.env,
+        context.policy,
+        arrays["locals"],
+        arrays["opt"],
+        repeated(scenario.rewards, arrays["rewards"][0].dtype),
+        repeated(scenario.dones, bool),
+        jr.key(scenario.seed),
+    )
+    train = _loop_function(context.contexts, num_envs)
+    if trace_only:
+        return eqx.filter_eval_shape(train, *arguments)
+    return jax.block_until_ready(train(*arguments))
