@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +16,7 @@ from lerax_callback import callback_state_types
 from lerax_callback._checking import checking
 from lerax_callback._family import callback_api
 
+from ._advice import advise
 from ._checks import CHECK_FUNCTIONS
 from ._config import ConfigError
 from ._contexts import ContextBuilder
@@ -266,6 +268,11 @@ def run_check(check: str, subject: Subject) -> CheckResult:
             )
         ]  # fmt: skip
     seconds = time.perf_counter() - start
-    failures = list(merge_failures(failures))
+    # Advice matched to what went wrong, in the data too (JSON, JUnit, `.advice`),
+    # not only in the rendered report.
+    failures = [
+        dataclasses.replace(f, advice=advise(f) or f.advice)
+        for f in merge_failures(failures)
+    ]
     status = "failed" if failures else "passed"
     return CheckResult(check, status, tuple(failures), seconds=seconds)

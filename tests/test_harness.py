@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import pytest
 from zoo import (
     DtypeDrift,
+    MissingLogKey,
     PrintsAtTraceTime,
     PythonIf,
     ReturnTracker,
@@ -274,3 +275,13 @@ def test_global_jax_config_a_callback_changes_is_restored_for_its_neighbours():
     assert jax.config.jax_disable_jit is False
     neighbour = check_callback(ReturnTracker(), seed=0, max_examples=3)
     assert neighbour.ok, neighbour.render()
+
+
+def test_every_failure_carries_advice_in_the_data():
+    """Advice is part of the report's data (JSON, JUnit), not only of its text."""
+    for callback in (PythonIf(), DtypeDrift(), MissingLogKey()):
+        report = check_callback(callback, seed=0, max_examples=5)
+        assert report.failures, type(callback).__name__
+        for result in report.to_dict()["results"]:
+            for failure in result["failures"]:
+                assert failure["advice"], (result["check"], failure["message"])
