@@ -285,3 +285,12 @@ def test_every_failure_carries_advice_in_the_data():
         for result in report.to_dict()["results"]:
             for failure in result["failures"]:
                 assert failure["advice"], (result["check"], failure["message"])
+
+
+def test_a_dtype_drift_points_at_the_line_that_made_it():
+    import linecache
+
+    report = check_callback(DtypeDrift(), checks=["structure"], seed=0)
+    [failure] = [f for f in report.failures if f.leaf == "step_state.steps"][:1]
+    assert failure.location is not None
+    assert "ctx.state.steps + 1.0" in linecache.getline(*failure.location)

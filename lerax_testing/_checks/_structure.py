@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
 
-from .._drive import Call, Invoker, MethodError, drive
+from .._drift import drift_location
+from .._drive import Call, Invoker, MethodError, drive, tables
 from .._report import Failure
 from .._scan import run_scan_loop
 from .._source import error_summary, user_location
@@ -38,56 +40,62 @@ def _shape_scenario(num_envs: int) -> Scenario:
     )
 
 
-def _structure_failures(calls: list[Call], check: str, note: str) -> list[Failure]:
+def _structure_failures(
+    calls: list[Call],
+    check: str,
+    note: str,
+    locate: Callable[[Call, Any], tuple[str, int] | None] = lambda call, start: None,
+) -> list[Failure]:
     """Compare each state a method returns with the state it received and with the
     first one, as `lax.scan` compares a body's carry with its initial carry (a
-    weakly typed start that promotes to the body's dtype passes, as in a scan)."""
+    weakly typed start that promotes to the body's dtype passes, as in a scan).
+    `locate(call, start)` finds the user's line that made the first drift."""
     failures: list[Failure] = []
     first_state = next((c.output for c in calls if c.method == "reset"), None)
     first_step = next((c.output for c in calls if c.method == "step_reset"), None)
 
     reported: set[tuple[str, str]] = set()
 
-    def report(method: str, start: Any, output: Any, path: str, what: str) -> None:
+    def report(call: Call, start: Any, path: str, what: str) -> None:
+        method, output = call.method, call.output
         for d in diff(start, output, path, carry=True):
             if (method, d.path) in reported:
                 continue  # one message per leaf and method is enough
             reported.add((method, d.path))
+            location = locate(call, start) if d.kind in ("dtype", "shape") else None
             failures.append(
                 Failure(
                     check, method,
                     f"{note}`{method}` {what}: `{d}`.",
                     leaf=d.path, expected=d.before, found=d.after, advice=_ADVICE,
+                    location=location,
                 )
             )  # fmt: skip
 
     for call in calls:
         if call.method == "on_step":
             report(
-                "on_step",
+                call,
                 call.args[0],
-                call.output,
                 "step_state",
                 "returns a step state unlike the one it received (a scan carry)",
             )
             if first_step is not None:
                 report(
-                    "on_step",
+                    call,
                     first_step,
-                    call.output,
                     "step_state",
                     "returns a step state unlike `step_reset`'s",
                 )
         elif call.method == "on_iteration":
             report(
-                "on_iteration",
+                call,
                 call.args[0],
-                call.output,
                 "state",
                 "returns a state unlike the one it received (a scan carry)",
             )
         if call.method in ITERATION_STATE_METHODS and first_state is not None:
-            report(call.method, first_state, call.output, "state",
+            report(call, first_state, "state",
                    "returns a state unlike `reset`'s")  # fmt: skip
     return failures
 
@@ -107,7 +115,16 @@ def structure_failures(subject: Subject, check: str, note: str = "") -> list[Fai
                 method_failure(check, error, subject,
                                doing=f"{note}could not be checked: tracing it ")
             )  # fmt: skip
-        failures.extend(_structure_failures(calls, check, note))
+        table = tables(subject.context.contexts)[1 if batched else 0]
+
+        def locate(
+            call: Call, start: Any, table: dict[str, Any] = table
+        ) -> tuple[str, int] | None:
+            return drift_location(
+                table[call.method], call.args, subject.callback, start
+            )
+
+        failures.extend(_structure_failures(calls, check, note, locate))
         if failures:
             break
     return failures
