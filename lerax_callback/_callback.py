@@ -140,7 +140,7 @@ def callback_state_types(callback: Any) -> tuple[Any, Any]:
     parameter such a class leaves open is returned as its type parameter.
     """
     cls = callback if isinstance(callback, type) else type(callback)
-    base = _callback_base(cls)
+    base = callback_base(cls)
     if base is None:
         raise TypeError(
             f"`callback_state_types` takes an `AbstractCallback` subclass or instance, "
@@ -155,7 +155,7 @@ def callback_state_types(callback: Any) -> tuple[Any, Any]:
     return state_type, step_state_type
 
 
-def _callback_base(cls: Any) -> type | None:
+def callback_base(cls: Any) -> type | None:
     """The `AbstractCallback` of `cls`'s family: ours, or one of the same name and
     shape such as Lerax's `lerax.callback.AbstractCallback`."""
     if not isinstance(cls, type):

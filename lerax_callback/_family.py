@@ -19,7 +19,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from ._callback import AbstractCallback
+from ._callback import AbstractCallback, callback_base
 from ._contexts import IterationContext, ResetContext, StepContext, TrainingContext
 from ._states import (
     AbstractCallbackState,
@@ -136,17 +136,8 @@ def _api_of_base(base: type) -> CallbackApi | None:
 def callback_api(callback: Any) -> CallbackApi | None:
     """The API family of a callback instance or class, or `None` when it derives
     from no known `AbstractCallback`."""
-    cls = callback if isinstance(callback, type) else type(callback)
-    try:
-        mro = cls.__mro__
-    except AttributeError:
-        return None
-    for klass in mro:
-        if klass.__name__ == "AbstractCallback":
-            api = _api_of_base(klass)
-            if api is not None:
-                return api
-    return None
+    base = callback_base(callback if isinstance(callback, type) else type(callback))
+    return None if base is None else _api_of_base(base)
 
 
 def is_callback_class(obj: Any) -> bool:

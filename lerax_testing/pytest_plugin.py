@@ -270,8 +270,10 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
     from ._harness import check_callback, run_checks
 
     run = config.stash.get(_SETTINGS, None)
-    if run is None or run.settings is None:  # says what is wrong with the settings
+    if run is None:  # the plugin was not configured: `check_callback`'s defaults
         return check_callback(callback, **options)
+    if run.settings is None:  # the run's settings could not be resolved
+        raise ValueError(run.error)
     settings = run.settings
     objects = {k: options.pop(k) for k in _OBJECTS if k in options}
     if options:

@@ -383,3 +383,23 @@ def test_context_values_from_the_command_line(pytester: pytest.Pytester) -> None
     failed = pytester.runpytest()
     failed.assert_outcomes(failed=1)
     failed.stdout.fnmatch_lines(["*ctx.algorithm*context_values*"])
+
+
+def test_unusable_project_settings_fail_the_conformance_tests_only(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml("[tool.lerax_testing]\nmax_examples = 0\n")
+    pytester.makepyfile(
+        test_it="""
+        import lerax_callback as lc
+
+        def test_unrelated():
+            pass
+
+        def test_conformance(callback_conformance):
+            callback_conformance(lc.EmptyCallback(), checks=["api"])
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*`max_examples` must be a positive int, got 0*"])
