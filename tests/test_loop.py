@@ -125,3 +125,18 @@ def test_the_result_depends_on_the_rollouts():
     noisy = run_training(None, env=ToyEnv(noise=1.0), num_envs=2)
     assert float(calm.training_log["loss"]) != float(noisy.training_log["loss"])
     assert calm.training_log["mean_reward"].dtype == jnp.float32
+
+
+def test_weakly_typed_initial_states_run_as_lax_scan_accepts_them():
+    """`jnp.array(0.0)` starts are promoted to the dtypes the methods return, as
+    `lax.scan` and Lerax's algorithms do, also under x64 (float64 weak starts)."""
+    import jax
+    from zoo import WeakScalarStarts
+
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        result = run_training(WeakScalarStarts(), num_envs=2, num_steps=3)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+    assert result.iterations_run == 4
