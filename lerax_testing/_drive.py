@@ -16,8 +16,8 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
-import jax.random as jr
 
+from ._arrays import scenario_arrays
 from ._calls import (  # noqa: F401  (re-exported for the checks)
     BATCHED,
     DEFAULT_CONTEXTS,
@@ -27,8 +27,9 @@ from ._calls import (  # noqa: F401  (re-exported for the checks)
     tables,
 )
 from ._contexts import ContextBuilder
-from ._episode import episode_calls, episode_function
-from ._settings import MAX_STEPS
+from ._episode import episode_function, padded_length, run_episode
+from ._keys import MAX_KEYS, example_keys
+from ._records import Call, Trajectory
 from ._trace import tracing
 from .strategies import Scenario
 
@@ -51,7 +52,7 @@ class Env:
     env: Any
     policy: Any
     contexts: ContextBuilder = dataclasses.field(default_factory=ContextBuilder)
-    episodes: dict[Any, list[Call]] = dataclasses.field(
+    episodes: dict[Any, Trajectory] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
     """The recorded calls of the jitted episodes run so far (`Invoker.share`)."""
@@ -171,68 +172,8 @@ class WrappedInvoker(Invoker):
         return self.inner(method, *args)
 
 
-@dataclasses.dataclass
-class Call:
-    """One recorded method call: its arguments (after the callback) and output."""
-
-    method: str
-    args: tuple[Any, ...]
-    output: Any
-
-
-@dataclasses.dataclass
-class Trajectory:
-    calls: list[Call]
-
-    def outputs(self, method: str) -> list[Any]:
-        return [c.output for c in self.calls if c.method == method]
-
-    def first(self, method: str) -> Call | None:
-        return next((c for c in self.calls if c.method == method), None)
-
-
-def representative_locals(value: float) -> dict[str, Any]:
-    """An algorithm's `locals()` as far as callbacks read them: Lerax's `on_step`
-    sees `observation`, `action`, `value` and `log_prob` among others (one
-    environment's values). The same dict object is passed to every context, so
-    that the `purity` check sees a callback change it in place."""
-    value_array = jnp.asarray(value, dtype=float)
-    return {
-        "value": value_array,
-        "observation": jnp.full((4,), value, dtype=float),
-        "action": jnp.zeros((), jnp.int32),
-        "log_prob": -jnp.abs(value_array),
-    }
-
-
-def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
-    """The scenario's numbers as arrays; rewards use JAX's default float dtype
-    (float64 when `jax_enable_x64` is on, as a JAX environment would produce).
-
-    Built from Python numbers one step at a time (`device_put`, no compilation), so
-    that examples of different lengths add no compilation of their own.
-    """
-
-    def per_env(row: tuple[Any, ...]) -> tuple[Any, ...] | Any:
-        return row if num_envs > 1 else row[0]
-
-    return {
-        "rewards": [jnp.asarray(per_env(r), dtype=float) for r in scenario.rewards],
-        "dones": [jnp.asarray(per_env(d), dtype=bool) for d in scenario.dones],
-        "count": jnp.asarray(scenario.iteration_count, dtype=jnp.int32),
-        "log": {
-            k: jnp.asarray(v, dtype=float) for k, v in scenario.training_log.items()
-        },
-        "opt": {"step": jnp.asarray(scenario.opt_step, dtype=jnp.int32)},
-        "locals": representative_locals(scenario.locals_value),
-    }
-
-
 MAX_SHARED = 4096
 """The most shared episodes kept per check run (`Env.episodes`)."""
-
-MAX_KEYS = MAX_STEPS + 6
-"""Keys split per example, whatever its length (one shape, one compilation)."""
 
 
 def drive(
@@ -252,16 +193,33 @@ def drive(
     shared = getattr(invoker, "share", False) and getattr(invoker, "episodes", False)
     key = (id(callback), invoker.batched, repr(scenario))
     if shared and key in context.episodes:
-        for record in context.episodes[key]:
-            if on_call is not None:
+        trajectory = context.episodes[key]
+        if on_call is not None:
+            for record in trajectory.calls:
                 on_call(record)
-        return Trajectory(list(context.episodes[key]))
-    arrays = scenario_arrays(scenario, num_envs)
+        return trajectory
     if scenario.num_steps + 6 > MAX_KEYS:
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
-    keys = list(jr.split(jr.key(scenario.seed), MAX_KEYS))
-    env, policy, loc = context.env, context.policy, arrays["locals"]
-    count, opt, log = arrays["count"], arrays["opt"], arrays["log"]
+    env, policy = context.env, context.policy
+    if getattr(invoker, "episodes", False):
+        episode = episode_function(context.contexts, batched=invoker.batched)
+        try:
+            recorded, run = run_episode(
+                episode, callback, env, policy, scenario, invoker.batched
+            )
+        except Exception:  # `NotUniform` or a method's error: call them one by one
+            pass
+        else:
+            if on_call is not None:
+                for record in recorded:
+                    on_call(record)
+            trajectory = Trajectory(recorded, run)
+            if shared and len(context.episodes) < MAX_SHARED:
+                context.episodes[key] = trajectory
+            return trajectory
+
+    arrays = scenario_arrays(scenario, num_envs)
+    loc, count, opt, log = (arrays[k] for k in ("locals", "count", "opt", "log"))
     calls: list[Call] = []
 
     def call(method: str, *args: Any) -> Any:
@@ -272,44 +230,30 @@ def drive(
             on_call(record)
         return output
 
-    def env_keys(key: Any) -> Any:
-        return jr.split(key, num_envs) if invoker.batched else key
-
-    if getattr(invoker, "episodes", False):
-        episode = episode_function(context.contexts, batched=invoker.batched)
-        try:
-            recorded = episode_calls(
-                episode, callback, env, policy, arrays, keys, env_keys
-            )
-        except Exception:  # `NotUniform` or a method's error: call them one by one
-            pass
-        else:
-            for method, args, output in recorded:
-                call_record = Call(method, args, output)
-                calls.append(call_record)
-                if on_call is not None:
-                    on_call(call_record)
-            if shared and len(context.episodes) < MAX_SHARED:
-                context.episodes[key] = list(calls)
-            return Trajectory(calls)
-
-    state = call("reset", loc, keys[0])
-    step_state = call("step_reset", loc, env_keys(keys[1]))
+    keys = example_keys(
+        scenario.seed,
+        padded_length(scenario.num_steps),
+        num_envs if invoker.batched else None,
+    )
+    state = call("reset", loc, keys.calls["reset"])
+    step_state = call("step_reset", loc, keys.reset)
     zero = jnp.zeros((), jnp.int32)
     state = call(
-        "on_training_start", state, step_state, env, policy, zero, opt, loc, keys[2]
-    )
+        "on_training_start", state, step_state, env, policy, zero, opt, loc,
+        keys.calls["on_training_start"],
+    )  # fmt: skip
     for t in range(scenario.num_steps):
         step_state = call(
             "on_step", step_state, env, policy, arrays["dones"][t],
-            arrays["rewards"][t], loc, env_keys(keys[6 + t]),
+            arrays["rewards"][t], loc, keys.steps[t],
         )  # fmt: skip
-    state = call(
-        "on_iteration", state, step_state, env, policy, count, opt, log, loc, keys[3]
-    )
-    call("continue_training", state, step_state, env, policy, count, opt, log, loc,
-         keys[4])  # fmt: skip
-    call("on_training_end", state, step_state, env, policy, count, opt, loc, keys[5])
+    tail = (env, policy, count, opt)
+    state = call("on_iteration", state, step_state, *tail, log, loc,
+                 keys.calls["on_iteration"])  # fmt: skip
+    call("continue_training", state, step_state, *tail, log, loc,
+         keys.calls["continue_training"])  # fmt: skip
+    call("on_training_end", state, step_state, *tail, loc,
+         keys.calls["on_training_end"])  # fmt: skip
     return Trajectory(calls)
 
 

@@ -4,11 +4,19 @@ and batch mode, shared by every example and every check of a callback.
 Jitting each method alone costs a compilation per method and batch mode (about
 fourteen for a callback). Here `reset`, `step_reset`, `on_training_start`, the
 steps, `on_iteration`, `continue_training` and `on_training_end` run in one
-`eqx.filter_jit` function, the steps as one `lax.scan` (traced once, where an
-unrolled loop was traced and compiled once per padded step). Episodes of
-different lengths share it: the steps are padded to a fixed length and a step
-past the episode's end leaves the step state as it was (`jnp.where`), so that the
-methods see exactly the episode's states.
+jitted function, the steps as one `lax.scan` (traced once, where an unrolled
+loop was traced and compiled once per padded step). Episodes of different
+lengths share it: the steps are padded to a fixed length and a step past the
+episode's end leaves the step state as it was (`jnp.where`), so that the methods
+see exactly the episode's states.
+
+Each example costs one dispatch of the compiled program (and one of the
+process-wide key splitter, `_keys`): the numbers go in as NumPy arrays, the step
+states come out stacked,
+and the calls it records make their arguments and outputs only when a check asks
+(`_records.LazyCall`). The callback, environment and policy are split once per
+drive into arrays (traced) and the rest (hashed, a static argument), as
+`eqx.filter_jit` would on every call.
 
 That needs step states that keep their structure, shapes and dtypes from one
 step to the next; for any other callback (the `structure` check's finding) the
@@ -17,14 +25,19 @@ episode raises `NotUniform` and `drive` calls the methods one by one instead.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ._arrays import host_numbers, scenario_arrays, unstack
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
+from ._keys import example_keys
+from ._records import Call, Lazy, LazyCall, host
 
 MIN_PADDED_STEPS = 8
 """Steps are padded to this length, or to the next power of two above it."""
@@ -63,58 +76,88 @@ def _dynamic(tree: Any) -> Any:
     return eqx.partition(tree, eqx.is_array)[0]
 
 
-def _stack(rows: list[Any]) -> Any:
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *rows)
+class StaticPart:
+    """The parts of a tree that are not arrays, hashable: a static argument of
+    `jax.jit`, as `eqx.filter_jit` makes of them (it raises `TypeError` when a part
+    cannot be hashed)."""
+
+    def __init__(self, tree: Any):
+        leaves, self.treedef = jax.tree.flatten(tree)
+        self.leaves = tuple(leaves)
+        self._hash = hash((self.treedef, self.leaves))
+
+    def tree(self) -> Any:
+        return jax.tree.unflatten(self.treedef, self.leaves)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, StaticPart)
+            and self._hash == other._hash
+            and self.treedef == other.treedef
+            and all(
+                type(a) is type(b) and (a is b or bool(a == b))
+                for a, b in zip(self.leaves, other.leaves, strict=True)
+            )
+        )
 
 
-def _row(stacked: Any, t: int) -> Any:
-    return jax.tree.map(lambda leaf: leaf[t], stacked)
+def split_static(tree: Any) -> tuple[Any, StaticPart]:
+    """`tree`'s arrays, and the rest as a `StaticPart`."""
+    dynamic, static = eqx.partition(tree, eqx.is_array)
+    return dynamic, StaticPart(static)
 
 
 def _episode(table: dict[str, Any]) -> Any:
     def run(
-        callback: Any, env: Any, policy: Any, loc: Any, count: Any, opt: Any,
-        log: Any, dones: Any, rewards: Any, num_steps: Any, keys: Any,
-        reset_keys: Any, step_keys: Any,
+        static: StaticPart, dynamic: Any, loc: Any, count: Any, opt: Any, log: Any,
+        dones: Any, rewards: Any, num_steps: Any, keys: Any, reset_keys: Any,
+        step_keys: Any,
     ) -> Any:  # fmt: skip
-        state = table["reset"](callback, loc, keys[0])
+        # The keys come in split: splitting them here would compile a threefry
+        # hash per step into every callback's episode.
+        callback, env, policy = eqx.combine(dynamic, static.tree())
+        state = table["reset"](callback, loc, keys["reset"])
         step_state = table["step_reset"](callback, loc, reset_keys)
         zero = jnp.zeros((), jnp.int32)
         started = table["on_training_start"](
-            callback, state, step_state, env, policy, zero, opt, loc, keys[2]
-        )
+            callback, state, step_state, env, policy, zero, opt, loc,
+            keys["on_training_start"],
+        )  # fmt: skip
         # The steps as one `lax.scan` (traced and compiled once, not once per
-        # padded step); the states' static parts stay out of the carry.
-        dynamic, static = eqx.partition(step_state, eqx.is_array)
+        # padded step); the states' static parts stay out of the carry. Inputs
+        # and outputs stay stacked: unstacking inside the program would add
+        # operations and outputs per step to compile.
+        step_dynamic, step_static = eqx.partition(step_state, eqx.is_array)
 
-        def step(dynamic: Any, xs: Any) -> Any:
+        def step(carried: Any, xs: Any) -> Any:
             t, done, reward, key = xs
-            current = eqx.combine(dynamic, static)
+            current = eqx.combine(carried, step_static)
             new = table["on_step"](
                 callback, current, env, policy, done, reward, loc, key
             )  # fmt: skip
             kept = _keep_until(t < num_steps, new, current)
-            return _dynamic(kept), (dynamic, _dynamic(new))
+            return _dynamic(kept), (carried, _dynamic(new))
 
-        xs = (jnp.arange(len(dones)), *map(_stack, (dones, rewards, step_keys)))
-        last, (ins, outs) = jax.lax.scan(step, dynamic, xs)
-        inputs = [step_state] + [
-            eqx.combine(_row(ins, t), static) for t in range(1, len(dones))
-        ]
-        outputs = [eqx.combine(_row(outs, t), static) for t in range(len(dones))]
-        current = eqx.combine(last, static)
+        xs = (jnp.arange(dones.shape[0]), dones, rewards, step_keys)
+        last, (ins, outs) = jax.lax.scan(step, step_dynamic, xs)
+        current = eqx.combine(last, step_static)
+        tail = (env, policy, count, opt)
         it = table["on_iteration"](
-            callback, started, current, env, policy, count, opt, log, loc, keys[3]
+            callback, started, current, *tail, log, loc, keys["on_iteration"]
         )
         go = table["continue_training"](
-            callback, it, current, env, policy, count, opt, log, loc, keys[4]
+            callback, it, current, *tail, log, loc, keys["continue_training"]
         )
         end = table["on_training_end"](
-            callback, it, current, env, policy, count, opt, loc, keys[5]
+            callback, it, current, *tail, loc, keys["on_training_end"]
         )
-        return state, step_state, started, inputs, outputs, current, it, go, end
+        calls = (state, step_state, started, current, it, go, end)
+        return calls, (ins, outs)
 
-    return eqx.filter_jit(run)
+    return jax.jit(run, static_argnums=0)
 
 
 def episode_function(contexts: ContextBuilder, *, batched: bool) -> Any:
@@ -126,55 +169,123 @@ def episode_function(contexts: ContextBuilder, *, batched: bool) -> Any:
     return made[batched]
 
 
-def episode_calls(
-    fn: Any,
-    callback: Any,
-    env: Any,
-    policy: Any,
-    arrays: dict[str, Any],
-    keys: list[Any],
-    env_keys: Any,
-) -> list[tuple[str, tuple[Any, ...], Any]]:
-    """Run the jitted episode `fn` on one example: `(method, args, output)` of each
-    call, with the arguments `drive` would have passed, in its order.
+@dataclasses.dataclass
+class EpisodeRun:
+    """The results of one jitted episode, for checks that read every step at once:
+    the step states before and after each step (`ins`, `outs`, stacked, arrays
+    only), the step state's other parts (`step_static`), the stacked step keys
+    and `step_reset`'s keys, and the numbers it ran on (`numbers`, NumPy)."""
 
-    Raises whatever the episode raises (`NotUniform`, an error of a method).
+    num_steps: int
+    ins: Any
+    outs: Any
+    step_static: Any
+    step_keys: Any
+    reset_keys: Any
+    numbers: dict[str, Any]
+
+    def host_outs(self) -> Any:
+        """`outs` as NumPy arrays."""
+        return host(self.outs)
+
+
+def run_episode(
+    fn: Any, callback: Any, env: Any, policy: Any, scenario: Any, batched: bool
+) -> tuple[list[Call], EpisodeRun]:
+    """Run the jitted episode `fn` on one example: the calls `drive` would have
+    made, in its order, with the arguments it would have passed (made when first
+    read), and the stacked results.
+
+    Raises whatever the episode raises (`NotUniform`, an error of a method, a
+    `TypeError` for parts of the callback that cannot be hashed).
     """
-    dones, rewards = arrays["dones"], arrays["rewards"]
-    num_steps = len(dones)
-    length = padded_length(num_steps)
-    step_keys = [env_keys(keys[6 + min(t, len(keys) - 7)]) for t in range(length)]
-    pad = length - num_steps
-    loc, count, opt, log = (
-        arrays["locals"],
-        arrays["count"],
-        arrays["opt"],
-        arrays["log"],
+    num_steps = scenario.num_steps
+    num_envs = scenario.num_envs if batched else 1
+    numbers = host_numbers(scenario, num_envs, padded_length(num_steps))
+    dynamic, static = split_static((callback, env, policy))
+    keys = example_keys(
+        scenario.seed, padded_length(num_steps), num_envs if batched else None
     )
-    reset_keys = env_keys(keys[1])
+    call_keys, reset_keys, step_keys = keys.calls, keys.reset, keys.stacked
     outputs = fn(
-        callback, env, policy, loc, count, opt, log,
-        [*dones, *[jnp.zeros_like(dones[0])] * pad],
-        [*rewards, *[jnp.zeros_like(rewards[0])] * pad],
-        jnp.asarray(num_steps, dtype=jnp.int32), tuple(keys[:6]), reset_keys,
-        step_keys,
+        static, dynamic, numbers["loc"], numbers["count"], numbers["opt"],
+        numbers["log"], numbers["dones"], numbers["rewards"], np.int32(num_steps),
+        call_keys, reset_keys, step_keys,
     )  # fmt: skip
     jax.block_until_ready(outputs)
-    state, step_state, started, inputs, stepped, final, it, go, end = outputs
-    zero = jnp.zeros((), jnp.int32)
-    calls = [
-        ("reset", (loc, keys[0]), state),
-        ("step_reset", (loc, reset_keys), step_state),
-        ("on_training_start",
-         (state, step_state, env, policy, zero, opt, loc, keys[2]), started),
+    (state, step_state, started, final, it, go, end), (ins, outs) = outputs
+    step_static = eqx.partition(step_state, eqx.is_array)[1]
+    run = EpisodeRun(num_steps, ins, outs, step_static, step_keys, reset_keys,
+                     numbers)  # fmt: skip
+    methods = [
+        "reset", "step_reset", "on_training_start", *["on_step"] * num_steps,
+        "on_iteration", "continue_training", "on_training_end",
     ]  # fmt: skip
-    for t in range(num_steps):
-        args = (inputs[t], env, policy, dones[t], rewards[t], loc, step_keys[t])
-        calls.append(("on_step", args, stepped[t]))
-    tail = (env, policy, count, opt)
-    calls += [
-        ("on_iteration", (started, final, *tail, log, loc, keys[3]), it),
-        ("continue_training", (it, final, *tail, log, loc, keys[4]), go),
-        ("on_training_end", (it, final, *tail, loc, keys[5]), end),
+    ends = [state, step_state, started]
+    tail_outputs = [it, go, end]
+
+    def arguments(
+        given: dict[str, Any], inputs: list[Any], steps: list[Any]
+    ) -> list[Any]:
+        """Each call's arguments, from the numbers `given` (JAX or NumPy)."""
+        loc, opt, log = given["loc"], given["opt"], given["log"]
+        tail = (env, policy, given["count"], opt)
+        made = [
+            (loc, call_keys["reset"]),
+            (loc, reset_keys),
+            (state, step_state, env, policy, given["zero"], opt, loc,
+             call_keys["on_training_start"]),
+        ]  # fmt: skip
+        made += [
+            (inputs[t], env, policy, given["dones"][t], given["rewards"][t], loc,
+             steps[t])
+            for t in range(num_steps)
+        ]  # fmt: skip
+        made += [
+            (started, final, *tail, log, loc, call_keys["on_iteration"]),
+            (it, final, *tail, log, loc, call_keys["continue_training"]),
+            (it, final, *tail, loc, call_keys["on_training_end"]),
+        ]  # fmt: skip
+        return made
+
+    def device_args() -> list[Any]:
+        arrays = scenario_arrays(scenario, num_envs)
+        given = {
+            "loc": arrays["locals"], "count": arrays["count"], "opt": arrays["opt"],
+            "log": arrays["log"], "dones": arrays["dones"],
+            "rewards": arrays["rewards"], "zero": jnp.zeros((), jnp.int32),
+        }  # fmt: skip
+        rows = unstack(ins, num_steps)
+        inputs = [step_state] + [eqx.combine(r, step_static) for r in rows[1:]]
+        return arguments(given, inputs, list(keys.steps[:num_steps]))
+
+    def device_outputs() -> list[Any]:
+        rows = unstack(outs, num_steps)
+        return [eqx.combine(r, step_static) for r in rows]
+
+    def host_args() -> list[Any]:
+        rows = _host_rows(ins, num_steps)
+        inputs = [host(step_state)] + [eqx.combine(r, step_static) for r in rows[1:]]
+        given = {**numbers, "zero": np.zeros((), np.int32)}
+        return host(arguments(given, inputs, [None] * num_steps))
+
+    def host_outputs() -> list[Any]:
+        rows = _host_rows(outs, num_steps)
+        return host(ends + [eqx.combine(r, step_static) for r in rows] + tail_outputs)
+
+    lazy = Lazy(device_args, device_outputs, host_args, host_outputs)
+    # The outputs of all but the steps are the program's own arrays already.
+    outputs: list[Any] = [*ends, *[None] * num_steps, *tail_outputs]
+    calls: list[Call] = [
+        LazyCall(method, i, lazy, type(step_state), step=i - len(ends))
+        if method == "on_step"
+        else LazyCall(method, i, lazy, type(outputs[i]), output=outputs[i])
+        for i, method in enumerate(methods)
     ]
-    return calls
+    return calls, run
+
+
+def _host_rows(stacked: Any, count: int) -> list[Any]:
+    """The first `count` rows of `stacked` as NumPy views (typed keys sliced)."""
+    hosted = host(stacked)
+    return [jax.tree.map(lambda leaf, t=t: leaf[t], hosted) for t in range(count)]

@@ -28,9 +28,9 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
 from jax import lax
 
+from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
-from ._drive import scenario_arrays
 from .strategies import Scenario
 
 NUM_ITERATIONS = 3

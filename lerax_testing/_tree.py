@@ -169,10 +169,13 @@ def _describe(x: Any) -> str:
 
 
 def float_leaves(tree: Any) -> list[tuple[str, Any]]:
-    """`(path, array)` for every floating-point array leaf of `tree`."""
+    """`(path, array)` for every floating-point array leaf of `tree` (JAX or
+    NumPy)."""
     out = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jnp.inexact):
+        if isinstance(leaf, jax.Array | np.ndarray) and jnp.issubdtype(
+            leaf.dtype, jnp.inexact
+        ):
             out.append((jax.tree_util.keystr(path), leaf))
     return out
 

@@ -62,8 +62,8 @@ def _expected(declared: Any) -> type | None:
 
 def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
     """A `types` failure if `call.output` is not what the method must return."""
-    output = call.output
     if call.method == "continue_training":
+        output = call.output
         if (
             not isinstance(output, jax.Array)
             or output.shape != ()
@@ -84,10 +84,10 @@ def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
         return None
     declared = state_types[0] if call.method in ITERATION_METHODS else state_types[1]
     expected = _expected(declared)
-    if expected is None or isinstance(output, expected):
+    if expected is None or issubclass(call.output_type, expected):
         return None
     label = "StateType" if call.method in ITERATION_METHODS else "StepStateType"
-    want, got = _names(expected, type(output))
+    want, got = _names(expected, call.output_type)
     return Failure(
         "types", call.method,
         f"`{call.method}` returned a {got}, but the callback declares {label} = "

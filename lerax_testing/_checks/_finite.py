@@ -64,10 +64,11 @@ def check_finite(subject: Subject) -> list[Failure]:
     def inspect_call(call: Call, found: list[Failure]) -> None:
         if found or call.method == "continue_training":
             return
-        if _has_nan(call.args) or not _has_nan(call.output):
+        output = call.host_output()
+        if not _has_nan(output) or _has_nan(call.host_args()):
             return
         root = "step_state" if call.method in ("step_reset", "on_step") else "state"
-        leaf = _first_nan(call.output, root)
+        leaf = _first_nan(output, root)
         try:
             primitive, location, text = locate_nan(
                 table[call.method], (subject.callback, *call.args), subject.callback

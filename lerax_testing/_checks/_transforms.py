@@ -7,10 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
+import jax
+import numpy as np
 from jax import lax
 
+from .._calls import cached
 from .._contexts import ContextBuilder
-from .._drive import Call, Invoker, MethodError, drive, tables
+from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
+from .._records import host
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
 from .._tree import first_mismatch
@@ -37,6 +41,48 @@ def _each_alone(method: str, contexts: ContextBuilder) -> Callable[..., Any]:
     return eqx.filter_jit(run)
 
 
+def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
+    """A jitted function calling `step_reset` and every step's `on_step` of a
+    batched episode on each environment alone (`lax.map`), from the episode's
+    stacked inputs: one call per example instead of one per step, and one
+    compilation per callback."""
+    made = cached(contexts)
+    if "alone" not in made:
+        single = tables(contexts)[0]
+
+        def run(callback: Any, env: Any, policy: Any, loc: Any, reset_keys: Any,
+                ins: Any, dones: Any, rewards: Any, step_keys: Any) -> Any:  # fmt: skip
+            reset = lax.map(
+                lambda k: single["step_reset"](callback, loc, k), reset_keys
+            )
+            length, num_envs = dones.shape
+
+            def one(xs: tuple[Any, ...]) -> Any:
+                state, done, reward, key = xs
+                return single["on_step"](callback, state, env, policy, done, reward,
+                                         loc, key)  # fmt: skip
+
+            flat = jax.tree.map(
+                lambda x: x.reshape((length * num_envs, *x.shape[2:])),
+                (ins, dones, rewards, step_keys),
+            )
+            outs = lax.map(one, flat)
+            outs = jax.tree.map(
+                lambda x: x.reshape((length, num_envs, *x.shape[1:])), outs
+            )
+            return reset, outs
+
+        made["alone"] = eqx.filter_jit(run)
+    return made["alone"]
+
+
+def _first(tree: Any, count: int) -> Any:
+    """The first `count` rows of each array leaf of `tree`."""
+    return jax.tree.map(
+        lambda x: x[:count] if isinstance(x, np.ndarray | jax.Array) else x, tree
+    )
+
+
 _ADVICE = (
     "Write per-environment methods for one environment and let the algorithm vmap "
     "them; call host code through `jax.debug.callback` or "
@@ -54,44 +100,71 @@ def check_vmap(subject: Subject) -> list[Failure]:
         method: _each_alone(method, subject.context.contexts)
         for method in _BATCHED_ARGS
     }
+    all_alone = _alone_episode(subject.context.contexts)
 
-    def compare(call: Call, found: list[Failure]) -> None:
-        if call.method not in alone or found:
-            return
+    def mismatch(method: str, output: Any, each: Any) -> Failure | None:
+        where = first_mismatch(output, each, rtol=1e-5, atol=1e-6, path="step_state")
+        if where is None:
+            return None
+        return Failure(
+            "vmap", method,
+            f"`{method}` under `jax.vmap` over {num_envs} environments differs "
+            f"from calling it on each environment alone, at `{where}`.",
+            leaf=where,
+            advice="Make the method depend only on its own environment's context "
+            "and key; a host callback used under vmap must handle a batch "
+            "(`jax.pure_callback(..., vmap_method=...)`).",
+        )  # fmt: skip
+
+    def compare(call: Call) -> Failure | None:
         try:
             each = alone[call.method](subject.callback, *call.args)
         except Exception as error:
-            found.append(
-                method_failure("vmap", error, subject, method=call.method,
-                               doing="called on each environment alone ",
-                               advice=_ADVICE)
-            )  # fmt: skip
-            return
-        where = first_mismatch(
-            call.output, each, rtol=1e-5, atol=1e-6, path="step_state"
-        )
-        if where is not None:
-            found.append(
-                Failure(
-                    "vmap", call.method,
-                    f"`{call.method}` under `jax.vmap` over {num_envs} environments "
-                    f"differs from calling it on each environment alone, at "
-                    f"`{where}`.",
-                    leaf=where,
-                    advice="Make the method depend only on its own environment's "
-                    "context and key; a host callback used under vmap must handle "
-                    "a batch (`jax.pure_callback(..., vmap_method=...)`).",
-                )
-            )  # fmt: skip
+            return method_failure("vmap", error, subject, method=call.method,
+                                  doing="called on each environment alone ",
+                                  advice=_ADVICE)  # fmt: skip
+        return mismatch(call.method, call.output, each)
+
+    def compare_episode(trajectory: Trajectory) -> Failure | None:
+        """Every step of a jitted episode at once; raises when the methods fail
+        on each environment alone (then `compare` names the method)."""
+        run = trajectory.episode
+        context = subject.context
+        reset, outs = all_alone(
+            subject.callback, context.env, context.policy, run.numbers["loc"],
+            run.reset_keys, eqx.combine(run.ins, run.step_static),
+            run.numbers["dones"], run.numbers["rewards"], run.step_keys,
+        )  # fmt: skip
+        step_reset = trajectory.calls[1]
+        failure = mismatch("step_reset", step_reset.output, reset)
+        if failure is not None:
+            return failure
+        batched_outs = eqx.combine(_first(host(run.outs), run.num_steps),
+                                   run.step_static)  # fmt: skip
+        return mismatch("on_step", batched_outs, _first(host(outs), run.num_steps))
+
+    def compare_all(trajectory: Trajectory) -> list[Failure]:
+        if trajectory.episode is not None:
+            try:
+                failure = compare_episode(trajectory)
+            except Exception:
+                pass  # compared call by call below, to name the method
+            else:
+                return [] if failure is None else [failure]
+        for call in trajectory.calls:
+            if call.method in alone:
+                failure = compare(call)
+                if failure is not None:
+                    return [failure]
+        return []
 
     def test(scenario: Scenario) -> list[Failure]:
-        found: list[Failure] = []
         try:
-            drive(subject.callback, scenario, batched, subject.context,
-                  on_call=lambda call: compare(call, found))  # fmt: skip
+            trajectory = drive(subject.callback, scenario, batched, subject.context)
         except MethodError as error:
             doing = f"with step states batched over {num_envs} environments "
             return [method_failure("vmap", error, subject, doing=doing, advice=_ADVICE)]
+        found = compare_all(trajectory)
         if found:
             return found
         try:

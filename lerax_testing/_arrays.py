@@ -1,0 +1,106 @@
+"""A generated example's numbers as JAX arrays, made without running JAX
+operations.
+
+An eager `jnp.asarray(value, dtype)` dispatches a conversion (tens of
+microseconds, and a compilation the first time a shape is seen); thousands of
+examples' worth of them cost more than the checks themselves. Here arrays are
+built in NumPy and transferred with `jax.device_put`, and stacked results are
+split into rows the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.dtypes import canonicalize_dtype
+
+from .strategies import Scenario
+
+
+def put(value: Any, dtype: Any) -> Any:
+    """`value` as a JAX array of `dtype` (JAX's default float or int dtype for
+    `float` and `int`), made in NumPy and transferred: unlike `jnp.asarray(value,
+    dtype)`, no eager operation runs, so nothing is dispatched or compiled."""
+    return jax.device_put(np.asarray(value, dtype=canonicalize_dtype(dtype)))
+
+
+def host_locals(value: float) -> dict[str, Any]:
+    """An algorithm's `locals()` as far as callbacks read them, as NumPy arrays:
+    Lerax's `on_step` sees `observation`, `action`, `value` and `log_prob` among
+    others (one environment's values)."""
+    floating = canonicalize_dtype(float)
+    return {
+        "value": np.asarray(value, floating),
+        "observation": np.full((4,), value, floating),
+        "action": np.zeros((), canonicalize_dtype(jnp.int32)),
+        "log_prob": np.asarray(-abs(value), floating),
+    }
+
+
+def representative_locals(value: float) -> dict[str, Any]:
+    """`host_locals` as JAX arrays. The same dict object is passed to every
+    context, so that the `purity` check sees a callback change it in place."""
+    return {name: jax.device_put(array) for name, array in host_locals(value).items()}
+
+
+def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
+    """The scenario's numbers as arrays; rewards use JAX's default float dtype
+    (float64 when `jax_enable_x64` is on, as a JAX environment would produce).
+
+    Built from Python numbers one step at a time (`put`, no compilation and no
+    dispatched operation), so that examples of different lengths add no
+    compilation of their own and cost little each.
+    """
+
+    def per_env(row: tuple[Any, ...]) -> tuple[Any, ...] | Any:
+        return row if num_envs > 1 else row[0]
+
+    return {
+        "rewards": [put(per_env(r), float) for r in scenario.rewards],
+        "dones": [put(per_env(d), bool) for d in scenario.dones],
+        "count": put(scenario.iteration_count, jnp.int32),
+        "log": {k: put(v, float) for k, v in scenario.training_log.items()},
+        "opt": {"step": put(scenario.opt_step, jnp.int32)},
+        "locals": representative_locals(scenario.locals_value),
+    }
+
+
+def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, Any]:
+    """The scenario's numbers as NumPy arrays of JAX's dtypes, for a jitted
+    episode (`jax.jit` transfers them): rewards and dones padded with zeros to
+    `length` steps, unbatched when there is one environment."""
+    floating = canonicalize_dtype(float)
+    integer = canonicalize_dtype(jnp.int32)
+
+    def padded(rows: tuple[tuple[Any, ...], ...], dtype: Any) -> Any:
+        array = np.zeros((length, len(rows[0])), dtype=dtype)
+        array[: len(rows)] = rows
+        return array if num_envs > 1 else array[:, 0]
+
+    return {
+        "loc": host_locals(scenario.locals_value),
+        "count": np.asarray(scenario.iteration_count, integer),
+        "opt": {"step": np.asarray(scenario.opt_step, integer)},
+        "log": {k: np.asarray(v, floating) for k, v in scenario.training_log.items()},
+        "dones": padded(scenario.dones, bool),
+        "rewards": padded(scenario.rewards, floating),
+    }
+
+
+def unstack(stacked: Any, count: int) -> list[Any]:
+    """The first `count` rows of `stacked`'s leaves, read through NumPy and put
+    back one by one: no eager JAX operation (so no compilation) per shape."""
+    leaves, treedef = jax.tree.flatten(stacked)
+    rows: list[list[Any]] = [[] for _ in range(count)]
+    for leaf in leaves:
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            for t in range(count):  # NumPy cannot hold typed keys
+                rows[t].append(leaf[t])
+            continue
+        array = np.asarray(leaf)
+        for t in range(count):
+            rows[t].append(jax.device_put(array[t]))
+    return [jax.tree.unflatten(treedef, row) for row in rows]

@@ -1,0 +1,82 @@
+"""The PRNG keys of one generated example, made by one compiled program.
+
+Every way of driving an example (eagerly, method by method under `jit`, or as one
+jitted episode) passes the same keys to the same calls, so that the `purity`
+check can compare them and a reproducer replays them: the example's seed is split
+into `MAX_KEYS` keys; `reset`, `on_training_start`, `on_iteration`,
+`continue_training` and `on_training_end` take keys 0, 2, 3, 4 and 5;
+`step_reset` takes key 1 and step `t` key `6 + t`, each split once more over the
+environments when the step methods are batched.
+
+Splitting and indexing eagerly cost one dispatched operation per key (some sixty
+per example); here one function returns them all, traced inside the jitted
+episode or jitted alone (compiled once per padded length and number of
+environments for the whole process).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from ._settings import MAX_STEPS
+
+MAX_KEYS = MAX_STEPS + 6
+"""Keys split per example, whatever its length (one shape, one compilation)."""
+
+CALL_KEYS = {
+    "reset": 0,
+    "on_training_start": 2,
+    "on_iteration": 3,
+    "continue_training": 4,
+    "on_training_end": 5,
+}
+"""The index of the key each iteration-level method takes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleKeys:
+    """The keys of one example: `calls[method]` for the iteration-level methods,
+    `reset` for `step_reset`, `steps[t]` for step `t` (`padded_length` of them),
+    and `stacked`, the same stacked along a leading axis (a `lax.scan`'s input)."""
+
+    calls: dict[str, Any]
+    reset: Any
+    steps: tuple[Any, ...]
+    stacked: Any
+
+
+def split_keys(key: Any, length: int, num_envs: int | None) -> Any:
+    """`(calls, reset, steps)`: the keys of an example from its `key`, for
+    `length` steps, split over `num_envs` environments (not when `None`); `steps`
+    stacked along a leading axis. Traced inside the jitted episode, and jitted
+    alone (`example_keys`) for the other ways of driving an example."""
+    keys = jr.split(key, MAX_KEYS)
+
+    def env_keys(key: Any) -> Any:
+        return key if num_envs is None else jr.split(key, num_envs)
+
+    steps = [env_keys(keys[6 + min(t, MAX_KEYS - 7)]) for t in range(length)]
+    calls = {method: keys[index] for method, index in CALL_KEYS.items()}
+    return calls, env_keys(keys[1]), jnp.stack(steps)
+
+
+@functools.partial(jax.jit, static_argnames=("length", "num_envs"))
+def _split(seed: Any, *, length: int, num_envs: int | None) -> Any:
+    calls, reset, steps = split_keys(jr.key(seed), length, num_envs)
+    return calls, reset, tuple(steps[t] for t in range(length)), steps
+
+
+def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
+    """The keys of the example of `seed` for `length` steps; step keys split over
+    `num_envs` environments, or not split when it is `None` (unbatched)."""
+    calls, reset, steps, stacked = _split(
+        np.uint32(seed), length=length, num_envs=num_envs
+    )
+    return ExampleKeys(calls, reset, steps, stacked)
