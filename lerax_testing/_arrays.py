@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src.lax import lax as lax_internal
 from jax.dtypes import canonicalize_dtype
 
 from .strategies import Scenario
@@ -92,15 +93,29 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
 
 def unstack(stacked: Any, count: int) -> list[Any]:
     """The first `count` rows of `stacked`'s leaves, read through NumPy and put
-    back one by one: no eager JAX operation (so no compilation) per shape."""
+    back one by one: no eager JAX operation (so no compilation) per shape, except
+    for typed keys (NumPy cannot hold them) and weakly typed leaves (a transfer
+    makes strongly typed arrays; the `retrace` check tells the two apart)."""
     leaves, treedef = jax.tree.flatten(stacked)
     rows: list[list[Any]] = [[] for _ in range(count)]
     for leaf in leaves:
         if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            for t in range(count):  # NumPy cannot hold typed keys
+            for t in range(count):
                 rows[t].append(leaf[t])
             continue
         array = np.asarray(leaf)
+        weak = bool(getattr(leaf, "weak_type", False))
         for t in range(count):
-            rows[t].append(jax.device_put(array[t]))
+            row = jax.device_put(array[t])
+            rows[t].append(_weakly_typed(row) if weak else row)
     return [jax.tree.unflatten(treedef, row) for row in rows]
+
+
+def _weakly_typed(array: Any) -> Any:
+    """`array` weakly typed. JAX has no public way to make an array weakly typed
+    but through an operation with a Python scalar, which would not keep the
+    dtype; should its internal conversion go, rows stay strongly typed."""
+    convert = getattr(lax_internal, "_convert_element_type", None)
+    if convert is None:
+        return array
+    return convert(array, weak_type=True)

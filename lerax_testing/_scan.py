@@ -25,12 +25,12 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
 from jax import lax
 
 from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
+from ._subject import CAPPED_EXAMPLES
 from .strategies import Scenario
 
 NUM_ITERATIONS = 3
@@ -104,24 +104,17 @@ def _loop_function(contexts: ContextBuilder, num_envs: int) -> Any:
     return made[num_envs]
 
 
-def generated_scenario(subject: Any, num_envs: int, draws: int = 8) -> Scenario:
-    """The longest of a few scenarios drawn (seeded) from the subject's strategy,
-    so that rewards and dones respect its options."""
-    drawn: list[Scenario] = []
+LONGEST_OF = 8
+"""The scan loop runs on the longest of this many of the checks' examples."""
 
-    @settings(
-        max_examples=draws,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.generate,),
-    )
-    @hypothesis_seed(subject.seed)
-    @given(subject.scenarios(num_envs))
-    def draw(scenario: Scenario) -> None:
-        drawn.append(scenario)
 
-    draw()
+def generated_scenario(subject: Any, num_envs: int) -> Scenario:
+    """The longest of the first few of the examples the other checks draw (the
+    subject's shared stream: no run of hypothesis of its own), so that rewards
+    and dones respect the subject's options."""
+    capped = min(subject.max_examples, CAPPED_EXAMPLES)  # as `runs` draws them
+    count = subject.max_examples if num_envs > 1 else capped
+    drawn = subject.stream(num_envs, count)[:LONGEST_OF]
     return max(drawn, key=lambda s: (s.num_steps, sum(map(any, s.dones))))
 
 

@@ -82,12 +82,13 @@ class Subject:
         return self.replay.code(self.description, check, self.seed, type(self.callback))
 
 
-CAPPED_EXAMPLES = 20
-"""The most examples of the checks whose examples add little after the first few:
-`runs`, which calls the methods eagerly (slow, and what it finds, a method that
-raises, shows on any example), and `typecheck`, whose traced calls see only the
-shapes and dtypes, the same for every example. The default `max_examples`
-(20) runs them in full; the jitted checks take every example asked for."""
+CAPPED_EXAMPLES = 5
+"""The most examples of the checks that call the methods eagerly or only trace
+them, whose examples add little after the first few: `runs` and `purity` call
+the methods eagerly (slow, and what they find, a method that raises or differs
+from its jitted self, shows on any example), and `typecheck`'s traced calls see
+only the shapes and dtypes, the same for every example. The jitted checks take
+every example asked for."""
 
 
 class FoundFailure(Exception):

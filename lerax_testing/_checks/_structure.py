@@ -140,22 +140,20 @@ def scan_failures(
     note: str = "",
     *,
     single: bool = True,
-    compiled: bool = True,
 ) -> list[Failure]:
-    """Run the `scan` check's loop (`_scan`: the callback's methods in nested
+    """Trace the `scan` check's loop (`_scan`: the callback's methods in nested
     `lax.scan`s, on a generated example) with several environments and, when
-    `single`, trace it with one.
+    `single`, with one.
 
-    Only the loop with several environments is compiled and run, and only when
-    `compiled`: the errors a `lax.scan` raises on states (structure, dtypes, weak
-    types, static fields) and tracer errors all show while tracing. A failure's
+    Tracing, not running: the errors a `lax.scan` raises on states (structure,
+    dtypes, weak types, static fields) and tracer errors all show while tracing,
+    and what shows only when a method runs is the `jit` check's. A failure's
     reproducer is a `run_training` call, where the same errors show.
     """
     failures: list[Failure] = []
     for num_envs in sorted({1, subject.num_envs} if single else {subject.num_envs}):
-        run = compiled and num_envs == subject.num_envs
         try:
-            run_scan_loop(subject, num_envs, trace_only=not run)
+            run_scan_loop(subject, num_envs, trace_only=True)
         except Exception as error:
             envs = "one environment" if num_envs == 1 else f"{num_envs} environments"
             summary = error_summary(error, limit=400)
@@ -197,9 +195,9 @@ def check_x64(subject: Subject) -> list[Failure]:
         return added
     # The traced structure above covers one environment and several; one traced
     # loop (several environments) is enough to confirm its carries in x64 mode.
-    failures = scan_failures(subject, "x64", note, single=False, compiled=False)
+    failures = scan_failures(subject, "x64", note, single=False)
     if failures:
         jax.config.update("jax_enable_x64", False)
-        if scan_failures(subject, "x64", single=False, compiled=False):
+        if scan_failures(subject, "x64", single=False):
             return []  # the loop fails without x64 too: the `scan` check reports it
     return failures
