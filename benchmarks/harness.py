@@ -17,7 +17,9 @@ so that no program compiled for an earlier measurement is reused) in a process
 whose one-time costs are paid: JAX compiles each eager operation once per
 process, and a first, untimed check of the callback pays for those its methods
 use, as the callbacks checked before it in one run of the command would. What
-is timed is what every further callback costs.
+is timed is what every further callback costs, except that each timed check
+draws its examples anew (a run of the command draws them once for all the
+callbacks checked with the same seed and options).
 
 Prints `check / minimal` (goal: under 10x), `check / loop`, and `check x10 /
 check` (goal: under 1.5x: examples share one compilation per batch mode, so more
@@ -49,6 +51,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import lerax_callback as lc  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
 from lerax_testing._contexts import ContextBuilder  # noqa: E402
+from lerax_testing._subject import _STREAMS  # noqa: E402
 
 NUM_ENVS, NUM_STEPS, NUM_ITERATIONS = 3, 6, 3
 
@@ -143,8 +146,10 @@ def fresh(callback: Any) -> Any:
 
 
 def _seconds(fn: Any, callback: Any) -> float:
-    """Seconds `fn` takes on a fresh copy of `callback` (made before timing)."""
+    """Seconds `fn` takes on a fresh copy of `callback` (made before timing),
+    drawing its examples anew (not reusing those of earlier callbacks)."""
     copy = fresh(callback)
+    _STREAMS.clear()
     start = time.perf_counter()
     jax.block_until_ready(fn(copy))
     return time.perf_counter() - start

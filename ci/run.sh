@@ -68,3 +68,6 @@ pip install -q -e ".[test,lerax]"
 python -c "import importlib.metadata as m, sys; print('lerax', m.version('lerax'), 'on Python', sys.version.split()[0])"
 lerax-conformance examples/lerax/ --seed 0
 python -m pytest -n 2 -q -m lerax
+
+echo "== the built-ins' cost in Lerax's PPO (a measurement, printed, not a gate)"
+python benchmarks/lerax_ppo.py --total-timesteps 32768 --repeats 3

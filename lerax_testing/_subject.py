@@ -61,25 +61,68 @@ class Subject:
 
     def stream(self, num_envs: int, max_examples: int) -> list[Scenario]:
         """The examples hypothesis draws for a check from this seed (when none
-        fails), drawn once and shared by every check that asks for them."""
+        fails), drawn once and shared by every check that asks for them, and by
+        every later subject with the same seed and options in this process
+        (drawing them costs about 2 ms an example, more than running them)."""
         key = (num_envs, max_examples)
         if key not in self.streams:
-            drawn: list[Scenario] = []
-
-            @_settings(max_examples, (Phase.generate,))
-            @hypothesis_seed(self.seed)
-            @given(self.scenarios(num_envs))
-            def draw(scenario: Scenario) -> None:
-                drawn.append(scenario)
-
-            draw()
+            shared: tuple[Any, ...] | None = (
+                self.seed, num_envs, max_examples, self.max_steps,
+                tuple(sorted(self.reward_options.items())),
+                _ByIdentity(self.training_log_strategy),
+            )  # fmt: skip
+            try:
+                drawn = _STREAMS.get(shared)
+            except TypeError:  # an option that cannot be hashed: not shared
+                drawn, shared = None, None
+            if drawn is None:
+                drawn = self._draw(num_envs, max_examples)
+                if shared is not None:
+                    if len(_STREAMS) >= MAX_STREAMS:
+                        _STREAMS.pop(next(iter(_STREAMS)))
+                    _STREAMS[shared] = drawn
             self.streams[key] = drawn
         return self.streams[key]
+
+    def _draw(self, num_envs: int, max_examples: int) -> list[Scenario]:
+        drawn: list[Scenario] = []
+
+        @_settings(max_examples, (Phase.generate,))
+        @hypothesis_seed(self.seed)
+        @given(self.scenarios(num_envs))
+        def draw(scenario: Scenario) -> None:
+            drawn.append(scenario)
+
+        draw()
+        return drawn
 
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""
         return self.replay.code(self.description, check, self.seed, type(self.callback))
+
+
+MAX_STREAMS = 16
+"""Streams of examples kept for later subjects (`Subject.stream`)."""
+
+_STREAMS: dict[tuple[Any, ...], list[Scenario]] = {}
+"""Streams drawn in this process, by seed and every option that shapes them.
+The scenarios are frozen, so subjects can share them."""
+
+
+class _ByIdentity:
+    """A key part equal only to itself: hypothesis strategies compare equal when
+    their reprs do, and two `.map(lambda ...)` strategies with equal reprs may
+    draw differently. Holds the object, so that its id is not reused."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.value is self.value
 
 
 CAPPED_EXAMPLES = 5

@@ -123,3 +123,35 @@ def test_checks_share_one_stream_of_examples(warm, monkeypatch):
     report = check_callback(ReturnTracker(), checks=checks, seed=0, max_examples=30)
     assert report.ok, report.render()
     assert len(draws) == 1
+
+
+def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
+    """Drawing is the largest per-example cost; a stream drawn once per process
+    serves every callback checked with the same seed and options."""
+    from hypothesis import strategies as st
+
+    from lerax_testing._subject import Subject
+
+    draws: list[tuple[int, int]] = []
+    original = Subject._draw
+
+    def draw(self: Subject, num_envs: int, max_examples: int) -> list:
+        draws.append((num_envs, max_examples))
+        return original(self, num_envs, max_examples)
+
+    monkeypatch.setattr(Subject, "_draw", draw)
+    checks = ["types", "runs"]
+    check_callback(ReturnTracker(), checks=checks, seed=12345, max_examples=7)
+    first = len(draws)
+    assert first == 2  # one stream for several environments, one for one
+    check_callback(_fresh_class(ReturnTracker)(), checks=checks, seed=12345,
+                   max_examples=7)  # fmt: skip
+    assert len(draws) == first
+    check_callback(ReturnTracker(), checks=checks, seed=12346, max_examples=7)
+    assert len(draws) == first + 2
+    # Strategies with equal reprs may draw differently: they are never shared.
+    for value in (1.0, 2.0):
+        logs = st.just(None).map(lambda _, v=value: {"loss": v, "mean_reward": v})
+        check_callback(ReturnTracker(), checks=["types"], seed=12345,
+                       max_examples=7, training_logs=logs)  # fmt: skip
+    assert len(draws) == first + 4
