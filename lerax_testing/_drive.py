@@ -27,7 +27,7 @@ from ._calls import (  # noqa: F401  (re-exported for the checks)
     tables,
 )
 from ._contexts import ContextBuilder
-from ._episode import episode_function, padded_length, run_episode
+from ._episode import episode_function, padded_length, run_episode, split_static
 from ._keys import MAX_KEYS, example_keys
 from ._records import Call, Trajectory
 from ._trace import tracing
@@ -56,6 +56,11 @@ class Env:
         default_factory=dict, compare=False, repr=False
     )
     """The recorded calls of the jitted episodes run so far (`Invoker.share`)."""
+    parts: dict[int, tuple[Any, Any]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Per callback (by id): the callback and `_episode.split_static` of it with
+    the environment and policy, made once rather than once per example."""
 
 
 def _argument_names(method: str) -> tuple[str, ...]:
@@ -205,8 +210,9 @@ def drive(
         episode = episode_function(context.contexts, batched=invoker.batched)
         try:
             recorded, run = run_episode(
-                episode, callback, env, policy, scenario, invoker.batched
-            )
+                episode, callback, env, policy, scenario, invoker.batched,
+                parts=_parts(context, callback),
+            )  # fmt: skip
         except Exception:  # `NotUniform` or a method's error: call them one by one
             pass
         else:
@@ -255,6 +261,14 @@ def drive(
     call("on_training_end", state, step_state, *tail, loc,
          keys.calls["on_training_end"])  # fmt: skip
     return Trajectory(calls)
+
+
+def _parts(context: Env, callback: Any) -> Any:
+    kept = context.parts.get(id(callback))
+    if kept is None or kept[0] is not callback:
+        kept = (callback, split_static((callback, context.env, context.policy)))
+        context.parts[id(callback)] = kept
+    return kept[1]
 
 
 def drive_jit_first(

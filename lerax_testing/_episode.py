@@ -190,19 +190,26 @@ class EpisodeRun:
 
 
 def run_episode(
-    fn: Any, callback: Any, env: Any, policy: Any, scenario: Any, batched: bool
+    fn: Any,
+    callback: Any,
+    env: Any,
+    policy: Any,
+    scenario: Any,
+    batched: bool,
+    parts: tuple[Any, StaticPart] | None = None,
 ) -> tuple[list[Call], EpisodeRun]:
     """Run the jitted episode `fn` on one example: the calls `drive` would have
     made, in its order, with the arguments it would have passed (made when first
     read), and the stacked results.
 
-    Raises whatever the episode raises (`NotUniform`, an error of a method, a
-    `TypeError` for parts of the callback that cannot be hashed).
+    `parts` are `split_static((callback, env, policy))` when the caller keeps
+    them. Raises whatever the episode raises (`NotUniform`, an error of a method,
+    a `TypeError` for parts of the callback that cannot be hashed).
     """
     num_steps = scenario.num_steps
     num_envs = scenario.num_envs if batched else 1
     numbers = host_numbers(scenario, num_envs, padded_length(num_steps))
-    dynamic, static = split_static((callback, env, policy))
+    dynamic, static = parts or split_static((callback, env, policy))
     keys = example_keys(
         scenario.seed, padded_length(num_steps), num_envs if batched else None
     )

@@ -73,9 +73,13 @@ def _split(seed: Any, *, length: int, num_envs: int | None) -> Any:
     return calls, reset, tuple(steps[t] for t in range(length)), steps
 
 
+@functools.lru_cache(maxsize=4096)
 def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
     """The keys of the example of `seed` for `length` steps; step keys split over
-    `num_envs` environments, or not split when it is `None` (unbatched)."""
+    `num_envs` environments, or not split when it is `None` (unbatched).
+
+    Kept for the process (keys are immutable): every check and every callback
+    driving the same example takes the same keys."""
     calls, reset, steps, stacked = _split(
         np.uint32(seed), length=length, num_envs=num_envs
     )

@@ -92,7 +92,7 @@ def test_plugin_loads_without_jax(pytester: pytest.Pytester) -> None:
             assert "jax" not in sys.modules, sorted(sys.modules)
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=240)
     result.assert_outcomes(passed=1)
     _header_seed(result)
 
@@ -344,8 +344,9 @@ def test_xdist_workers_share_the_seed(project: pytest.Pytester) -> None:
         """
     )
     result = project.runpytest_subprocess(
-        "-n", "2", "-v", "--lerax-max-examples", "2", "-p", "no:cacheprovider"
-    )
+        "-n", "2", "-v", "--lerax-max-examples", "2", "-p", "no:cacheprovider",
+        timeout=240,
+    )  # fmt: skip
     result.assert_outcomes(passed=4)
     _lines(result, "PASSED test_par.py::test_good[jit]")
     seed = _header_seed(result)

@@ -307,16 +307,25 @@ class _Worker:
             return None
 
     def wait(self) -> int:
-        code = self.process.wait()
+        try:
+            # The worker closed its output, so it is exiting; a process kept
+            # alive past that (a child holding its pipes) is ended.
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._kill_group()
+            code = self.process.wait()
         for thread in self._threads:  # they close the pipes at end of file
             thread.join(timeout=5)
         return code
 
-    def kill(self) -> None:
+    def _kill_group(self) -> None:
         try:
             os.killpg(self.process.pid, signal.SIGKILL)  # with what it started
         except (AttributeError, ProcessLookupError, PermissionError):  # Windows
             self.process.kill()
+
+    def kill(self) -> None:
+        self._kill_group()
         self.wait()
         if self.process.stdin is not None:
             try:
