@@ -86,7 +86,7 @@ def check_callback(
     - `seed`: the seed of the examples. Without one a random seed is drawn (a fixed
         one in CI); the report shows it so that a failure can be reproduced.
     - `env`, `policy`: the environment and policy placed in contexts (default the
-        toy ones). The `scan` check runs the reference loop with them, so they
+        toy ones). The `scan` and `x64` checks trace their loop with them, so they
         must then offer the toy environment's and policy's methods.
     - `reward_range`: `(low, high)` bounds of generated rewards (default ±1e6).
     - `allow_nonfinite_rewards`: also draw infinite and NaN rewards, to test
