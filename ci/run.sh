@@ -70,4 +70,4 @@ lerax-conformance examples/lerax/ --seed 0
 python -m pytest -n 2 -q -m lerax
 
 echo "== the built-ins' cost in Lerax's PPO (a measurement, printed, not a gate)"
-python benchmarks/lerax_ppo.py --total-timesteps 32768 --repeats 3
+python benchmarks/lerax_ppo.py
