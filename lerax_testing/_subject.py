@@ -50,6 +50,10 @@ class Subject:
         default_factory=dict, repr=False, compare=False
     )
     """The examples drawn so far, per number of environments and examples."""
+    shared: dict[Any, Any] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Findings one check makes and another repeats (`structure_failures`)."""
 
     def scenarios(self, num_envs: int) -> st.SearchStrategy[Scenario]:
         return scenarios(

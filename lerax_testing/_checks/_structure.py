@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,22 @@ def _structure_failures(
 
 
 def structure_failures(subject: Subject, check: str, note: str = "") -> list[Failure]:
-    """Trace every method once, batched and unbatched, and compare the states."""
+    """Trace every method once, batched and unbatched, and compare the states.
+
+    Without a note (the `structure` check, and `x64` before it turns x64 on) the
+    findings are kept on the subject and traced only once, under either flag."""
+    key = ("structure", bool(jax.config.jax_enable_x64))
+    if not note and key in subject.shared:
+        return [dataclasses.replace(f, check=check) for f in subject.shared[key]]
+    failures = _traced_structure_failures(subject, check, note)
+    if not note:
+        subject.shared[key] = failures
+    return failures
+
+
+def _traced_structure_failures(
+    subject: Subject, check: str, note: str
+) -> list[Failure]:
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
         invoker = Invoker(jit=False, batched=batched, trace=True)
