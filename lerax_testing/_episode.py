@@ -10,13 +10,13 @@ lengths share it: the steps are padded to a fixed length and a step past the
 episode's end leaves the step state as it was (`jnp.where`), so that the methods
 see exactly the episode's states.
 
-Each example costs one dispatch of the compiled program (and one of the
+Each example costs one dispatch of the compiled program (its keys come from the
 process-wide key splitter, `_keys`): the numbers go in as NumPy arrays, the step
-states come out stacked,
-and the calls it records make their arguments and outputs only when a check asks
-(`_records.LazyCall`). The callback, environment and policy are split once per
-drive into arrays (traced) and the rest (hashed, a static argument), as
-`eqx.filter_jit` would on every call.
+states come out stacked, and the calls it records make their arguments and
+outputs only when a check asks (`_records.LazyCall`). The callback, environment
+and policy are split into arrays (traced) and the rest (hashed, a static
+argument) once per check run (`drive` keeps them), where `eqx.filter_jit` would
+split them on every call.
 
 That needs step states that keep their structure, shapes and dtypes from one
 step to the next; for any other callback (the `structure` check's finding) the
@@ -184,10 +184,6 @@ class EpisodeRun:
     reset_keys: Any
     numbers: dict[str, Any]
 
-    def host_outs(self) -> Any:
-        """`outs` as NumPy arrays."""
-        return host(self.outs)
-
 
 def run_episode(
     fn: Any,
@@ -282,11 +278,11 @@ def run_episode(
 
     lazy = Lazy(device_args, device_outputs, host_args, host_outputs)
     # The outputs of all but the steps are the program's own arrays already.
-    outputs: list[Any] = [*ends, *[None] * num_steps, *tail_outputs]
+    known: list[Any] = [*ends, *[None] * num_steps, *tail_outputs]
     calls: list[Call] = [
         LazyCall(method, i, lazy, type(step_state), step=i - len(ends))
         if method == "on_step"
-        else LazyCall(method, i, lazy, type(outputs[i]), output=outputs[i])
+        else LazyCall(method, i, lazy, type(known[i]), output=known[i])
         for i, method in enumerate(methods)
     ]
     return calls, run

@@ -52,25 +52,18 @@ class ExampleKeys:
     stacked: Any
 
 
-def split_keys(key: Any, length: int, num_envs: int | None) -> Any:
-    """`(calls, reset, steps)`: the keys of an example from its `key`, for
-    `length` steps, split over `num_envs` environments (not when `None`); `steps`
-    stacked along a leading axis. Traced inside the jitted episode, and jitted
-    alone (`example_keys`) for the other ways of driving an example."""
-    keys = jr.split(key, MAX_KEYS)
+@functools.partial(jax.jit, static_argnames=("length", "num_envs"))
+def _split(seed: Any, *, length: int, num_envs: int | None) -> Any:
+    """`(calls, reset, steps, stacked)`: the keys of the example of `seed`, for
+    `length` steps, split over `num_envs` environments (not when `None`)."""
+    keys = jr.split(jr.key(seed), MAX_KEYS)
 
     def env_keys(key: Any) -> Any:
         return key if num_envs is None else jr.split(key, num_envs)
 
     steps = [env_keys(keys[6 + min(t, MAX_KEYS - 7)]) for t in range(length)]
     calls = {method: keys[index] for method, index in CALL_KEYS.items()}
-    return calls, env_keys(keys[1]), jnp.stack(steps)
-
-
-@functools.partial(jax.jit, static_argnames=("length", "num_envs"))
-def _split(seed: Any, *, length: int, num_envs: int | None) -> Any:
-    calls, reset, steps = split_keys(jr.key(seed), length, num_envs)
-    return calls, reset, tuple(steps[t] for t in range(length)), steps
+    return calls, env_keys(keys[1]), tuple(steps), jnp.stack(steps)
 
 
 @functools.lru_cache(maxsize=4096)

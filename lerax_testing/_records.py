@@ -10,6 +10,7 @@ outputs for every example would cost more than running the episode.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -56,8 +57,13 @@ class Lazy:
     kind made on first use, once for all the episode's calls (`outputs` holds the
     steps' outputs only, by step)."""
 
-    def __init__(self, make_args: Any, make_outputs: Any, host_args: Any,
-                 host_outputs: Any):  # fmt: skip
+    def __init__(
+        self,
+        make_args: Callable[[], list[Any]],
+        make_outputs: Callable[[], list[Any]],
+        host_args: Callable[[], list[Any]],
+        host_outputs: Callable[[], list[Any]],
+    ):
         self._makers = {
             "args": make_args,
             "outputs": make_outputs,
