@@ -52,18 +52,26 @@ class ExampleKeys:
     stacked: Any
 
 
+@jax.jit
+def _root(seed: Any) -> Any:
+    """The example's `MAX_KEYS` keys: the only hash every example needs, of one
+    shape, so compiled once per process (a threefry hash takes about 0.2 s to
+    compile on a CPU, per shape and per place it is used)."""
+    return jr.split(jr.key(seed), MAX_KEYS)
+
+
 @functools.partial(jax.jit, static_argnames=("length", "num_envs"))
-def _split(seed: Any, *, length: int, num_envs: int | None) -> Any:
-    """`(calls, reset, steps, stacked)`: the keys of the example of `seed`, for
-    `length` steps, split over `num_envs` environments (not when `None`)."""
-    keys = jr.split(jr.key(seed), MAX_KEYS)
-
-    def env_keys(key: Any) -> Any:
-        return key if num_envs is None else jr.split(key, num_envs)
-
-    steps = [env_keys(keys[6 + min(t, MAX_KEYS - 7)]) for t in range(length)]
+def _arrange(keys: Any, *, length: int, num_envs: int | None) -> Any:
+    """`(calls, reset, steps, stacked)` from the example's keys, for `length`
+    steps; `step_reset`'s and every step's key split over `num_envs`
+    environments by one vectorised hash (none when `num_envs` is `None`)."""
+    indices = jnp.asarray([1] + [6 + min(t, MAX_KEYS - 7) for t in range(length)])
+    chosen = keys[indices]
+    if num_envs is not None:
+        chosen = jax.vmap(lambda key: jr.split(key, num_envs))(chosen)
     calls = {method: keys[index] for method, index in CALL_KEYS.items()}
-    return calls, env_keys(keys[1]), tuple(steps), jnp.stack(steps)
+    steps = chosen[1:]
+    return calls, chosen[0], tuple(steps[t] for t in range(length)), steps
 
 
 @functools.lru_cache(maxsize=4096)
@@ -73,7 +81,7 @@ def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
 
     Kept for the process (keys are immutable): every check and every callback
     driving the same example takes the same keys."""
-    calls, reset, steps, stacked = _split(
-        np.uint32(seed), length=length, num_envs=num_envs
+    calls, reset, steps, stacked = _arrange(
+        _root(np.uint32(seed)), length=length, num_envs=num_envs
     )
     return ExampleKeys(calls, reset, steps, stacked)
