@@ -129,7 +129,10 @@ def run_scan_loop(subject: Any, num_envs: int, *, trace_only: bool = False) -> A
         array = np.asarray(rows, dtype=dtype).reshape(len(rows), -1)
         if num_envs == 1:
             array = array[:, 0]
-        return jnp.asarray(np.broadcast_to(array, (NUM_ITERATIONS, *array.shape)))
+        # A contiguous copy: `jnp.asarray` of a broadcast view compiles a
+        # broadcast for every new shape.
+        repeated = np.broadcast_to(array, (NUM_ITERATIONS, *array.shape))
+        return jax.device_put(np.ascontiguousarray(repeated))
 
     context = subject.context
     arguments = (
