@@ -9,8 +9,8 @@ programs for every later callback. The test first checks another callback class
 that uses the same operations (`WeakStart`), so those process-wide compilations
 are paid before counting, then counts a full default check of a callback of a
 class not seen before: what is left are the compilations the harness makes per
-callback (the jitted episodes, `vmap`'s per-environment calls, the reference
-loop), which no earlier check can share.
+callback (the two jitted episodes and `vmap`'s per-environment program), which
+no earlier check can share.
 """
 
 from __future__ import annotations
