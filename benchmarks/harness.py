@@ -12,8 +12,9 @@ For each callback, in one run:
   compilations it made (per check with `--per-check`);
 - `check x10`: the same with ten times the examples.
 
-Each is measured on a fresh copy of the callback (an instance of a new subclass,
-so that no program compiled for an earlier measurement is reused) in a process
+Each figure is the median of `--repeats` (3) timings, each on a fresh copy of
+the callback (an instance of a new subclass, so that no program compiled for an
+earlier measurement is reused), in a process
 whose one-time costs are paid: JAX compiles each eager operation once per
 process, and a first, untimed check of the callback pays for those its methods
 use, as the callbacks checked before it in one run of the command would. What
@@ -145,14 +146,50 @@ def fresh(callback: Any) -> Any:
     return copy
 
 
-def _seconds(fn: Any, callback: Any) -> float:
-    """Seconds `fn` takes on a fresh copy of `callback` (made before timing),
-    drawing its examples anew (not reusing those of earlier callbacks)."""
-    copy = fresh(callback)
-    _STREAMS.clear()
-    start = time.perf_counter()
-    jax.block_until_ready(fn(copy))
-    return time.perf_counter() - start
+def _seconds(fn: Any, callback: Any, repeats: int) -> float:
+    """The median of `repeats` timings of `fn` on a fresh copy of `callback` (made
+    before timing), each drawing its examples anew (not reusing those of earlier
+    callbacks)."""
+    times = []
+    for _ in range(repeats):
+        copy = fresh(callback)
+        _STREAMS.clear()
+        start = time.perf_counter()
+        jax.block_until_ready(fn(copy))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(callback: Any, examples: int, repeats: int) -> tuple[Any, ...]:
+    """`(minimal, loop, check, tenfold, marks)` for `callback`: seconds of each,
+    and `(check, (compilations, time))` at the start of each check of the first
+    timed check, ending with `("end", ...)`."""
+    minimal = _seconds(minimal_loop, callback, repeats)
+    loop = _seconds(
+        lambda cb: run_training(cb, num_envs=3, num_steps=6), callback, repeats
+    )
+    per_check: dict[str, tuple[int, float]] = {}
+    marks: list[tuple[str, tuple[int, float]]] = []
+
+    def progress(_: str, check: str) -> None:
+        per_check[check] = (len(_compiled), time.perf_counter())
+
+    def checked(cb: Any) -> bool:
+        _compiled.clear()
+        per_check.clear()
+        ok = check_callback(cb, seed=0, max_examples=examples, progress=progress).ok
+        if not marks:
+            end = (len(_compiled), time.perf_counter())
+            marks.extend([*per_check.items(), ("end", end)])
+        return ok
+
+    check = _seconds(checked, callback, repeats)
+    tenfold = _seconds(
+        lambda cb: check_callback(cb, seed=0, max_examples=10 * examples).ok,
+        callback,
+        repeats,
+    )
+    return minimal, loop, check, tenfold, marks
 
 
 def main() -> None:
@@ -160,10 +197,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--examples", type=int, default=20, help="examples per check")
     parser.add_argument(
+        "--repeats", type=int, default=3, help="fresh copies timed per measurement"
+    )
+    parser.add_argument(
         "--per-check", action="store_true", help="compilations and seconds per check"
     )
     args = parser.parse_args()
     examples = 5 if args.quick else args.examples
+    repeats = 1 if args.quick else max(args.repeats, 1)
 
     print(f"{'callback':<28}{'min s':>7}{'loop s':>8}{'check s':>9}{'x10 s':>8}"
           f"{'compiles':>9}{'check/min':>10}{'check/loop':>11}"
@@ -177,26 +218,8 @@ def main() -> None:
     for callback in _callbacks(args.quick):
         name = type(callback).__name__
         check_callback(fresh(callback), seed=0, max_examples=2)  # eager operations
-        minimal = _seconds(minimal_loop, callback)
-        loop = _seconds(lambda cb: run_training(cb, num_envs=3, num_steps=6), callback)
-        per_check: dict[str, tuple[int, float]] = {}
-
-        def progress(_: str, check: str, per_check: Any = per_check) -> None:
-            per_check[check] = (len(_compiled), time.perf_counter())
-
-        _compiled.clear()
-        check = _seconds(
-            lambda cb: (
-                check_callback(cb, seed=0, max_examples=examples, progress=progress).ok
-            ),
-            callback,
-        )
-        compiles = len(_compiled)
-        marks = [*per_check.items(), ("end", (compiles, time.perf_counter()))]
-        tenfold = _seconds(
-            lambda cb: check_callback(cb, seed=0, max_examples=10 * examples).ok,
-            callback,
-        )
+        minimal, loop, check, tenfold, marks = measure(callback, examples, repeats)
+        compiles = marks[-1][1][0]
         minimal_ratios.append(check / minimal)
         check_ratios.append(check / loop)
         scale_ratios.append(tenfold / check)
