@@ -9,7 +9,7 @@ For each callback, in one run:
 - `loop`: one jitted reference training loop (`run_training`), compilation
   included, as a user's own integration test would run it;
 - `check`: `check_callback` with the default number of examples, and the XLA
-  compilations it made (per check with `--per-check`);
+  compilations it made (per check with `--per-check`, with their seconds);
 - `check x10`: the same with ten times the examples.
 
 Each figure is the median of `--repeats` (3) timings, each on a fresh copy of
@@ -56,12 +56,13 @@ from lerax_testing._subject import _STREAMS  # noqa: E402
 
 NUM_ENVS, NUM_STEPS, NUM_ITERATIONS = 3, 6, 3
 
-_compiled: list[str] = []
+_compiled: list[float] = []
+"""The seconds of each XLA compilation since the list was last cleared."""
 
 
 def _listen(event: str, duration: float, **kwargs: Any) -> None:
     if event == "/jax/core/compile/backend_compile_duration":
-        _compiled.append(event)
+        _compiled.append(duration)
 
 
 monitoring.register_event_duration_secs_listener(_listen)
@@ -162,24 +163,24 @@ def _seconds(fn: Any, callback: Any, repeats: int) -> float:
 
 def measure(callback: Any, examples: int, repeats: int) -> tuple[Any, ...]:
     """`(minimal, loop, check, tenfold, marks)` for `callback`: seconds of each,
-    and `(check, (compilations, time))` at the start of each check of the first
-    timed check, ending with `("end", ...)`."""
+    and `(check, (compilations, compiling seconds, time))` at the start of each
+    check of the first timed check, ending with `("end", ...)`."""
     minimal = _seconds(minimal_loop, callback, repeats)
     loop = _seconds(
         lambda cb: run_training(cb, num_envs=3, num_steps=6), callback, repeats
     )
-    per_check: dict[str, tuple[int, float]] = {}
-    marks: list[tuple[str, tuple[int, float]]] = []
+    per_check: dict[str, tuple[int, float, float]] = {}
+    marks: list[tuple[str, tuple[int, float, float]]] = []
 
     def progress(_: str, check: str) -> None:
-        per_check[check] = (len(_compiled), time.perf_counter())
+        per_check[check] = (len(_compiled), sum(_compiled), time.perf_counter())
 
     def checked(cb: Any) -> bool:
         _compiled.clear()
         per_check.clear()
         ok = check_callback(cb, seed=0, max_examples=examples, progress=progress).ok
         if not marks:
-            end = (len(_compiled), time.perf_counter())
+            end = (len(_compiled), sum(_compiled), time.perf_counter())
             marks.extend([*per_check.items(), ("end", end)])
         return ok
 
@@ -227,8 +228,11 @@ def main() -> None:
               f"{compiles:>9}{check / minimal:>9.1f}x{check / loop:>10.1f}x"
               f"{tenfold / check:>9.2f}x")  # fmt: skip
         if args.per_check:
-            for (c, (n, t)), (_, (n2, t2)) in zip(marks, marks[1:], strict=False):
-                print(f"    {c:<14}{n2 - n:>3} compilations {t2 - t:>6.2f} s")
+            for (c, (n, s, t)), (_, (n2, s2, t2)) in zip(
+                marks, marks[1:], strict=False
+            ):
+                print(f"    {c:<14}{n2 - n:>3} compilations ({s2 - s:.2f} s "
+                      f"compiling) {t2 - t:>6.2f} s in all")  # fmt: skip
     print(
         f"median: check/minimal {statistics.median(minimal_ratios):.1f}x (goal "
         f"< 10x), check/loop {statistics.median(check_ratios):.1f}x, 10x examples "
