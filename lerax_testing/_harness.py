@@ -79,7 +79,9 @@ def check_callback(
         they are reported as skipped with the reason. A callback class can declare
         the same as `__conformance_skip__ = {...}`, and a project in
         `[tool.lerax_testing] skip` of its `pyproject.toml`.
-    - `max_examples`: generated examples per check (default 20, or the project's).
+    - `max_examples`: generated examples per check (default 20, or the project's);
+        `runs` and `purity` (eager) and `typecheck` (traced) take at most 5 of
+        them, `retrace` at most 10.
     - `num_envs`: parallel environments in batched calls (default 3, at least 2
         for the batched checks to mean anything).
     - `max_steps`: the longest generated sequence of steps (default 6).
