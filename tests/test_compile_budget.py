@@ -130,8 +130,10 @@ def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
     serves every callback checked with the same seed and options."""
     from hypothesis import strategies as st
 
+    from lerax_testing import _subject
     from lerax_testing._subject import Subject
 
+    monkeypatch.setattr(_subject, "_STREAMS", {})  # what earlier tests drew
     draws: list[tuple[int, int]] = []
     original = Subject._draw
 
