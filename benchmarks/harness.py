@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import lerax_callback as lc  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
 from lerax_testing._contexts import ContextBuilder  # noqa: E402
+from lerax_testing._keys import _example_keys  # noqa: E402
 from lerax_testing._subject import _STREAMS  # noqa: E402
 
 NUM_ENVS, NUM_STEPS, NUM_ITERATIONS = 3, 6, 3
@@ -149,12 +150,13 @@ def fresh(callback: Any) -> Any:
 
 def _seconds(fn: Any, callback: Any, repeats: int) -> float:
     """The median of `repeats` timings of `fn` on a fresh copy of `callback` (made
-    before timing), each drawing its examples anew (not reusing those of earlier
-    callbacks)."""
+    before timing), each drawing its examples and their keys anew (not reusing
+    those of earlier callbacks)."""
     times = []
     for _ in range(repeats):
         copy = fresh(callback)
         _STREAMS.clear()
+        _example_keys.cache_clear()
         start = time.perf_counter()
         jax.block_until_ready(fn(copy))
         times.append(time.perf_counter() - start)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._arrays import scenario_arrays
@@ -56,11 +57,11 @@ class Env:
         default_factory=dict, compare=False, repr=False
     )
     """The recorded calls of the jitted episodes run so far (`Invoker.share`)."""
-    parts: dict[int, tuple[Any, Any]] = dataclasses.field(
+    parts: dict[int, tuple[Any, list[Any], Any]] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
-    """Per callback (by id): the callback and `_episode.split_static` of it with
-    the environment and policy, made once rather than once per example."""
+    """Per callback (by id): the callback, its leaves and `_episode.split_static`
+    of it with the environment and policy, made once rather than per example."""
 
 
 def _argument_names(method: str) -> tuple[str, ...]:
@@ -264,11 +265,21 @@ def drive(
 
 
 def _parts(context: Env, callback: Any) -> Any:
+    """`split_static((callback, env, policy))`, kept per callback and made again
+    if the callback's leaves changed (a callback that assigns to itself, the
+    `purity` check's finding, must still run with what it holds now)."""
+    leaves = jax.tree.leaves(callback)
     kept = context.parts.get(id(callback))
-    if kept is None or kept[0] is not callback:
-        kept = (callback, split_static((callback, context.env, context.policy)))
+    if (
+        kept is None
+        or kept[0] is not callback
+        or len(kept[1]) != len(leaves)
+        or any(a is not b for a, b in zip(kept[1], leaves, strict=True))
+    ):
+        parts = split_static((callback, context.env, context.policy))
+        kept = (callback, leaves, parts)
         context.parts[id(callback)] = kept
-    return kept[1]
+    return kept[2]
 
 
 def drive_jit_first(

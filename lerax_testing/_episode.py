@@ -44,7 +44,8 @@ MIN_PADDED_STEPS = 8
 
 
 class NotUniform(Exception):
-    """A step state changed structure, shape or dtype: no padded episode."""
+    """A step state changed structure, shape or dtype, or an output is not made
+    of arrays alone: no padded episode."""
 
 
 def padded_length(num_steps: int) -> int:
@@ -70,6 +71,15 @@ def _keep_until(live: Any, new: Any, old: Any) -> Any:
         raise NotUniform
     kept = jax.tree.map(lambda a, b: jnp.where(live, a, b), new_dynamic, old_dynamic)
     return eqx.combine(kept, new_static)
+
+
+def _arrays_only(tree: Any) -> None:
+    """Raise `NotUniform` for a Python number (or any leaf other than an array)
+    among the outputs: `jax.jit` would return it as an array, where each method
+    called alone returns it as it is (a `continue_training` returning `True`, a
+    step state with a plain `float` field), and the checks must see that."""
+    if not all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(tree)):
+        raise NotUniform
 
 
 def _dynamic(tree: Any) -> Any:
@@ -155,6 +165,7 @@ def _episode(table: dict[str, Any]) -> Any:
             callback, it, current, *tail, loc, keys["on_training_end"]
         )
         calls = (state, step_state, started, current, it, go, end)
+        _arrays_only(calls)
         return calls, (ins, outs)
 
     return jax.jit(run, static_argnums=0)

@@ -52,12 +52,13 @@ class ExampleKeys:
     stacked: Any
 
 
-@jax.jit
-def _root(seed: Any) -> Any:
+@functools.partial(jax.jit, static_argnames=("impl", "partitionable"))
+def _root(seed: Any, *, impl: str, partitionable: bool) -> Any:
     """The example's `MAX_KEYS` keys: the only hash every example needs, of one
     shape, so compiled once per process (a threefry hash takes about 0.2 s to
     compile on a CPU, per shape and per place it is used)."""
-    return jr.split(jr.key(seed), MAX_KEYS)
+    del partitionable  # part of the cache key: it changes what `split` gives
+    return jr.split(jr.key(seed, impl=impl), MAX_KEYS)
 
 
 @functools.partial(jax.jit, static_argnames=("length", "num_envs"))
@@ -74,14 +75,22 @@ def _arrange(keys: Any, *, length: int, num_envs: int | None) -> Any:
     return calls, chosen[0], tuple(steps[t] for t in range(length)), steps
 
 
-@functools.lru_cache(maxsize=4096)
 def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
     """The keys of the example of `seed` for `length` steps; step keys split over
-    `num_envs` environments, or not split when it is `None` (unbatched).
+    `num_envs` environments, or not split when it is `None` (unbatched), with
+    the PRNG implementation JAX is configured with (`jax.random.key(seed)`).
 
     Kept for the process (keys are immutable): every check and every callback
     driving the same example takes the same keys."""
-    calls, reset, steps, stacked = _arrange(
-        _root(np.uint32(seed)), length=length, num_envs=num_envs
-    )
+    impl = str(jax.config.jax_default_prng_impl)
+    partitionable = bool(jax.config.jax_threefry_partitionable)
+    return _example_keys(seed, length, num_envs, impl, partitionable)
+
+
+@functools.lru_cache(maxsize=4096)
+def _example_keys(
+    seed: int, length: int, num_envs: int | None, impl: str, partitionable: bool
+) -> ExampleKeys:
+    root = _root(np.uint32(seed), impl=impl, partitionable=partitionable)
+    calls, reset, steps, stacked = _arrange(root, length=length, num_envs=num_envs)
     return ExampleKeys(calls, reset, steps, stacked)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from zoo import DEFECTS
+from zoo import DEFECTS, PlainNumberField
 
 from lerax_testing import check_callback
 from lerax_testing._globals import config_changes, config_snapshot, restore_jax_config
@@ -51,3 +51,12 @@ def test_the_check_passes_the_correct_twin(case):
     report = check_callback(twin, checks=[check], seed=0, max_examples=10)
     assert report.result(check).status == "passed", report.render()
     assert report.ok
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_a_plain_number_in_a_step_state_is_not_flagged(num_envs):
+    """A leaf that is not an array reaches every method as it is, under `jit` as
+    eagerly: the jitted episode, which would turn it into an array, is not used
+    for such a callback, so `purity` and `retrace` see no difference."""
+    report = check_callback(PlainNumberField(), seed=0, num_envs=num_envs)
+    assert report.ok, report.render()

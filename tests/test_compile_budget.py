@@ -157,3 +157,39 @@ def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
         check_callback(ReturnTracker(), checks=["types"], seed=12345,
                        max_examples=7, training_logs=logs)  # fmt: skip
     assert len(draws) == first + 4
+
+
+def test_example_keys_follow_the_configured_prng_implementation():
+    """Keys are kept per process, but never across PRNG settings: a reproducer's
+    `jax.random.key(seed)` under `rbg` must meet the keys the check used."""
+    import jax
+    import jax.random as jr
+
+    from lerax_testing._globals import restore_jax_config
+    from lerax_testing._keys import example_keys
+
+    default = example_keys(7, 8, None).calls["reset"]
+    with restore_jax_config():
+        jax.config.update("jax_default_prng_impl", "rbg")
+        rbg = example_keys(7, 8, None).calls["reset"]
+        expected = jr.split(jr.key(7), 64)[0]
+    assert jr.key_impl(default) != jr.key_impl(rbg)
+    assert (jr.key_data(rbg) == jr.key_data(expected)).all()
+
+
+def test_a_callback_that_assigns_to_itself_runs_with_what_it_holds_now():
+    """The arrays of the callback kept between examples are made again when the
+    callback's own leaves change (the `purity` check reports the change)."""
+    from zoo import SelfMutating
+
+    from lerax_testing._drive import Env, _parts
+    from lerax_testing.toy import ToyEnv, ToyPolicy
+
+    callback = SelfMutating()
+    context = Env(ToyEnv(), ToyPolicy())
+    first = _parts(context, callback)
+    assert _parts(context, callback) is first
+    object.__setattr__(callback, "calls", callback.calls + 1)  # as its method does
+    again = _parts(context, callback)
+    assert again is not first
+    assert again[1].leaves != first[1].leaves

@@ -120,6 +120,13 @@ class StopsWithPythonBool(ReturnTracker):
         return ctx.step_state.steps < 100  # per-environment flags, not a scalar
 
 
+class StopsWithPythonTrue(ReturnTracker):
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Any:
+        return True  # a Python bool, not a scalar boolean array
+
+
 class StopsWithScalar(ReturnTracker):
     def continue_training(
         self, ctx: lc.IterationContext, *, key: Key[Array, ""]
@@ -572,6 +579,47 @@ class DebugsNansInScope(ReturnTracker):
             return super().on_step(ctx, key=key)
 
 
+class TaggedReturns(lc.AbstractCallbackStepState):
+    """A return, and a plain Python number carried along unchanged."""
+
+    ret: Float[Array, ""]
+    scale: Any
+
+
+class PlainNumberField(lc.AbstractCallback[Summary, TaggedReturns]):
+    """A correct callback whose step state holds a plain Python `float` that no
+    method changes: nothing to flag (a leaf that is not an array stays as it is
+    under `jax.jit` and through `lax.scan`)."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> TaggedReturns:
+        return TaggedReturns(jnp.zeros((), jnp.float32), 1.0)
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> TaggedReturns:
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32) * ctx.state.scale
+        return TaggedReturns(jnp.where(ctx.done, 0.0, total), ctx.state.scale)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.ret).astype(jnp.float32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        return jnp.array(True)
+
+
 # -------------------------------------------------------------------- the table
 
 # (check, defective, correct twin, method named, words the message must contain)
@@ -582,6 +630,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
     ("types", ReturnsStepState(), ReturnTracker(), "on_training_end", "StateType"),
     ("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"),
+    ("types", StopsWithPythonTrue(), StopsWithScalar(), "continue_training",
+     "got bool"),
     ("jit", PythonIf(), ReturnTracker(), "on_step", "Python `if`"),
     ("jit", FloatConversion(), ReturnTracker(), "on_iteration", "`float()`"),
     ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
