@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.random as jr
+from overhead import median_times, show_nothing  # this folder's timing helpers
 
 import lerax_callback as lc
 
@@ -38,11 +37,6 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 
-def show_nothing(**kwargs: Any) -> None:
-    """A host writer that shows nothing, to time the host call alone."""
-    del kwargs
-
-
 def candidates(null_stream: Any) -> dict[str, Any]:
     """The callbacks to time, by name; `None` is PPO without a callback."""
     return {
@@ -55,14 +49,6 @@ def candidates(null_stream: Any) -> dict[str, Any]:
             lc.ProgressBarCallback(writer=lc.TextProgressBar(stream=null_stream))
         ),
     }
-
-
-def time_once(run: Callable[[], Any]) -> float:
-    """Seconds for one complete training run, host callbacks included."""
-    start = time.perf_counter()
-    jax.block_until_ready(run())
-    jax.effects_barrier()
-    return time.perf_counter() - start
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -99,13 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             for name, callback in candidates(null_stream).items()
         }
-        for run in runs.values():
-            time_once(run)  # compile
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                times[name].append(time_once(run))
-    medians = {name: statistics.median(values) for name, values in times.items()}
+        medians = median_times(runs, args.repeats)
     baseline = medians["no callback"]
     width = max(len(name) for name in medians)
     print(f"{'run':<{width}}  {'seconds':>8} {'vs none':>9} {'ms/iteration':>13}")

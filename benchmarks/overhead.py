@@ -60,6 +60,19 @@ def time_once(run: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def median_times(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Each run's median seconds: every run once to compile, then `repeats`
+    rounds that each time every run once, so that a change in machine load
+    affects all of them alike."""
+    for run in runs.values():
+        time_once(run)  # compile
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            times[name].append(time_once(run))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-envs", type=int, default=8)
@@ -100,13 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             name: lambda c=callback: run_training(c, key=0, **sizes)
             for name, callback in candidates(null_stream).items()
         }
-        for run in runs.values():
-            time_once(run)  # compile
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                times[name].append(time_once(run))
-    medians = {name: statistics.median(values) for name, values in times.items()}
+        medians = median_times(runs, args.repeats)
     baseline = medians["no callback"]
     width = max(len(name) for name in medians)
     print(
