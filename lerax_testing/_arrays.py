@@ -21,13 +21,6 @@ from jax.dtypes import canonicalize_dtype
 from .strategies import Scenario
 
 
-def put(value: Any, dtype: Any) -> Any:
-    """`value` as a JAX array of `dtype` (JAX's default float or int dtype for
-    `float` and `int`), made in NumPy and transferred: unlike `jnp.asarray(value,
-    dtype)`, no eager operation runs, so nothing is dispatched or compiled."""
-    return jax.device_put(np.asarray(value, dtype=canonicalize_dtype(dtype)))
-
-
 def host_locals(value: float) -> dict[str, Any]:
     """An algorithm's `locals()` as far as callbacks read them, as NumPy arrays:
     Lerax's `on_step` sees `observation`, `action`, `value` and `log_prob` among
@@ -41,44 +34,19 @@ def host_locals(value: float) -> dict[str, Any]:
     }
 
 
-def representative_locals(value: float) -> dict[str, Any]:
-    """`host_locals` as JAX arrays. The same dict object is passed to every
-    context, so that the `purity` check sees a callback change it in place."""
-    return {name: jax.device_put(array) for name, array in host_locals(value).items()}
-
-
-def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
-    """The scenario's numbers as arrays; rewards use JAX's default float dtype
-    (float64 when `jax_enable_x64` is on, as a JAX environment would produce).
-
-    Built from Python numbers one step at a time (`put`, no compilation and no
-    dispatched operation), so that examples of different lengths add no
-    compilation of their own and cost little each.
-    """
-
-    def per_env(row: tuple[Any, ...]) -> tuple[Any, ...] | Any:
-        return row if num_envs > 1 else row[0]
-
-    return {
-        "rewards": [put(per_env(r), float) for r in scenario.rewards],
-        "dones": [put(per_env(d), bool) for d in scenario.dones],
-        "count": put(scenario.iteration_count, jnp.int32),
-        "log": {k: put(v, float) for k, v in scenario.training_log.items()},
-        "opt": {"step": put(scenario.opt_step, jnp.int32)},
-        "locals": representative_locals(scenario.locals_value),
-    }
-
-
 def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, Any]:
-    """The scenario's numbers as NumPy arrays of JAX's dtypes, for a jitted
-    episode (`jax.jit` transfers them): rewards and dones padded with zeros to
-    `length` steps, unbatched when there is one environment."""
+    """The scenario's numbers as NumPy arrays of JAX's dtypes (rewards in JAX's
+    default float dtype: float64 when `jax_enable_x64` is on, as a JAX
+    environment would produce), for a jitted episode (`jax.jit` transfers them):
+    rewards and dones padded with zeros to `length` steps, unbatched when there
+    is one environment."""
     floating = canonicalize_dtype(float)
     integer = canonicalize_dtype(jnp.int32)
 
     def padded(rows: tuple[tuple[Any, ...], ...], dtype: Any) -> Any:
-        array = np.zeros((length, len(rows[0])), dtype=dtype)
-        array[: len(rows)] = rows
+        array = np.zeros((length, len(rows[0]) if rows else num_envs), dtype=dtype)
+        if rows:
+            array[: len(rows)] = rows
         return array if num_envs > 1 else array[:, 0]
 
     return {
@@ -88,6 +56,23 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
         "log": {k: np.asarray(v, floating) for k, v in scenario.training_log.items()},
         "dones": padded(scenario.dones, bool),
         "rewards": padded(scenario.rewards, floating),
+    }
+
+
+def scenario_arrays(scenario: Scenario, num_envs: int) -> dict[str, Any]:
+    """`host_numbers` as JAX arrays, rewards and dones one per step, for driving
+    the methods one call at a time (`locals` also under that name). The same
+    `locals` dict is passed to every context of a drive, so that the `purity`
+    check sees a callback change it in place."""
+    numbers = host_numbers(scenario, num_envs, scenario.num_steps)
+    return {
+        "rewards": [jax.device_put(row) for row in numbers["rewards"]],
+        "dones": [jax.device_put(row) for row in numbers["dones"]],
+        "count": jax.device_put(numbers["count"]),
+        # Dicts rebuilt in their own order (`device_put` of a dict sorts keys).
+        "log": {k: jax.device_put(v) for k, v in numbers["log"].items()},
+        "opt": {k: jax.device_put(v) for k, v in numbers["opt"].items()},
+        "locals": {k: jax.device_put(v) for k, v in numbers["loc"].items()},
     }
 
 

@@ -215,11 +215,10 @@ def run_episode(
     """
     num_steps = scenario.num_steps
     num_envs = scenario.num_envs if batched else 1
-    numbers = host_numbers(scenario, num_envs, padded_length(num_steps))
+    length = padded_length(num_steps)
+    numbers = host_numbers(scenario, num_envs, length)
     dynamic, static = parts or split_static((callback, env, policy))
-    keys = example_keys(
-        scenario.seed, padded_length(num_steps), num_envs if batched else None
-    )
+    keys = example_keys(scenario.seed, length, num_envs if batched else None)
     call_keys, reset_keys, step_keys = keys.calls, keys.reset, keys.stacked
     outputs = fn(
         static, dynamic, numbers["loc"], numbers["count"], numbers["opt"],

@@ -30,7 +30,6 @@ from jax import lax
 from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
-from ._subject import CAPPED_EXAMPLES
 from .strategies import Scenario
 
 NUM_ITERATIONS = 3
@@ -112,8 +111,8 @@ def generated_scenario(subject: Any, num_envs: int) -> Scenario:
     """The longest of the first few of the examples the other checks draw (the
     subject's shared stream: no run of hypothesis of its own), so that rewards
     and dones respect the subject's options."""
-    capped = min(subject.max_examples, CAPPED_EXAMPLES)  # as `runs` draws them
-    count = subject.max_examples if num_envs > 1 else capped
+    # With one environment, the examples `runs` draws.
+    count = subject.max_examples if num_envs > 1 else subject.few_examples
     drawn = subject.stream(num_envs, count)[:LONGEST_OF]
     return max(drawn, key=lambda s: (s.num_steps, sum(map(any, s.dones))))
 

@@ -100,6 +100,11 @@ class Subject:
         draw()
         return drawn
 
+    @property
+    def few_examples(self) -> int:
+        """The examples of the checks capped at `CAPPED_EXAMPLES`."""
+        return min(self.max_examples, CAPPED_EXAMPLES)
+
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""

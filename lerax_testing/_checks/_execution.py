@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from .._drive import Call, Invoker, MethodError, drive, drive_jit_first
 from .._report import Failure
-from .._subject import CAPPED_EXAMPLES, Subject, find_failure, method_failure
+from .._subject import Subject, find_failure, method_failure
 from ..strategies import Scenario
 
 ITERATION_METHODS = ("reset", "on_iteration", "on_training_start", "on_training_end")
@@ -35,7 +35,7 @@ def check_runs(subject: Subject) -> list[Failure]:
 
     return find_failure(
         subject, "runs", test, num_envs=1,
-        max_examples=min(subject.max_examples, CAPPED_EXAMPLES),
+        max_examples=subject.few_examples,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from .._globals import (
 )
 from .._report import Failure
 from .._source import source_line
-from .._subject import CAPPED_EXAMPLES, Subject, find_failure, method_failure
+from .._subject import Subject, find_failure, method_failure
 from .._trace import jit_signature, signatures_equal
 from .._tree import comparable, diff, first_mismatch
 from ..strategies import Scenario
@@ -123,7 +123,7 @@ def check_purity(subject: Subject) -> list[Failure]:
         return leaks
     return find_failure(
         subject, "purity", test, num_envs=1,
-        max_examples=min(subject.max_examples, CAPPED_EXAMPLES),
+        max_examples=subject.few_examples,
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from .._drive import Invoker, MethodError, drive_jit_first
 from .._report import Failure
 from .._source import method_location
-from .._subject import CAPPED_EXAMPLES, Subject, find_failure, method_failure
+from .._subject import Subject, find_failure, method_failure
 from ..strategies import Scenario
 
 
@@ -76,5 +76,5 @@ def check_typecheck(subject: Subject) -> list[Failure]:
 
     return find_failure(
         subject, "typecheck", test, num_envs=subject.num_envs,
-        max_examples=min(subject.max_examples, CAPPED_EXAMPLES),
+        max_examples=subject.few_examples,
     )  # fmt: skip
