@@ -25,28 +25,19 @@ from typing import Any
 
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from hypothesis import strategies as st
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from lerax_callback._family import OURS, callback_api
 
 from ._contexts import ContextBuilder
+from ._encoding import FloatDecoder, RowDecoder, TailDecoder, as_float32
 from .toy import ToyEnv, ToyPolicy
 
 REWARD_BOUND = 1e6
 """The largest reward magnitude drawn by default, about what real environments give."""
 
 SPECIAL_REWARDS = (0.0, 1.0, -1.0, 1e-30, -1e-30, REWARD_BOUND, -REWARD_BOUND)
-
-
-_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
-def _as_float32(value: float) -> float:
-    """`value` rounded to float32; values in float32's subnormal range become 0."""
-    rounded = float(np.float32(value))
-    return 0.0 if abs(rounded) < _FLOAT32_TINY else rounded
 
 
 def reward_values(
@@ -68,8 +59,8 @@ def reward_values(
         allow_nan=False,
         allow_infinity=False,
         allow_subnormal=False,
-    ).map(_as_float32)
-    special = [_as_float32(v) for v in SPECIAL_REWARDS if min_value <= v <= max_value]
+    ).map(as_float32)
+    special = [as_float32(v) for v in SPECIAL_REWARDS if min_value <= v <= max_value]
     options = [finite, st.sampled_from(special)] if special else [finite]
     if allow_nonfinite:
         options.append(st.sampled_from([float("inf"), float("-inf"), float("nan")]))
@@ -220,28 +211,32 @@ def scenarios(
     Shrinking shortens the sequence of steps first, so a failure is reported on
     the shortest sequence that shows it.
     """
-    reward = reward_values(**(reward_options or {}))
-    row = st.tuples(
-        st.lists(reward, min_size=num_envs, max_size=num_envs).map(tuple),
-        st.lists(st.booleans(), min_size=num_envs, max_size=num_envs).map(tuple),
-    )
-    logs = training_log_strategy or training_log_values(training_log_names)
+    options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
+               "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
+    # A choice of bytes per step and one for the other numbers (see
+    # `_encoding`): three times faster to draw than a choice per value, and they
+    # shrink to the same simple values.
+    decode_row = RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options))
+    decode_tail = TailDecoder(
+        () if training_log_strategy is not None else training_log_names,
+        powers_of_ten=POWERS_OF_TEN, boundary_counts=BOUNDARY_COUNTS,
+    )  # fmt: skip
+    row = st.binary(min_size=decode_row.size, max_size=decode_row.size)
+    tail = st.binary(min_size=decode_tail.size, max_size=decode_tail.size)
+
+    def build(tail: bytes, rows: list[bytes], log: dict[str, float] | None) -> Scenario:
+        numbers = decode_tail(tail)
+        if log is not None:
+            numbers["training_log"] = log
+        steps = [decode_row(r) for r in rows]
+        return Scenario(rewards=tuple(r for r, _ in steps),
+                        dones=tuple(d for _, d in steps), **numbers)  # fmt: skip
+
     return st.builds(
-        lambda seed, rows, count, log, step, value: Scenario(
-            seed=seed,
-            rewards=tuple(r for r, _ in rows),
-            dones=tuple(d for _, d in rows),
-            iteration_count=count,
-            training_log=log,
-            opt_step=step,
-            locals_value=value,
-        ),
-        seeds(),
+        build,
+        tail,
         st.lists(row, min_size=1, max_size=max_steps),
-        iteration_count_values(),
-        logs,
-        st.integers(0, 1_000_000),
-        st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False, width=32),
+        st.none() if training_log_strategy is None else training_log_strategy,
     )
 
 
