@@ -185,7 +185,9 @@ class EpisodeRun:
     """The results of one jitted episode, for checks that read every step at once:
     the step states before and after each step (`ins`, `outs`, stacked, arrays
     only), the step state's other parts (`step_static`), the stacked step keys
-    and `step_reset`'s keys, and the numbers it ran on (`numbers`, NumPy)."""
+    and `step_reset`'s keys, the numbers it ran on (`numbers`, NumPy), and the
+    callback, environment and policy split as the program took them (`parts`,
+    for other programs that take them alike)."""
 
     num_steps: int
     ins: Any
@@ -194,6 +196,7 @@ class EpisodeRun:
     step_keys: Any
     reset_keys: Any
     numbers: dict[str, Any]
+    parts: tuple[Any, StaticPart]
 
 
 def run_episode(
@@ -229,7 +232,7 @@ def run_episode(
     (state, step_state, started, final, it, go, end), (ins, outs) = outputs
     step_static = eqx.partition(step_state, eqx.is_array)[1]
     run = EpisodeRun(num_steps, ins, outs, step_static, step_keys, reset_keys,
-                     numbers)  # fmt: skip
+                     numbers, (dynamic, static))  # fmt: skip
     methods = [
         "reset", "step_reset", "on_training_start", *["on_step"] * num_steps,
         "on_iteration", "continue_training", "on_training_end",
