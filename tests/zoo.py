@@ -7,6 +7,8 @@ catches the first and passes the second.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 import equinox as eqx
@@ -562,6 +564,47 @@ class WritesFileAtTraceTime(ReturnTracker):
         return ctx.state
 
 
+TRAINING_LOG = logging.getLogger("zoo.training")
+TRAINING_LOG.setLevel(logging.INFO)
+
+
+class LogsAtTraceTime(ReturnTracker):
+    """Logs with `logging`, whose handler writes to a terminal it holds."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        TRAINING_LOG.info("iteration %s", ctx.iteration_count)  # once, while tracing
+        return super().on_iteration(ctx, key=key)
+
+
+class LogsEveryIteration(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        jax.debug.callback(
+            lambda i: TRAINING_LOG.info("iteration %s", i), ctx.iteration_count
+        )
+        return super().on_iteration(ctx, key=key)
+
+
+METRICS_FILE = open(os.devnull, "w")  # noqa: SIM115 - held open, as a logger does
+
+
+class WritesHeldFileAtTraceTime(ReturnTracker):
+    """Writes rows to a file it opened before training."""
+
+    metrics: Any = eqx.field(static=True, default=METRICS_FILE)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        self.metrics.write(f"{ctx.iteration_count}\n")  # once, while tracing
+        return super().on_iteration(ctx, key=key)
+
+
+class WritesHeldFileThroughHost(ReturnTracker):
+    metrics: Any = eqx.field(static=True, default=METRICS_FILE)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        jax.debug.callback(lambda i: self.metrics.write(f"{i}\n"), ctx.iteration_count)
+        return super().on_iteration(ctx, key=key)
+
+
 class DisablesJit(ReturnTracker):
     """Switches `jax.jit` off for the whole program to debug a step."""
 
@@ -672,6 +715,10 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
      "iteration"),
     ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
      "wrote file"),
+    ("side_effects", LogsAtTraceTime(), LogsEveryIteration(), "on_iteration",
+     "logged INFO zoo.training: iteration"),
+    ("side_effects", WritesHeldFileAtTraceTime(), WritesHeldFileThroughHost(),
+     "on_iteration", f"wrote to {os.devnull}"),
     ("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
      "`jax_disable_jit` from False to True at "
      "`jax.config.update(\"jax_disable_jit\", True)`"),

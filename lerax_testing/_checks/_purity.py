@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import builtins
-import contextlib
 import dataclasses
-import functools
-import io
-from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -26,6 +21,7 @@ from .._subject import Subject, find_failure, method_failure
 from .._trace import jit_signature, signatures_equal
 from .._tree import comparable, diff, first_mismatch
 from ..strategies import Scenario
+from ._capture import capture_effects, formatted_log_records
 from ._mutation import mutation_failures
 from ._structure import _shape_scenario
 
@@ -133,7 +129,7 @@ class _LeakCheckingInvoker(WrappedInvoker):
     outside it are not compiled again."""
 
     def __call__(self, method: str, *args: Any) -> Any:
-        with jax.checking_leaks():
+        with jax.checking_leaks(), formatted_log_records():
             return self.inner(method, *args)
 
 
@@ -249,27 +245,6 @@ def check_retrace(subject: Subject) -> list[Failure]:
     )  # fmt: skip
 
 
-@contextlib.contextmanager
-def _capture(written: list[str]) -> Iterator[io.StringIO]:
-    """Capture `sys.stdout`/`sys.stderr` and record files opened for writing."""
-    real_open = builtins.open
-
-    @functools.wraps(real_open)
-    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if any(flag in mode for flag in "wax+"):
-            written.append(str(file))
-        return real_open(file, mode, *args, **kwargs)
-
-    buffer = io.StringIO()
-    builtins.open = io.open = recording_open  # type: ignore[assignment]
-    try:
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-            yield buffer
-            jax.effects_barrier()
-    finally:
-        builtins.open = io.open = real_open  # type: ignore[assignment]
-
-
 class _CapturingInvoker(Invoker):
     """Calls through `inner`, recording each method's output, files written and
     changes to JAX's configuration (undone at once, so that the next call runs
@@ -291,7 +266,7 @@ class _CapturingInvoker(Invoker):
         before = config_snapshot()
         try:
             with (
-                _capture(written) as buffer,
+                capture_effects(written) as buffer,
                 recording_config_updates(self.callback, updates),
             ):
                 out = self.inner(method, *args)
@@ -349,7 +324,7 @@ def check_side_effects(subject: Subject) -> list[Failure]:
         written: list[str] = []
         before = config_snapshot()
         try:
-            with _capture(written) as buffer:
+            with capture_effects(written) as buffer:
                 drive(subject.callback, scenario, jitted, subject.context)
         except MethodError:
             return []  # the `jit` check's finding

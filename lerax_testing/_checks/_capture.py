@@ -1,0 +1,98 @@
+"""What a method does to the world while it runs, as text the `side_effects` check
+compares between tracing and running: what it prints, the files it opens for
+writing, what it writes to files and streams it holds open, and what it logs.
+
+Printing is caught by swapping `sys.stdout`/`sys.stderr`, opening files by
+wrapping `open`. A file or stream opened before the call (a CSV writer's handle
+kept on the callback, the terminal a `logging` handler was given when it was
+made) is out of reach of both, so writes to any file object are caught with a
+profile hook on the calling thread, and log records where `logging` hands them
+to its handlers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+
+_FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper)
+"""File objects whose writes leave the process (unlike a `StringIO`'s)."""
+
+_WRITES = frozenset({"write", "writelines"})
+
+_OWN_LOGGERS = frozenset({"jax", "jaxlib", "equinox", "absl", "hypothesis"})
+"""Loggers of the libraries the checks run, whose records are not the callback's."""
+
+
+def _file_name(file: Any) -> str:
+    name = getattr(file, "name", None)
+    return str(name) if name is not None else type(file).__name__
+
+
+@contextlib.contextmanager
+def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
+    """Capture printed output, log records and writes to open files as text in
+    the yielded buffer, and record in `written` the files opened for writing."""
+    buffer = io.StringIO()
+    real_open = builtins.open
+    real_handle = logging.Logger.handle
+
+    @functools.wraps(real_open)
+    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            written.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def recording_handle(logger: logging.Logger, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] not in _OWN_LOGGERS:
+            buffer.write(
+                f"[logged {record.levelname} {record.name}: {record.getMessage()}]\n"
+            )
+        real_handle(logger, record)
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and getattr(arg, "__name__", None) in _WRITES:
+            target = getattr(arg, "__self__", None)
+            if isinstance(target, _FILES):
+                buffer.write(f"[wrote to {_file_name(target)}]\n")
+
+    previous = sys.getprofile()
+    builtins.open = io.open = recording_open  # type: ignore[assignment]
+    logging.Logger.handle = recording_handle  # type: ignore[method-assign]
+    sys.setprofile(profile)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield buffer
+            jax.effects_barrier()
+    finally:
+        sys.setprofile(previous)
+        logging.Logger.handle = real_handle  # type: ignore[method-assign]
+        builtins.open = io.open = real_open  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def formatted_log_records() -> Iterator[None]:
+    """Hand `logging`'s handlers records whose message is already formatted and
+    whose arguments are gone. A method that logs a traced value while traced is
+    the `side_effects` check's finding; a handler that keeps its records (pytest's
+    log capture, a `MemoryHandler`) would otherwise keep the tracer alive too, and
+    the same call would also count as a leaked tracer."""
+    real_handle = logging.Logger.handle
+
+    def handle(logger: logging.Logger, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None
+        real_handle(logger, record)
+
+    logging.Logger.handle = handle  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        logging.Logger.handle = real_handle  # type: ignore[method-assign]
