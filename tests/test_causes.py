@@ -119,7 +119,8 @@ def test_different_defects_stay_apart() -> None:
 
 def test_another_method_is_named_in_also_breaks() -> None:
     other = Failure("structure", "on_training_end", "`on_training_end` returns a "
-                    "state unlike `reset`'s: `state.steps: int32[] -> float32[]`.",
+                    "state unlike `on_training_start`'s: "
+                    "`state.steps: int32[] -> float32[]`.",
                     leaf="state.steps", expected="int32[]",
                     found="float32[]")  # fmt: skip
     [cause] = group_failures([DTYPE_DRIFT[0], other])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from zoo import DEFECTS, PlainNumberField
+from zoo import DEFECTS, PlainNumberField, SnapshotsPolicyFromStart
 
 from lerax_testing import check_callback
 from lerax_testing._globals import config_changes, config_snapshot, restore_jax_config
@@ -59,4 +59,13 @@ def test_a_plain_number_in_a_step_state_is_not_flagged(num_envs):
     eagerly: the jitted episode, which would turn it into an array, is not used
     for such a callback, so `purity` and `retrace` see no difference."""
     report = check_callback(PlainNumberField(), seed=0, num_envs=num_envs)
+    assert report.ok, report.render()
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_a_state_filled_in_at_training_start_is_not_flagged(num_envs):
+    """`reset` may return a placeholder that `on_training_start` fills in: the
+    iteration loop starts from `on_training_start`'s state, in Lerax as in the
+    reference loop."""
+    report = check_callback(SnapshotsPolicyFromStart(), seed=0, num_envs=num_envs)
     assert report.ok, report.render()

@@ -629,6 +629,55 @@ class TaggedReturns(lc.AbstractCallbackStepState):
     scale: Any
 
 
+class PolicySnapshot(lc.AbstractCallbackState):
+    best: Float[Array, ""]
+    params: Any
+
+
+class SnapshotsPolicyFromStart(
+    lc.AbstractCallback[PolicySnapshot, lc.EmptyCallbackStepState]
+):
+    """A correct callback whose `reset`, which sees no policy, leaves a placeholder
+    that `on_training_start` fills with the policy's arrays: the iteration loop
+    starts from `on_training_start`'s state, so the two need not be alike."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> PolicySnapshot:
+        return PolicySnapshot(jnp.full((), -jnp.inf, jnp.float32), None)
+
+    def step_reset(
+        self, ctx: lc.ResetContext, *, key: Key[Array, ""]
+    ) -> lc.EmptyCallbackStepState:
+        return lc.EmptyCallbackStepState()
+
+    def on_step(
+        self, ctx: lc.StepContext, *, key: Key[Array, ""]
+    ) -> lc.EmptyCallbackStepState:
+        return ctx.state
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> PolicySnapshot:
+        params = eqx.filter(ctx.policy, eqx.is_inexact_array)
+        return PolicySnapshot(ctx.state.best, params)
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> PolicySnapshot:
+        score = -ctx.training_log["loss"].astype(jnp.float32)
+        better = score > ctx.state.best
+        current = eqx.filter(ctx.policy, eqx.is_inexact_array)
+        params = jax.tree.map(
+            lambda old, new: jnp.where(better, new, old).astype(old.dtype),
+            ctx.state.params, current,
+        )  # fmt: skip
+        return PolicySnapshot(jnp.maximum(score, ctx.state.best), params)
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> PolicySnapshot:
+        return ctx.state
+
+
 class PlainNumberField(lc.AbstractCallback[Summary, TaggedReturns]):
     """A correct callback whose step state holds a plain Python `float` that no
     method changes: nothing to flag (a leaf that is not an array stays as it is

@@ -20,7 +20,8 @@ from .._subject import Subject, method_failure
 from .._tree import diff
 from ..strategies import Scenario
 
-ITERATION_STATE_METHODS = ("on_training_start", "on_iteration", "on_training_end")
+LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
+"""The methods that return the state `on_training_start` began the loop with."""
 
 _ADVICE = (
     "Give every state leaf a fixed dtype and shape: create it with an explicit dtype "
@@ -52,7 +53,12 @@ def _structure_failures(
     weakly typed start that promotes to the body's dtype passes, as in a scan).
     `locate(call, start)` finds the user's line that made the first drift."""
     failures: list[Failure] = []
-    first_state = next((c.output for c in calls if c.method == "reset"), None)
+    # `on_training_start`'s state is the iteration loop's first carry; `reset`'s
+    # only reaches `on_training_start`, which may fill in what `reset` could not
+    # know (from the policy, say), so it need not be alike.
+    first_state = next(
+        (c.output for c in calls if c.method == "on_training_start"), None
+    )
     first_step = next((c.output for c in calls if c.method == "step_reset"), None)
 
     reported: set[tuple[str, str]] = set()
@@ -95,9 +101,9 @@ def _structure_failures(
                 "state",
                 "returns a state unlike the one it received (a scan carry)",
             )
-        if call.method in ITERATION_STATE_METHODS and first_state is not None:
+        if call.method in LOOP_STATE_METHODS and first_state is not None:
             report(call, first_state, "state",
-                   "returns a state unlike `reset`'s")  # fmt: skip
+                   "returns a state unlike `on_training_start`'s")  # fmt: skip
     return failures
 
 
