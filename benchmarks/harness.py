@@ -54,6 +54,7 @@ from lerax_testing import check_callback, run_training  # noqa: E402
 from lerax_testing._contexts import ContextBuilder  # noqa: E402
 from lerax_testing._keys import _example_keys  # noqa: E402
 from lerax_testing._subject import _STREAMS  # noqa: E402
+from lerax_testing.toy import toy_training_log  # noqa: E402
 
 NUM_ENVS, NUM_STEPS, NUM_ITERATIONS = 3, 6, 3
 
@@ -99,7 +100,7 @@ def minimal_loop(callback: Any) -> Any:
 
             step_keys = jr.split(key, NUM_STEPS + 2)
             step_state, _ = lax.scan(step, step_state, (rewards, dones, step_keys[2:]))
-            log = {"loss": jnp.mean(rewards), "mean_reward": jnp.mean(rewards)}
+            log = toy_training_log(rewards)
             ctx = make(
                 "iteration", state=state, step_state=step_state, env=None,
                 policy=None, iteration_count=jnp.zeros((), jnp.int32),

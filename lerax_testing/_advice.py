@@ -169,8 +169,17 @@ def _exception_advice(name: str, failure: Failure) -> str:
             return (
                 f"`ctx.training_log` has no {shown}: read it with "
                 f"`ctx.training_log.get({shown}, default)`, or pass "
-                "`training_logs=` so the harness generates the metrics your "
-                "algorithm logs."
+                "`training_logs=` to `check_callback` so the harness generates the "
+                "metrics your algorithm logs (from the command or pyproject, "
+                "`--context-value training_log=module:factory` gives one fixed log)."
+            )
+        if "locals" in text:
+            return (
+                f"`ctx.locals` has no {shown}: it holds the algorithm's local "
+                "variables, which differ between algorithms and call sites; read it "
+                f"with `ctx.locals.get({shown}, default)`, or give the checks a "
+                "`locals` dict with `context_values=` (`--context-value "
+                "locals=module:factory`)."
             )
         return f"Check that {shown} exists before reading it, or use `.get(key, x)`."
     if name == "IndexError" and "0-dimensional" in text:

@@ -23,14 +23,23 @@ from .strategies import Scenario
 
 def host_locals(value: float) -> dict[str, Any]:
     """An algorithm's `locals()` as far as callbacks read them, as NumPy arrays:
-    Lerax's `on_step` sees `observation`, `action`, `value` and `log_prob` among
-    others (one environment's values)."""
+    the arrays Lerax's on-policy algorithms (PPO) have in `on_step`'s `locals()`,
+    one environment's values, with the shapes and dtypes PPO on CartPole gives
+    them (a test holds them to it): `observation`, `action`, `value`, `log_prob`,
+    `reward`, `termination`, `truncation` and `done` (`termination |
+    truncation`)."""
     floating = canonicalize_dtype(float)
+    termination, truncation = value > 0, value < -500
     return {
         "value": np.asarray(value, floating),
         "observation": np.full((4,), value, floating),
-        "action": np.zeros((), canonicalize_dtype(jnp.int32)),
+        # A discrete action as Lerax's categorical policies sample it (int8).
+        "action": np.zeros((), np.int8),
         "log_prob": np.asarray(-abs(value), floating),
+        "reward": np.asarray(value / 1e3, floating),
+        "termination": np.asarray(termination),
+        "truncation": np.asarray(truncation),
+        "done": np.asarray(termination or truncation),
     }
 
 

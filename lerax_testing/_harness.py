@@ -95,7 +95,9 @@ def check_callback(
         robustness to a broken environment (the `finite` check then only reports
         NaN made from finite inputs).
     - `training_logs`: a strategy of `{name: float}` training logs, for callbacks
-        that read metrics the default logs (`loss`, `mean_reward`) lack.
+        that read metrics the default logs lack (by default, the metrics Lerax's
+        PPO logs: `approx_kl`, `loss`, `policy_loss`, `value_loss`,
+        `entropy_loss`, `explained_variance`).
     - `context_values`: `{field: value}` for context fields the harness does not
         generate, such as the `algorithm` field of a newer Lerax's
         `IterationContext` and `TrainingContext`. Without one, such a field holds

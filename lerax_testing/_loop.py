@@ -17,7 +17,7 @@ from lerax_callback._family import callback_api
 from ._contexts import ContextBuilder
 from ._protocol import require_protocol
 from ._tree import is_weak, pformat_values, scan_promotes
-from .toy import ToyEnv, ToyPolicy
+from .toy import ToyEnv, ToyPolicy, toy_training_log
 
 
 @final
@@ -34,8 +34,9 @@ class TrainingResult(eqx.Module):
     - `continue_flags`: what `continue_training` returned after each iteration;
         `False` for the iterations skipped after training stopped.
     - `policy`: the policy after training.
-    - `training_log`: the last iteration's training metrics (`loss`,
-        `mean_reward`), which depend on every reward of the rollout.
+    - `training_log`: the last iteration's training metrics, named as Lerax's PPO
+        names them (`toy_training_log`), which depend on every reward of the
+        rollout.
     """
 
     state: Any
@@ -104,15 +105,13 @@ def _rollout(
 def _train_policy(
     policy: ToyPolicy | Any, opt_state: PyTree, rewards: Array
 ) -> tuple[Any, PyTree, dict[str, Array]]:
-    """A stand-in for an optimiser step: nudges the toy policy, logs two metrics."""
-    mean_reward = jnp.mean(rewards)
-    loss = jnp.square(1.0 - mean_reward)
+    """A stand-in for an optimiser step: nudges the toy policy, logs PPO's
+    metrics (`toy_training_log`)."""
     step = opt_state["step"] + 1
     if isinstance(policy, ToyPolicy):
         gain = policy.gain + 0.01 * (1.0 - policy.gain)
         policy = eqx.tree_at(lambda p: p.gain, policy, gain.astype(policy.gain.dtype))
-    log = {"loss": loss, "mean_reward": mean_reward}
-    return policy, {"step": step}, log
+    return policy, {"step": step}, toy_training_log(rewards)
 
 
 @eqx.filter_jit
@@ -207,7 +206,7 @@ def _train(
         opt_state,
         iteration_count,
         jnp.array(True),
-        {"loss": jnp.zeros(()), "mean_reward": jnp.zeros(())},
+        toy_training_log(jnp.zeros((1,))),
     )
     initial = _promote_weak(initial, iteration, learn_key)
     final, flags = lax.scan(guarded, initial, jr.split(learn_key, num_iterations))

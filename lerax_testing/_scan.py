@@ -31,6 +31,7 @@ from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
 from .strategies import Scenario
+from .toy import toy_training_log
 
 NUM_ITERATIONS = 3
 """Iterations of the loop: enough for a state to come back as a carry twice."""
@@ -68,8 +69,7 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
                 step, step_state, (rewards, dones, iteration_keys[2:])
             )
             count = count + 1
-            mean = jnp.mean(rewards)
-            log = {"loss": jnp.square(1.0 - mean), "mean_reward": mean}
+            log = toy_training_log(rewards)
             state = table["on_iteration"](
                 callback, state, step_state, env, policy, count, opt, log, loc,
                 iteration_keys[0],

@@ -119,8 +119,12 @@ def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
     return iteration_count_values().map(lambda i: jnp.asarray(i, dtype=jnp.int32))
 
 
-TRAINING_LOG_KEYS = ("loss", "mean_reward")
-"""The metrics the reference loop logs, and so the default training-log keys."""
+TRAINING_LOG_KEYS = (
+    "approx_kl", "loss", "policy_loss", "value_loss", "entropy_loss",
+    "explained_variance",
+)  # fmt: skip
+"""The metrics Lerax's PPO logs after each iteration, scalar floats: the default
+training-log keys, and the reference loop's."""
 
 
 def training_log_values(

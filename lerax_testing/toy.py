@@ -142,3 +142,20 @@ class ToyPolicy(AbstractPolicy):
 
     def __getattr__(self, attribute: str) -> Any:
         raise _missing(self, attribute, "policy")
+
+
+def toy_training_log(rewards: Array) -> dict[str, Array]:
+    """The metrics Lerax's PPO logs (`strategies.TRAINING_LOG_KEYS`), made up
+    from an iteration's rewards: scalars of the rewards' float dtype that depend
+    on every reward of the rollout."""
+    mean = jnp.mean(rewards)
+    spread = jnp.mean(jnp.square(rewards - mean))
+    zero = jnp.zeros_like(mean)
+    return {
+        "approx_kl": 1e-3 * jnp.abs(mean),
+        "loss": jnp.square(1.0 - mean),
+        "policy_loss": -mean,
+        "value_loss": spread,
+        "entropy_loss": zero,
+        "explained_variance": 1.0 - spread / (spread + 1.0),
+    }

@@ -162,7 +162,7 @@ def test_progress_calls_the_writer_once_per_iteration_with_the_step_count(num_en
 
 def test_progress_stops_reporting_when_training_stops():
     writer = Recording()
-    stopper = lc.EarlyStoppingCallback("mean_reward", patience=1, min_delta=1e9)
+    stopper = lc.EarlyStoppingCallback("explained_variance", patience=1, min_delta=1e9)
     result = run_training(
         lc.CallbackList([lc.ProgressBarCallback(writer=writer), stopper]),
         num_envs=2,
@@ -641,7 +641,8 @@ def test_early_stopping_with_an_unbeatable_delta_stops_after_patience():
 def test_a_missing_training_log_key_names_the_key_the_log_and_the_fix():
     with pytest.raises(
         KeyError,
-        match=r"no 'reward'; its keys are \['loss', 'mean_reward'\]\. "
+        match=r"no 'reward'; its keys are \['approx_kl', 'entropy_loss', "
+        r"'explained_variance', 'loss', 'policy_loss', 'value_loss'\]\. "
         r"Pass one of those as `metric`, or 'episode_return'",
     ):
         run_training(lc.EarlyStoppingCallback("reward"), num_envs=2)

@@ -153,7 +153,7 @@ def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
     assert len(draws) == first + 2
     # Strategies with equal reprs may draw differently: they are never shared.
     for value in (1.0, 2.0):
-        logs = st.just(None).map(lambda _, v=value: {"loss": v, "mean_reward": v})
+        logs = st.just(None).map(lambda _, v=value: {"loss": v, "approx_kl": v})
         check_callback(ReturnTracker(), checks=["types"], seed=12345,
                        max_examples=7, training_logs=logs)  # fmt: skip
     assert len(draws) == first + 4

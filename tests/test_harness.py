@@ -294,3 +294,52 @@ def test_a_dtype_drift_points_at_the_line_that_made_it():
     [failure] = [f for f in report.failures if f.leaf == "step_state.steps"][:1]
     assert failure.location is not None
     assert "ctx.state.steps + 1.0" in linecache.getline(*failure.location)
+
+
+class Truncations(lc.AbstractCallbackStepState):
+    count: jax.Array
+
+
+class KL(lc.AbstractCallbackState):
+    kl: jax.Array
+
+
+class CountsTruncations(lc.AbstractStepCallback[Truncations]):
+    """Reads a variable of PPO's `on_step`, as Lerax users do."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: jax.Array) -> Truncations:
+        return Truncations(jnp.zeros((), jnp.int32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: jax.Array) -> Truncations:
+        truncated = jnp.asarray(ctx.locals["truncation"], jnp.int32)
+        return Truncations(ctx.state.count + truncated)
+
+
+class TracksKL(lc.AbstractIterationCallback[KL]):
+    """Reads a metric of PPO's training log."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: jax.Array) -> KL:
+        return KL(jnp.zeros((), jnp.float32))
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: jax.Array) -> KL:
+        return KL(ctx.training_log["approx_kl"].astype(jnp.float32))
+
+
+class ReadsAnotherAlgorithmsLocal(CountsTruncations):
+    def on_step(self, ctx: lc.StepContext, *, key: jax.Array) -> Truncations:
+        seen = jnp.sum(ctx.locals["next_observation"])  # not among PPO's variables
+        return Truncations(ctx.state.count + (seen > 0))
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_callbacks_reading_ppo_metrics_and_step_variables_pass(num_envs: int):
+    callback = lc.CallbackList([CountsTruncations(), TracksKL()])
+    report = check_callback(callback, seed=0, num_envs=num_envs, max_examples=5)
+    assert report.ok, report.render()
+
+
+def test_a_missing_local_names_the_key_and_how_to_give_it():
+    report = check_callback(ReadsAnotherAlgorithmsLocal(), seed=0, checks=["runs"])
+    [failure] = report.failures
+    assert "next_observation" in failure.message
+    assert "context_values=" in (failure.advice or ""), failure.advice

@@ -29,6 +29,8 @@ from lerax.env import CartPole  # noqa: E402
 from lerax.policy import MLPActorCriticPolicy  # noqa: E402
 
 import lerax_callback as lc  # noqa: E402
+from lerax_testing import strategies as lst  # noqa: E402
+from lerax_testing._arrays import host_locals  # noqa: E402
 
 pytestmark = pytest.mark.lerax
 
@@ -352,3 +354,52 @@ def test_importing_lerax_callback_does_not_import_lerax():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+_SEEN: dict[str, dict[str, tuple]] = {}
+
+
+def _arrays(tree: dict) -> dict[str, tuple]:
+    """Shape and dtype of each array in `tree` (tracers while Lerax traces)."""
+    return {
+        k: (jnp.shape(v), str(v.dtype))
+        for k, v in tree.items()
+        if isinstance(v, jax.Array)
+    }
+
+
+class RecordsContexts(
+    lc.AbstractCallback[lc.EmptyCallbackState, lc.EmptyCallbackStepState]
+):
+    """Records, while Lerax traces it, the arrays of `on_step`'s `locals` and of
+    the training log."""
+
+    def reset(self, ctx, *, key):
+        return lc.EmptyCallbackState()
+
+    def step_reset(self, ctx, *, key):
+        return lc.EmptyCallbackStepState()
+
+    def on_step(self, ctx, *, key):
+        _SEEN["locals"] = _arrays(ctx.locals)
+        return ctx.state
+
+    def on_iteration(self, ctx, *, key):
+        _SEEN["log"] = _arrays(ctx.training_log)
+        return ctx.state
+
+    def on_training_start(self, ctx, *, key):
+        return ctx.state
+
+    def on_training_end(self, ctx, *, key):
+        return ctx.state
+
+
+def test_generated_training_logs_and_step_locals_are_those_ppo_passes():
+    """A callback reading PPO's metrics or `on_step` variables is checked with
+    the same names, shapes and dtypes it gets in training."""
+    _learn(lc.to_lerax(RecordsContexts()))
+    assert _SEEN["log"] == {name: ((), "float32") for name in lst.TRAINING_LOG_KEYS}
+    generated = _arrays({k: jnp.asarray(v) for k, v in host_locals(0.0).items()})
+    assert generated.keys() <= _SEEN["locals"].keys()
+    assert {k: _SEEN["locals"][k] for k in generated} == generated

@@ -9,7 +9,7 @@ import pytest
 from jaxtyping import Array, Int
 
 import lerax_callback as lc
-from lerax_testing import run_training
+from lerax_testing import run_training, strategies as lst
 from lerax_testing.toy import ToyEnv, ToyPolicy
 
 
@@ -124,7 +124,8 @@ def test_the_result_depends_on_the_rollouts():
     calm = run_training(None, env=ToyEnv(noise=0.0), num_envs=2)
     noisy = run_training(None, env=ToyEnv(noise=1.0), num_envs=2)
     assert float(calm.training_log["loss"]) != float(noisy.training_log["loss"])
-    assert calm.training_log["mean_reward"].dtype == jnp.float32
+    assert calm.training_log["approx_kl"].dtype == jnp.float32
+    assert set(calm.training_log) == set(lst.TRAINING_LOG_KEYS)  # as Lerax's PPO
 
 
 def test_weakly_typed_initial_states_run_as_lax_scan_accepts_them():

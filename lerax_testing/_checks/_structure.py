@@ -18,7 +18,7 @@ from .._scan import run_scan_loop
 from .._source import error_summary, user_location
 from .._subject import Subject, method_failure
 from .._tree import diff
-from ..strategies import Scenario
+from ..strategies import TRAINING_LOG_KEYS, Scenario
 
 LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
 """The methods that return the state `on_training_start` began the loop with."""
@@ -36,7 +36,7 @@ def _shape_scenario(num_envs: int) -> Scenario:
         rewards=((1.0,) * num_envs, (0.5,) * num_envs),
         dones=((False,) * num_envs, (True,) * num_envs),
         iteration_count=1,
-        training_log={"loss": 1.0, "mean_reward": 0.5},
+        training_log=dict.fromkeys(TRAINING_LOG_KEYS, 0.5),
         opt_step=1,
         locals_value=0.0,
     )
