@@ -133,11 +133,21 @@ def _drift_advice(failure: Failure, kind: str) -> str:
             "(under x64) change the dtype."
         )
     if kind == "shape":
+        if failure.method in _ITERATION_METHODS and _gains_leading_axis(failure):
+            return (
+                f"{name} took an environment axis ({expected} here becomes "
+                f"{failure.found}): `{failure.method}` gets the step states with one "
+                "row per environment (axis 0; none with one environment). Reduce "
+                f"over environments (`jnp.mean(ctx.step_state.x)`) so that {name} "
+                "keeps its shape; a state holding a value per environment changes "
+                "shape with their number."
+            )
         return (
             f"Give {name} a fixed shape from the start ({expected} here becomes "
-            f"{failure.found}): use a fixed-size buffer "
-            "(`jnp.roll(x, 1).at[0].set(v)`) instead of `jnp.concatenate` or "
-            "appending; a `lax.scan` carry never changes shape."
+            f"{failure.found}): a `lax.scan` carry never changes shape. Keep a "
+            "fixed-size buffer (`jnp.roll(x, 1).at[0].set(v)`) rather than "
+            "concatenating or appending, and reduce batched values to the shape "
+            "the state started with."
         )
     return (
         f"Keep the static field {name} constant (it is part of the pytree's "
@@ -146,9 +156,47 @@ def _drift_advice(failure: Failure, kind: str) -> str:
     )
 
 
+_ITERATION_METHODS = (
+    "on_iteration", "continue_training", "on_training_start", "on_training_end",
+)  # fmt: skip
+"""The methods that get every environment's step states at once."""
+
+
+def _gains_leading_axis(failure: Failure) -> bool:
+    """Whether `found`'s shape is `expected`'s with an axis in front."""
+    before, after = (
+        _DTYPE.match(failure.expected or ""),
+        _DTYPE.match(failure.found or ""),
+    )
+    if not (before and after):
+        return False
+    old = [d for d in before.group(2).split(",") if d]
+    new = [d for d in after.group(2).split(",") if d]
+    return len(new) == len(old) + 1 and new[1:] == old
+
+
 def _exception_advice(name: str, failure: Failure) -> str:
     """Advice for a plain exception of class `name` raised by callback code."""
     text = failure.message
+    if name == "IndexError" and "out of range" in text:
+        if failure.method in _ITERATION_METHODS:
+            return (
+                f"With one environment `{failure.method}` gets the step states "
+                "unbatched, with no environment axis, so reading that axis "
+                "(`.shape[0]`, `axis=0`, `x[0]`) fails: reduce over every axis with "
+                "`jnp.sum`/`jnp.mean` (no `axis=`), which work batched and unbatched, "
+                "or count elements with `x.size`."
+            )
+        return (
+            "Per-environment methods get one environment's arrays, with no "
+            "environment axis: read the shape the method is given, not a batch's."
+        )
+    if "ordered IO callback" in text or "ordered effects" in text:
+        return (
+            "The algorithm vmaps per-environment methods, and an ordered host "
+            "callback cannot be vmapped: pass `ordered=False` to `io_callback`, or "
+            "use `jax.debug.callback`."
+        )
     missing = _NO_ATTRIBUTE.search(text)
     if name == "AttributeError" and missing:
         owner, attribute = missing.groups()

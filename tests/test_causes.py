@@ -5,6 +5,8 @@ check runs here (`test_report_entries.py` runs them on the zoo)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lerax_testing._advice import GENERIC_ADVICE, advise
@@ -168,6 +170,21 @@ ADVICE_CASES = [
     ("index-unbatched", _raised("vmap", "IndexError", "Too many indices: array is "
      "0-dimensional, but 1 were indexed"), "no environment axis"),
     ("other-exception", _raised("runs", "LookupError", "nope"), "raise `LookupError`"),
+    ("env-axis-in-iteration", _raised("runs", "IndexError", "tuple index out of "
+     "range", "n = ctx.step_state.total.shape[0]"), "gets the step states unbatched"),
+    ("env-axis-in-step", dataclasses.replace(_raised("runs", "IndexError", "tuple "
+     "index out of range", "n = ctx.reward.shape[0]"), method="on_step"),
+     "one environment's arrays"),
+    ("ordered-host-callback", _raised("vmap", "ValueError", "Cannot `vmap` ordered IO "
+     "callback."), "`ordered=False`"),
+    ("state-took-env-axis", Failure("structure", "on_iteration", "`on_iteration` "
+     "returns a state unlike the one it received (a scan carry): `state.last: "
+     "float32[] -> float32[3]`.", leaf="state.last", expected="float32[]",
+     found="float32[3]", advice=GENERIC_ADVICE[2] + "."), "Reduce over environments"),
+    ("growing-buffer", Failure("structure", "on_step", "`on_step` returns a step "
+     "state unlike the one it received (a scan carry): `step_state.seen: "
+     "float32[2] -> float32[3]`.", leaf="step_state.seen", expected="float32[2]",
+     found="float32[3]", advice=GENERIC_ADVICE[2] + "."), "fixed-size buffer"),
 ]  # fmt: skip
 
 
