@@ -14,6 +14,8 @@ Failures share a cause when they share any of:
   `carry[0].steps` and in the type checker's "Field `steps`"), for checks about
   states;
 - a method with the same expected and found class;
+- a class one method returned by mistake and an `AttributeError` on an object of
+  that class (the next method reading the state it expected);
 - the same message once check names and environment counts are taken out.
 
 A failure of the reference loop (`scan`) that is a state-type mismatch and matches
@@ -58,6 +60,20 @@ _COUNTS = re.compile(
 )
 _FLAG = re.compile(r"^jax_\w+$")  # the leaf of a global JAX configuration change
 _MISMATCH = re.compile(r"must have (?:equal|the same)|pytree structure|differ")
+_NO_ATTRIBUTE_ON = re.compile(r"'(\w+)' object has no attribute")
+
+
+def _returned_by_mistake(failure: Failure) -> str | None:
+    """The class a method returned instead of the declared one, by name."""
+    return (failure.found or "").rsplit(".", 1)[-1] if class_change(failure) else None
+
+
+def _missing_attribute_on(failure: Failure) -> str | None:
+    """The class of the object an `AttributeError` was raised on, by name."""
+    if exception_name(failure) != "AttributeError":
+        return None
+    match = _NO_ATTRIBUTE_ON.search(failure.message)
+    return match.group(1) if match else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +135,9 @@ def _keys(failure: Failure) -> set[tuple[str, ...]]:
     if class_change(failure):
         method, expected, found = failure.method, failure.expected, failure.found
         keys.add(("class", str(method), str(expected), str(found)))
+    for wrong in (_returned_by_mistake(failure), _missing_attribute_on(failure)):
+        if wrong is not None:
+            keys.add(("returned", wrong))
     keys.add(("message", _COUNTS.sub("", failure.message)))
     return keys
 
@@ -135,6 +154,13 @@ def kind(failures: Sequence[Failure]) -> str:
     if names & {"TracerBoolConversionError", "TracerIntegerConversionError",
                 "TracerArrayConversionError", "ConcretizationTypeError"}:  # fmt: skip
         return "tracer"
+    wrong = {_returned_by_mistake(f) for f in failures} - {None}
+    if (
+        wrong
+        and names == {"AttributeError"}
+        and all(_missing_attribute_on(f) in wrong for f in own if exception_name(f))
+    ):
+        return "class"  # the wrong class returned, and what reading it broke
     if names:
         vmap = any("vmap" in f.message and f.check != "vmap" for f in failures)
         return "vmap" if vmap else "exception"

@@ -114,6 +114,25 @@ def test_failures_of_one_defect_are_one_cause_under_the_check_that_explains_it(
     assert len(cause.others) == len(failures) - 1
 
 
+def test_a_wrong_class_and_what_reading_it_breaks_are_one_cause() -> None:
+    """`on_training_start` returns another class; `on_iteration` then reads a
+    field that class lacks: the entry is the class, the read is what it breaks."""
+    wrong = Failure("types", "on_training_start", "`on_training_start` returned a "
+                    "EmptyCallbackState, but the callback declares StateType = Best.",
+                    expected="Best", found="EmptyCallbackState")  # fmt: skip
+    read = dataclasses.replace(
+        _raised("runs", "AttributeError", "'EmptyCallbackState' object has no "
+                "attribute 'best'", "ctx.state.best"),
+        location=("/project/callbacks.py", 61),
+    )  # fmt: skip
+    elsewhere = _raised("runs", "AttributeError", "'Summary' object has no "
+                        "attribute 'best'", "ctx.state.best")  # fmt: skip
+    first, second = group_failures([read, wrong, elsewhere])
+    assert first.failure.check == "types"
+    assert first.also_breaks == ["runs (on_iteration)"]
+    assert second.failure.message == elsewhere.message
+
+
 def test_different_defects_stay_apart() -> None:
     causes = group_failures([*PYTHON_IF, *DTYPE_DRIFT[:1], *KEY_ERROR[:1]])
     assert [c.failure.check for c in causes] == ["jit", "structure", "runs"]
