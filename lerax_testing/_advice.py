@@ -314,4 +314,14 @@ def advise(failure: Failure) -> str | None:
     kind = drift(failure)
     if kind is not None and (generic or kind == "class"):
         return _drift_advice(failure, kind)
+    if (
+        failure.check == "typecheck"
+        and "numpy.ndarray" in (failure.found or "")
+        and "Array" in (failure.expected or "")
+    ):
+        return (
+            "A NumPy array where the annotation asks for a JAX array: make it with "
+            "`jax.numpy` (`jnp.zeros((), jnp.float32)`, `jnp.asarray(x)`); under "
+            "`jax.jit` it would become one, but eagerly it stays NumPy."
+        )
     return own

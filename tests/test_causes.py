@@ -200,6 +200,10 @@ ADVICE_CASES = [
      "returns a state unlike the one it received (a scan carry): `state.last: "
      "float32[] -> float32[3]`.", leaf="state.last", expected="float32[]",
      found="float32[3]", advice=GENERIC_ADVICE[2] + "."), "Reduce over environments"),
+    ("numpy-for-jax", Failure("typecheck", "step_reset", "Field `ret` of `Ret` does "
+     "not match its annotation.", expected="`Float[Array, '']`: an array of shape ()",
+     found="an instance of `numpy.ndarray` of shape () and dtype float32",
+     advice="Make the value match its annotation."), "`jnp.zeros((), jnp.float32)`"),
     ("growing-buffer", Failure("structure", "on_step", "`on_step` returns a step "
      "state unlike the one it received (a scan carry): `step_state.seen: "
      "float32[2] -> float32[3]`.", leaf="step_state.seen", expected="float32[2]",
