@@ -443,6 +443,21 @@ class GuardedMean(UnguardedMean):
         )
 
 
+class SpreadOverEnvironments(GuardedMean):
+    """Reports how the environments' returns spread, with an unbiased standard
+    deviation: NaN with one environment (no spread to estimate from one)."""
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        return jnp.std(counts.total, ddof=1)
+
+
+class SpreadOverSeveralEnvironments(GuardedMean):
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        if counts.total.size < 2:  # a static size: one environment, no spread
+            return jnp.zeros((), jnp.float32)
+        return jnp.std(counts.total, ddof=1)
+
+
 # ------------------------------------------------------------------ typecheck
 
 
@@ -752,6 +767,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
      "adds the key 'rewards' to `ctx.locals`"),
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
+    ("finite", SpreadOverEnvironments(), SpreadOverSeveralEnvironments(),
+     "on_iteration", "from inputs without NaN with one environment"),
     ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
     ("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
      "state.iterations: float32[] (weak) -> int32[]"),

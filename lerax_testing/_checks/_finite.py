@@ -57,9 +57,21 @@ def locate_nan(
 
 
 def check_finite(subject: Subject) -> list[Failure]:
-    batched = subject.num_envs > 1
+    """NaN from NaN-free inputs, with the configured environments (every example)
+    and, when those are several, with one unbatched environment (the first few
+    examples): a reduction over environments, such as a standard deviation with
+    `ddof=1`, can make NaN from one environment alone."""
+    if subject.num_envs > 1:
+        found = _finite_failures(subject, batched=True)
+        if found:
+            return found
+    return _finite_failures(subject, batched=False)
+
+
+def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
     invoker = Invoker(jit=True, batched=batched, share=True)
     table = tables(subject.context.contexts)[1 if batched else 0]
+    alone = "" if batched or subject.num_envs == 1 else " with one environment"
 
     def inspect_call(call: Call, found: list[Failure]) -> None:
         if found or call.method == "continue_training":
@@ -80,7 +92,7 @@ def check_finite(subject: Subject) -> list[Failure]:
             Failure(
                 "finite", call.method,
                 f"`{call.method}` returns NaN at `{leaf}` from inputs without "
-                f"NaN{made}.",
+                f"NaN{alone}{made}.",
                 leaf=leaf, location=location,
                 advice="Guard divisions and logs (`x / jnp.maximum(n, 1)`, "
                 "`jnp.where(n > 0, ..., 0.0)`), avoid `inf - inf` and `0 * inf`, and "
@@ -102,5 +114,7 @@ def check_finite(subject: Subject) -> list[Failure]:
             return []  # reported by the `jit` check
         return found
 
-    num_envs = subject.num_envs if batched else 1
-    return find_failure(subject, "finite", test, num_envs=num_envs)
+    if batched or subject.num_envs == 1:
+        return find_failure(subject, "finite", test, num_envs=subject.num_envs)
+    return find_failure(subject, "finite", test, num_envs=subject.num_envs,
+                        max_examples=subject.few_examples)  # fmt: skip
