@@ -51,6 +51,9 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
     is one environment."""
     floating = canonicalize_dtype(float)
     integer = canonicalize_dtype(jnp.int32)
+    # Lerax counts iterations in JAX's default integer (`jnp.array(0, dtype=int)`):
+    # int64 under x64, where optimisers count steps in int32.
+    counting = canonicalize_dtype(int)
 
     def padded(rows: tuple[tuple[Any, ...], ...], dtype: Any) -> Any:
         array = np.zeros((length, len(rows[0]) if rows else num_envs), dtype=dtype)
@@ -60,7 +63,7 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
 
     return {
         "loc": host_locals(scenario.locals_value),
-        "count": np.asarray(scenario.iteration_count, integer),
+        "count": np.asarray(scenario.iteration_count, counting),
         "opt": {"step": np.asarray(scenario.opt_step, integer)},
         "log": {k: np.asarray(v, floating) for k, v in scenario.training_log.items()},
         "dones": padded(scenario.dones, bool),

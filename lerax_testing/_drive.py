@@ -17,6 +17,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.dtypes import canonicalize_dtype
 
 from ._arrays import scenario_arrays
 from ._calls import (  # noqa: F401  (re-exported for the checks)
@@ -244,7 +245,9 @@ def drive(
     )
     state = call("reset", loc, keys.calls["reset"])
     step_state = call("step_reset", loc, keys.reset)
-    zero = jnp.zeros((), jnp.int32)
+    zero = jnp.zeros(
+        (), canonicalize_dtype(int)
+    )  # as Lerax counts
     state = call(
         "on_training_start", state, step_state, env, policy, zero, opt, loc,
         keys.calls["on_training_start"],

@@ -32,6 +32,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.dtypes import canonicalize_dtype
 
 from ._arrays import host_numbers, scenario_arrays, unstack
 from ._calls import cached, tables
@@ -131,7 +132,9 @@ def _episode(table: dict[str, Any]) -> Any:
         callback, env, policy = eqx.combine(dynamic, static.tree())
         state = table["reset"](callback, loc, keys["reset"])
         step_state = table["step_reset"](callback, loc, reset_keys)
-        zero = jnp.zeros((), jnp.int32)
+        zero = jnp.zeros(
+            (), canonicalize_dtype(int)
+        )  # as Lerax counts
         started = table["on_training_start"](
             callback, state, step_state, env, policy, zero, opt, loc,
             keys["on_training_start"],
@@ -269,7 +272,8 @@ def run_episode(
         given = {
             "loc": arrays["locals"], "count": arrays["count"], "opt": arrays["opt"],
             "log": arrays["log"], "dones": arrays["dones"],
-            "rewards": arrays["rewards"], "zero": jnp.zeros((), jnp.int32),
+            "rewards": arrays["rewards"],
+            "zero": jnp.zeros((), canonicalize_dtype(int)),
         }  # fmt: skip
         rows = unstack(ins, num_steps)
         inputs = [step_state] + [eqx.combine(r, step_static) for r in rows[1:]]
@@ -282,7 +286,7 @@ def run_episode(
     def host_args() -> list[Any]:
         rows = _host_rows(ins, num_steps)
         inputs = [host(step_state)] + [eqx.combine(r, step_static) for r in rows[1:]]
-        given = {**numbers, "zero": np.zeros((), np.int32)}
+        given = {**numbers, "zero": np.zeros((), numbers["count"].dtype)}
         return host(arguments(given, inputs, [None] * num_steps))
 
     def host_outputs() -> list[Any]:

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jax import lax
+from jax.dtypes import canonicalize_dtype
 from jaxtyping import Array, Bool, Float, Int, Key, PyTree
 
 from lerax_callback._family import callback_api
@@ -137,7 +138,8 @@ def _train(
         )
         state = callback.reset(reset_ctx, key=callback_key)
     opt_state = {"step": jnp.zeros((), jnp.int32)}
-    iteration_count = jnp.zeros((), jnp.int32)
+    # Counted in the default integer, as Lerax counts (int64 under x64).
+    iteration_count = jnp.zeros((), canonicalize_dtype(int))
     training_locals = {"num_envs": num_envs, "num_steps": num_steps}
     if callback is not None:
         state = callback.on_training_start(
@@ -224,7 +226,7 @@ def _train(
     return TrainingResult(
         state,
         final.step_state,
-        final.iteration_count,
+        final.iteration_count.astype(jnp.int32),
         flags,
         final.policy,
         final.training_log,

@@ -26,6 +26,7 @@ from typing import Any
 import jax.numpy as jnp
 import jax.random as jr
 from hypothesis import strategies as st
+from jax.dtypes import canonicalize_dtype
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from lerax_callback._family import OURS, callback_api
@@ -115,8 +116,11 @@ def iteration_count_values() -> st.SearchStrategy[int]:
 
 
 def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
-    """Scalar int32 iteration counts."""
-    return iteration_count_values().map(lambda i: jnp.asarray(i, dtype=jnp.int32))
+    """Scalar iteration counts in JAX's default integer dtype, as Lerax counts
+    (int32; int64 with `jax_enable_x64`)."""
+    return iteration_count_values().map(
+        lambda i: jnp.asarray(i, dtype=canonicalize_dtype(int))
+    )
 
 
 TRAINING_LOG_KEYS = (

@@ -553,6 +553,25 @@ class StrongStartDrift(WeakScalarStarts):
         return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
 
 
+class StoresIterationCount(StrongStartDrift):
+    """Keeps the algorithm's iteration count in an int32 leaf: Lerax counts in
+    the default integer, int64 under x64, and the carry's dtype then changes."""
+
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret).astype(jnp.float32)
+        return Progress(mean, ctx.iteration_count)
+
+
+class CastsIterationCount(StrongStartDrift):
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret).astype(jnp.float32)
+        return Progress(mean, ctx.iteration_count.astype(jnp.int32))
+
+
 # --------------------------------------------------------------- side_effects
 
 
@@ -777,6 +796,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
      "step_state.ret: float32[] -> float64[]"),
     ("x64", StrongStartDrift(), WeakScalarStarts(), "on_iteration",
      "state.mean: float32[] -> float64[]"),
+    ("x64", StoresIterationCount(), CastsIterationCount(), "on_iteration",
+     "state.iterations: int32[] -> int64[]"),
     ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
      "iteration"),
     ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
