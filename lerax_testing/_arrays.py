@@ -25,9 +25,10 @@ def host_locals(value: float) -> dict[str, Any]:
     """An algorithm's `locals()` as far as callbacks read them, as NumPy arrays:
     the arrays Lerax's on-policy algorithms (PPO) have in `on_step`'s `locals()`,
     one environment's values, with the shapes and dtypes PPO on CartPole gives
-    them (a test holds them to it): `observation`, `action`, `value`, `log_prob`,
-    `reward`, `termination`, `truncation` and `done` (`termination |
-    truncation`)."""
+    them (a test holds them to it): `observation`, `action`, `clipped_action`,
+    `value`, `log_prob`, `reward`, `bootstrapped_reward` (the reward the callback
+    gets, with the value of a truncated episode's next state added),
+    `termination`, `truncation` and `done` (`termination | truncation`)."""
     floating = canonicalize_dtype(float)
     termination, truncation = value > 0, value < -500
     return {
@@ -35,8 +36,10 @@ def host_locals(value: float) -> dict[str, Any]:
         "observation": np.full((4,), value, floating),
         # A discrete action as Lerax's categorical policies sample it (int8).
         "action": np.zeros((), np.int8),
+        "clipped_action": np.zeros((), np.int8),
         "log_prob": np.asarray(-abs(value), floating),
         "reward": np.asarray(value / 1e3, floating),
+        "bootstrapped_reward": np.asarray(value / 1e3, floating),
         "termination": np.asarray(termination),
         "truncation": np.asarray(truncation),
         "done": np.asarray(termination or truncation),
