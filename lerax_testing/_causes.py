@@ -15,7 +15,10 @@ Failures share a cause when they share any of:
   states;
 - a method with the same expected and found class;
 - a class one method returned by mistake and an `AttributeError` on an object of
-  that class (the next method reading the state it expected);
+  that class (the next method reading the state it expected), or the same two
+  classes the other way round (a later method returning the declared class);
+- a method's return value, for `types` and the type checker's "return value";
+- a method's leaked tracer, however each check words it;
 - the same message once check names and environment counts are taken out.
 
 A failure of the reference loop (`scan`) that is a state-type mismatch and matches
@@ -61,6 +64,8 @@ _COUNTS = re.compile(
 _FLAG = re.compile(r"^jax_\w+$")  # the leaf of a global JAX configuration change
 _MISMATCH = re.compile(r"must have (?:equal|the same)|pytree structure|differ")
 _NO_ATTRIBUTE_ON = re.compile(r"'(\w+)' object has no attribute")
+_RETURN_VALUE = re.compile(r"^The return value of `[\w.]+` does not match")
+_LEAK = re.compile(r"tracer leaked|leaks a tracer")
 
 
 def _returned_by_mistake(failure: Failure) -> str | None:
@@ -138,6 +143,17 @@ def _keys(failure: Failure) -> set[tuple[str, ...]]:
     for wrong in (_returned_by_mistake(failure), _missing_attribute_on(failure)):
         if wrong is not None:
             keys.add(("returned", wrong))
+    if class_change(failure):
+        names = {
+            (c or "").rsplit(".", 1)[-1] for c in (failure.expected, failure.found)
+        }
+        keys.add(("classes", *sorted(names)))
+    if failure.method is not None and (
+        failure.check == "types" or _RETURN_VALUE.search(failure.message)
+    ):
+        keys.add(("return", failure.method))
+    if failure.method is not None and _LEAK.search(failure.message):
+        keys.add(("leak", failure.method))
     keys.add(("message", _COUNTS.sub("", failure.message)))
     return keys
 

@@ -245,9 +245,7 @@ def drive(
     )
     state = call("reset", loc, keys.calls["reset"])
     step_state = call("step_reset", loc, keys.reset)
-    zero = jnp.zeros(
-        (), canonicalize_dtype(int)
-    )  # as Lerax counts
+    zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
     state = call(
         "on_training_start", state, step_state, env, policy, zero, opt, loc,
         keys.calls["on_training_start"],

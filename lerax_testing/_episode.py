@@ -132,9 +132,7 @@ def _episode(table: dict[str, Any]) -> Any:
         callback, env, policy = eqx.combine(dynamic, static.tree())
         state = table["reset"](callback, loc, keys["reset"])
         step_state = table["step_reset"](callback, loc, reset_keys)
-        zero = jnp.zeros(
-            (), canonicalize_dtype(int)
-        )  # as Lerax counts
+        zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
         started = table["on_training_start"](
             callback, state, step_state, env, policy, zero, opt, loc,
             keys["on_training_start"],

@@ -47,9 +47,7 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         dones: Any, key: Any,
     ) -> Any:  # fmt: skip
         keys = jr.split(key, 4)
-        zero = jnp.zeros(
-            (), canonicalize_dtype(int)
-        )  # as Lerax counts
+        zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
         state = table["reset"](callback, loc, keys[0])
         step_state = table["step_reset"](callback, loc, env_keys(keys[1]))
         state = table["on_training_start"](

@@ -133,6 +133,62 @@ def test_a_wrong_class_and_what_reading_it_breaks_are_one_cause() -> None:
     assert second.failure.message == elsewhere.message
 
 
+def test_a_wrong_return_is_one_cause_for_types_and_the_type_checker() -> None:
+    types = Failure(
+        "types",
+        "continue_training",
+        "`continue_training` must return a scalar boolean array, got int32[].",
+        expected="bool[] (a scalar boolean array)",
+        found="int32[]",
+    )
+    checked = Failure("typecheck", "continue_training", "The return value of "
+                      "`Cb.continue_training` does not match its annotation.",
+                      location=("/project/callbacks.py", 23))  # fmt: skip
+    [cause] = group_failures([types, checked])
+    assert cause.failure.check == "types"
+    assert cause.also_breaks == ["typecheck"]
+
+
+def test_a_wrong_state_class_and_the_declared_one_returned_later_are_one_cause():
+    """`reset` returns the base class; `on_iteration` then returns the declared
+    class, which `structure` sees as a change the other way round."""
+    wrong = Failure(
+        "types",
+        "reset",
+        "`reset` returned a EpisodeStatsState, but "
+        "the callback declares StateType = BestStats.",
+        expected="BestStats",
+        found="EpisodeStatsState",
+    )
+    later = Failure("structure", "on_iteration", "`on_iteration` returns a state "
+                    "unlike the one it received (a scan carry): `state: "
+                    "EpisodeStatsState -> BestStats`.", leaf="state",
+                    expected="EpisodeStatsState", found="BestStats")  # fmt: skip
+    [cause] = group_failures([wrong, later])
+    assert (cause.failure.check, cause.failure.method) == ("types", "reset")
+
+
+def test_a_leaked_tracer_is_one_cause_however_each_check_words_it() -> None:
+    jit = Failure(
+        "jit",
+        "on_iteration",
+        "`on_iteration` under `jax.jit` fails: a "
+        "tracer leaked out of a transformation (stored on `self`).",
+    )
+    vmap = Failure(
+        "vmap",
+        "on_iteration",
+        "`on_iteration` with step states batched "
+        "over 3 environments fails: a tracer leaked out of a "
+        "transformation (stored on `self`).",
+    )
+    purity = Failure("purity", "on_iteration", "`on_iteration` leaks a tracer: it "
+                     "stores a traced value outside its result.")  # fmt: skip
+    [cause] = group_failures([jit, vmap, purity])
+    assert cause.failure.check == "jit"
+    assert cause.also_breaks == ["vmap", "purity"]
+
+
 def test_different_defects_stay_apart() -> None:
     causes = group_failures([*PYTHON_IF, *DTYPE_DRIFT[:1], *KEY_ERROR[:1]])
     assert [c.failure.check for c in causes] == ["jit", "structure", "runs"]
