@@ -443,6 +443,16 @@ class GuardedMean(UnguardedMean):
         )
 
 
+class MasksNanAway(GuardedMean):
+    """Masks a mean that is NaN without episodes instead of guarding the
+    division: NaN eagerly, while XLA compiles `nan * 0` away under `jit`."""
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        finished = (counts.episodes > 0).astype(jnp.float32)
+        per_env = counts.total / counts.episodes  # 0 / 0 where none finished
+        return jnp.sum(per_env * finished) / jnp.maximum(jnp.sum(finished), 1.0)
+
+
 class SpreadOverEnvironments(GuardedMean):
     """Reports how the environments' returns spread, with an unbiased standard
     deviation: NaN with one environment (no spread to estimate from one)."""
@@ -785,6 +795,8 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("purity", AppendsToLocals(), CopiesLocals(), "on_step",
      "adds the key 'rewards' to `ctx.locals`"),
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
+    ("purity", MasksNanAway(), GuardedMean(), "on_iteration",
+     "NaN eagerly, not under `jax.jit`"),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
     ("finite", SpreadOverEnvironments(), SpreadOverSeveralEnvironments(),
      "on_iteration", "from inputs without NaN with one environment"),

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import jax
+import numpy as np
 
 from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, WrappedInvoker, drive
 from .._globals import (
@@ -19,11 +20,16 @@ from .._report import Failure
 from .._source import source_line
 from .._subject import Subject, find_failure, method_failure
 from .._trace import jit_signature, signatures_equal
-from .._tree import comparable, diff, first_mismatch
+from .._tree import comparable, diff, first_mismatch, float_leaves
 from ..strategies import Scenario
 from ._capture import capture_effects, formatted_log_records
 from ._mutation import mutation_failures
 from ._structure import _shape_scenario
+
+
+def _nan(tree: Any) -> bool:
+    """Whether a floating leaf of `tree` holds NaN (read through NumPy)."""
+    return any(bool(np.isnan(np.asarray(x)).any()) for _, x in float_leaves(tree))
 
 
 def _snapshot(callback: Any) -> tuple[Any, list[Any]]:
@@ -96,17 +102,33 @@ def check_purity(subject: Subject) -> list[Failure]:
             for a, b in zip(a_calls, b_calls, strict=True):
                 where = first_mismatch(a.output, b.output, rtol=rtol, atol=atol,
                                        path="output")  # fmt: skip
-                if where is not None:
+                if where is None:
+                    continue
+                if a_calls is first_eager and _nan(a.output) and not _nan(b.output):
                     return [
                         Failure(
                             "purity", a.method,
-                            f"`{a.method}` {what}, at `{where}`.",
+                            f"`{a.method}` {what}, at `{where}`: NaN eagerly, not "
+                            "under `jax.jit`, whose compiler simplified the NaN "
+                            "away (`nan * 0` from masking, say).",
                             leaf=where,
-                            advice="Draw randomness only from the `key` argument "
-                            "(`jax.random`), never from Python `random`, NumPy or "
-                            "the clock, and keep no hidden state between calls.",
+                            advice="Make the value without NaN on every path: guard "
+                            "the division or log itself (`jnp.where(n > 0, s / "
+                            "jnp.maximum(n, 1), 0.0)`) rather than masking its "
+                            "result; another compiler or a change nearby may keep "
+                            "the NaN.",
                         )
                     ]  # fmt: skip
+                return [
+                    Failure(
+                        "purity", a.method,
+                        f"`{a.method}` {what}, at `{where}`.",
+                        leaf=where,
+                        advice="Draw randomness only from the `key` argument "
+                        "(`jax.random`), never from Python `random`, NumPy or "
+                        "the clock, and keep no hidden state between calls.",
+                    )
+                ]  # fmt: skip
         return []
 
     # Changes to the contexts' dicts and lists show only in eager calls, and only
