@@ -10,6 +10,8 @@ from typing import Any
 
 import jax
 
+import lerax_callback
+
 from ._advice import TRACER_ERRORS
 from ._locations import (
     class_location as class_location,
@@ -27,6 +29,7 @@ _LIBRARY_DIRS = tuple(
     if p
 )
 _OWN_DIR = os.path.realpath(os.path.dirname(__file__))
+_API_DIR = os.path.realpath(os.path.dirname(lerax_callback.__file__))
 
 
 def _is_library(filename: str) -> bool:
@@ -56,6 +59,10 @@ def user_frame(
     if callback is not None:
         location = class_location(callback)
         own_file = os.path.realpath(location[0]) if location else None
+    if own_file and (own_file.startswith(_API_DIR) or _is_library(own_file)):
+        # A built-in that calls the user's callbacks (a `CallbackList`): the
+        # user's line is the innermost one outside the libraries.
+        own_file = None
     if own_file:
         for file, line in frames:
             if os.path.realpath(file) == own_file:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -343,3 +344,17 @@ def test_a_missing_local_names_the_key_and_how_to_give_it():
     [failure] = report.failures
     assert "next_observation" in failure.message
     assert "context_values=" in (failure.advice or ""), failure.advice
+
+
+def test_a_defect_inside_a_callback_list_is_located_in_the_child():
+    """The line is the child's, not the list's dispatch to it."""
+    from zoo import PythonIf, ReturnTracker
+
+    report = check_callback(
+        lc.CallbackList([ReturnTracker(), PythonIf()]), checks=["jit"], seed=0
+    )
+    [failure] = report.failures
+    assert failure.location is not None
+    file, line = failure.location
+    assert file.endswith("zoo.py"), failure.location
+    assert "if ctx.done" in Path(file).read_text().splitlines()[line - 1]
