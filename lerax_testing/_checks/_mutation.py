@@ -2,9 +2,10 @@
 
 An algorithm hands the same `training_log`, `locals` and `opt_state` dicts to later
 calls and to other callbacks; Lerax's own `TensorBoardCallback` once wrote
-`ctx.training_log["learning_rate"] = ...` into them. Eagerly the change leaks into
-everything that reads the dict afterwards; under `jax.jit` it changes only a traced
-copy and is lost, so the callback behaves differently eagerly and jitted.
+`ctx.training_log["learning_rate"] = ...` into them. Called inline (eagerly, or
+traced inside an algorithm's loop) the change leaks into everything that reads the
+dict afterwards, and an added key changes the loop's carry; jitted on its own it
+changes only a traced copy and is lost.
 
 The check calls every method eagerly (a jitted call cannot touch the caller's
 objects) and compares each dict and list reachable from the arguments before and
@@ -355,8 +356,10 @@ def mutation_failures(subject: Subject) -> list[Failure]:
                 "purity", m.method,
                 f"`{m.method}` changes its context in place: it {m.what}{where}. "
                 "Algorithms hand the same dicts and lists to later calls and other "
-                "callbacks, so eagerly the change leaks into them, while under "
-                "`jax.jit` it changes only a traced copy and is lost.",
+                "callbacks, so the change leaks into them wherever the method is "
+                "called inline (eagerly, or traced inside the algorithm's own loop; "
+                "an added key then breaks the loop's carry), and is lost where it "
+                "is jitted on its own.",
                 leaf=m.leaf, location=location, advice=ADVICE,
             )
         )  # fmt: skip
