@@ -88,8 +88,15 @@ def _rollout(
         action = policy.action(observation, key=action_key)
         env_state, reward, done = env.step(env_state, action, key=env_key)
         if callback is not None:
-            loc = {"observation": observation, "action": action, "reward": reward,
-                   "done": done}  # fmt: skip
+            # The loop's own variables under the names Lerax's PPO gives them
+            # (`termination`, `truncation`; no value function: `value` and
+            # `log_prob` are zero), so a callback reading them runs here too.
+            zero = jnp.zeros_like(reward)
+            loc = {"observation": observation, "action": action,
+                   "clipped_action": action, "reward": reward,
+                   "bootstrapped_reward": reward, "done": done,
+                   "termination": done, "truncation": jnp.zeros_like(done),
+                   "value": zero, "log_prob": zero}  # fmt: skip
             ctx = contexts.make(
                 "step", state=callback_state, env=env, policy=policy, done=done,
                 reward=reward, locals=loc,

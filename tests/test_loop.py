@@ -141,3 +141,37 @@ def test_weakly_typed_initial_states_run_as_lax_scan_accepts_them():
     finally:
         jax.config.update("jax_enable_x64", previous)
     assert result.iterations_run == 4
+
+
+class Ends(lc.AbstractCallbackStepState):
+    dones: Int[Array, ""]
+    terminations: Int[Array, ""]
+    truncations: Int[Array, ""]
+
+
+class CountsEnds(lc.AbstractStepCallback[Ends]):
+    """Reads `on_step` variables by the names Lerax's PPO gives them."""
+
+    def step_reset(self, ctx, *, key):
+        zero = jnp.zeros((), jnp.int32)
+        return Ends(zero, zero, zero)
+
+    def on_step(self, ctx, *, key):
+        state = ctx.state
+        terminated = jnp.asarray(ctx.locals["termination"], jnp.int32)
+        truncated = jnp.asarray(ctx.locals["truncation"], jnp.int32)
+        value = ctx.locals["value"] + ctx.locals["log_prob"]
+        same = (value == 0) & (ctx.locals["bootstrapped_reward"] == ctx.reward)
+        return Ends(
+            state.dones + jnp.asarray(ctx.done, jnp.int32),
+            state.terminations + terminated * same,
+            state.truncations + truncated,
+        )
+
+
+def test_step_locals_carry_the_names_lerax_ppo_gives_them():
+    result = run_training(CountsEnds(), num_envs=2, num_steps=16, num_iterations=2)
+    ends = result.step_state
+    assert ends.terminations.tolist() == ends.dones.tolist()
+    assert int(ends.dones.sum()) > 0
+    assert ends.truncations.tolist() == [0, 0]
