@@ -191,6 +191,17 @@ def _exception_advice(name: str, failure: Failure) -> str:
             "Per-environment methods get one environment's arrays, with no "
             "environment axis: read the shape the method is given, not a batch's."
         )
+    if (
+        name == "ValueError"
+        and "vmap was requested to map its argument along axis" in text
+        and failure.method in _ITERATION_METHODS
+    ):
+        return (
+            f"With one environment `{failure.method}` gets the step states "
+            "unbatched, with no environment axis to `jax.vmap` over: reduce them "
+            "with `jnp.sum`/`jnp.mean` over every axis, or compute element-wise "
+            "(`s.best - s.ret` works batched and unbatched) instead of vmapping."
+        )
     if "ordered IO callback" in text or "ordered effects" in text:
         return (
             "The algorithm vmaps per-environment methods, and an ordered host "

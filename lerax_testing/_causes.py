@@ -19,6 +19,9 @@ Failures share a cause when they share any of:
   classes the other way round (a later method returning the declared class);
 - a method's return value, for `types` and the type checker's "return value";
 - a method's leaked tracer, however each check words it;
+- a method's output leaf that differs between calls that should agree (`vmap`
+  against each environment alone, `purity` against another call): one source of
+  randomness or hidden state outside the key;
 - the same message once check names and environment counts are taken out.
 
 A failure of the reference loop (`scan`) that is a state-type mismatch and matches
@@ -66,6 +69,7 @@ _MISMATCH = re.compile(r"must have (?:equal|the same)|pytree structure|differ")
 _NO_ATTRIBUTE_ON = re.compile(r"'(\w+)' object has no attribute")
 _RETURN_VALUE = re.compile(r"^The return value of `[\w.]+` does not match")
 _LEAK = re.compile(r"tracer leaked|leaks a tracer")
+_DIFFERS = re.compile(r"differs from calling it on each environment|gives different")
 
 
 def _returned_by_mistake(failure: Failure) -> str | None:
@@ -154,6 +158,9 @@ def _keys(failure: Failure) -> set[tuple[str, ...]]:
         keys.add(("return", failure.method))
     if failure.method is not None and _LEAK.search(failure.message):
         keys.add(("leak", failure.method))
+    if failure.leaf and failure.check in ("vmap", "purity"):
+        if _DIFFERS.search(failure.message):
+            keys.add(("differs", str(failure.method), leaf_name(failure.leaf)))
     keys.add(("message", _COUNTS.sub("", failure.message)))
     return keys
 

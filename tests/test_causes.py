@@ -189,6 +189,32 @@ def test_a_leaked_tracer_is_one_cause_however_each_check_words_it() -> None:
     assert cause.also_breaks == ["vmap", "purity"]
 
 
+def test_randomness_outside_the_key_is_one_cause_for_vmap_and_purity() -> None:
+    vmap = Failure(
+        "vmap",
+        "on_step",
+        "`on_step` under `jax.vmap` over 3 "
+        "environments differs from calling it on each environment "
+        "alone, at `step_state.score`.",
+        leaf="step_state.score",
+    )
+    purity = Failure(
+        "purity",
+        "on_step",
+        "`on_step` gives different results for "
+        "the same inputs and key when called eagerly twice, at "
+        "`output.score`.",
+        leaf="output.score",
+    )
+    other = dataclasses.replace(
+        vmap, message=vmap.message.replace("score", "total"), leaf="step_state.total"
+    )
+    first, second = group_failures([vmap, purity, other])
+    assert first.failure.check == "purity"
+    assert first.also_breaks == ["vmap"]
+    assert second.failure.leaf == "step_state.total"
+
+
 def test_different_defects_stay_apart() -> None:
     causes = group_failures([*PYTHON_IF, *DTYPE_DRIFT[:1], *KEY_ERROR[:1]])
     assert [c.failure.check for c in causes] == ["jit", "structure", "runs"]
@@ -260,6 +286,9 @@ ADVICE_CASES = [
      "not match its annotation.", expected="`Float[Array, '']`: an array of shape ()",
      found="an instance of `numpy.ndarray` of shape () and dtype float32",
      advice="Make the value match its annotation."), "`jnp.zeros((), jnp.float32)`"),
+    ("vmap-over-no-axis", _raised("vmap", "ValueError", "vmap was requested to map "
+     "its argument along axis 0, which implies that its rank should be at least 1, "
+     "but is only 0"), "no environment axis to `jax.vmap` over"),
     ("growing-buffer", Failure("structure", "on_step", "`on_step` returns a step "
      "state unlike the one it received (a scan carry): `step_state.seen: "
      "float32[2] -> float32[3]`.", leaf="step_state.seen", expected="float32[2]",
