@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lerax_callback import callback_state_types
 from lerax_callback._checking import checking
-from lerax_callback._family import callback_api
+from lerax_callback._family import OURS, callback_api
 
 from ._advice import advise
 from ._checks import CHECK_FUNCTIONS
@@ -28,6 +28,7 @@ from ._reproduce import Replay
 from ._settings import Settings, resolve_settings
 from ._source import class_location, error_details, error_summary, user_location
 from ._subject import Subject
+from .strategies import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
 from .toy import ToyEnv, ToyPolicy
 
 ProgressHook = Callable[[str, str], None]
@@ -191,6 +192,10 @@ def run_checks(
         ),
         reward_options=reward_options,
         training_log_strategy=training_logs,
+        # A Lerax callback runs in Lerax's algorithms only: PPO's metrics.
+        training_log_names=(
+            TRAINING_LOG_KEYS if api in (None, OURS) else LERAX_PPO_LOG_KEYS
+        ),
         state_types=state_types,
         replay=replay,
     )

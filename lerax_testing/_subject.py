@@ -28,7 +28,7 @@ from ._source import (
     source_line,
     user_location,
 )
-from .strategies import Scenario, scenarios
+from .strategies import TRAINING_LOG_KEYS, Scenario, scenarios
 
 
 @dataclasses.dataclass
@@ -44,6 +44,8 @@ class Subject:
     context: Env
     reward_options: dict[str, Any]
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None
+    training_log_names: tuple[str, ...] = TRAINING_LOG_KEYS
+    """The generated training logs' metrics (without `training_log_strategy`)."""
     state_types: tuple[Any, Any] = (None, None)
     replay: Replay = dataclasses.field(default_factory=Replay)
     streams: dict[tuple[int, int], list[Scenario]] = dataclasses.field(
@@ -60,6 +62,7 @@ class Subject:
             num_envs=num_envs,
             max_steps=self.max_steps,
             reward_options=self.reward_options,
+            training_log_names=self.training_log_names,
             training_log_strategy=self.training_log_strategy,
         )
 
@@ -73,7 +76,7 @@ class Subject:
             shared: tuple[Any, ...] | None = (
                 self.seed, num_envs, max_examples, self.max_steps,
                 tuple(sorted(self.reward_options.items())),
-                _ByIdentity(self.training_log_strategy),
+                _ByIdentity(self.training_log_strategy), self.training_log_names,
             )  # fmt: skip
             try:
                 drawn = _STREAMS.get(shared)

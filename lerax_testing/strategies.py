@@ -123,12 +123,17 @@ def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
     )
 
 
-TRAINING_LOG_KEYS = (
+LERAX_PPO_LOG_KEYS = (
     "approx_kl", "loss", "policy_loss", "value_loss", "entropy_loss",
     "explained_variance",
 )  # fmt: skip
-"""The metrics Lerax's PPO logs after each iteration, scalar floats: the default
-training-log keys, and the reference loop's."""
+"""The metrics Lerax's PPO logs after each iteration, scalar floats: the
+training-log keys generated for a `lerax.callback` callback."""
+
+TRAINING_LOG_KEYS = (*LERAX_PPO_LOG_KEYS, "mean_reward")
+"""PPO's metrics and the iteration's mean reward: the reference loop's log, and
+the training-log keys generated for a `lerax_callback` callback (which may run
+in the reference loop or in Lerax)."""
 
 
 def training_log_values(

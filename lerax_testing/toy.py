@@ -145,9 +145,10 @@ class ToyPolicy(AbstractPolicy):
 
 
 def toy_training_log(rewards: Array) -> dict[str, Array]:
-    """The metrics Lerax's PPO logs (`strategies.TRAINING_LOG_KEYS`), made up
-    from an iteration's rewards: scalars of the rewards' float dtype that depend
-    on every reward of the rollout."""
+    """The metrics Lerax's PPO logs and the mean reward
+    (`strategies.TRAINING_LOG_KEYS`), made up from an iteration's rewards:
+    scalars of the rewards' float dtype that depend on every reward of the
+    rollout."""
     mean = jnp.mean(rewards)
     spread = jnp.mean(jnp.square(rewards - mean))
     zero = jnp.zeros_like(mean)
@@ -158,4 +159,5 @@ def toy_training_log(rewards: Array) -> dict[str, Array]:
         "value_loss": spread,
         "entropy_loss": zero,
         "explained_variance": 1.0 - spread / (spread + 1.0),
+        "mean_reward": mean,
     }

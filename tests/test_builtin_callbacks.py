@@ -642,7 +642,8 @@ def test_a_missing_training_log_key_names_the_key_the_log_and_the_fix():
     with pytest.raises(
         KeyError,
         match=r"no 'reward'; its keys are \['approx_kl', 'entropy_loss', "
-        r"'explained_variance', 'loss', 'policy_loss', 'value_loss'\]\. "
+        r"'explained_variance', 'loss', 'mean_reward', 'policy_loss', "
+        r"'value_loss'\]\. "
         r"Pass one of those as `metric`, or 'episode_return'",
     ):
         run_training(lc.EarlyStoppingCallback("reward"), num_envs=2)

@@ -358,3 +358,15 @@ def test_a_defect_inside_a_callback_list_is_located_in_the_child():
     file, line = failure.location
     assert file.endswith("zoo.py"), failure.location
     assert "if ctx.done" in Path(file).read_text().splitlines()[line - 1]
+
+
+def test_a_training_log_strategy_is_used_by_the_checks_that_trace_once():
+    """The fixed example of `structure`, `retrace` and `purity` carries a log
+    like the generated ones, so a callback is not traced again for the keys."""
+    from hypothesis import strategies as st
+    from zoo import ReturnTracker
+
+    logs = st.fixed_dictionaries({"kl": st.floats(0, 1, width=32)})
+    report = check_callback(ReturnTracker(), seed=0, training_logs=logs,
+                            checks=["structure", "retrace", "purity"])  # fmt: skip
+    assert report.ok, report.render()

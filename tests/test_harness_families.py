@@ -218,3 +218,38 @@ def test_a_state_class_of_the_other_family_is_named_with_its_module():
     failure = next(f for f in report.failures if f.method == "step_reset")
     assert failure.expected == "fake_lerax_api.EmptyCallbackStepState"
     assert failure.found == "lerax_callback._states.EmptyCallbackStepState"
+
+
+class CountsWhileLearning(fake.Counter):
+    """Reads a training-log metric by name: the mean reward, which the reference
+    loop logs and Lerax's PPO does not."""
+
+    metric: str = "mean_reward"
+
+    def on_iteration(self, ctx, *, key):
+        learning = ctx.training_log[self.metric] > -1e9
+        return fake.Count(ctx.state.count + learning.astype(jnp.int32))
+
+
+class OursCountsWhileLearning(lc.AbstractIterationCallback[fake.Count]):
+    def reset(self, ctx, *, key):
+        return fake.Count(jnp.zeros((), jnp.int32))
+
+    def on_iteration(self, ctx, *, key):
+        learning = ctx.training_log["mean_reward"] > -1e9
+        return fake.Count(ctx.state.count + learning.astype(jnp.int32))
+
+
+def test_a_lerax_callback_gets_the_metrics_lerax_ppo_logs():
+    """A Lerax callback runs in Lerax's algorithms: reading `mean_reward` fails
+    as it would in PPO, reading PPO's `approx_kl` passes; a callback of ours,
+    which may run in the reference loop, gets `mean_reward` too."""
+    missing = check_callback(CountsWhileLearning(), checks=["runs"], seed=0)
+    [failure] = missing.failures
+    assert "mean_reward" in failure.message
+    kl = check_callback(
+        CountsWhileLearning(metric="approx_kl"), checks=["runs"], seed=0
+    )
+    assert kl.ok, kl.render()
+    ours = check_callback(OursCountsWhileLearning(), checks=["runs"], seed=0)
+    assert ours.ok, ours.render()

@@ -399,7 +399,7 @@ def test_generated_training_logs_and_step_locals_are_those_ppo_passes():
     """A callback reading PPO's metrics or `on_step` variables is checked with
     the same names, shapes and dtypes it gets in training."""
     _learn(lc.to_lerax(RecordsContexts()))
-    assert _SEEN["log"] == {name: ((), "float32") for name in lst.TRAINING_LOG_KEYS}
+    assert _SEEN["log"] == {name: ((), "float32") for name in lst.LERAX_PPO_LOG_KEYS}
     generated = _arrays({k: jnp.asarray(v) for k, v in host_locals(0.0).items()})
     assert generated.keys() <= _SEEN["locals"].keys()
     assert {k: _SEEN["locals"][k] for k in generated} == generated

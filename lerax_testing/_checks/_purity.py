@@ -161,7 +161,7 @@ def _leak_failures(subject: Subject) -> list[Failure]:
     invoker = _LeakCheckingInvoker(
         Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
     )
-    scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
+    scenario = _shape_scenario(subject, subject.num_envs if subject.num_envs > 1 else 1)
     try:
         drive(subject.callback, scenario, invoker, subject.context)
     except MethodError as error:
@@ -258,7 +258,7 @@ def check_retrace(subject: Subject) -> list[Failure]:
             return []  # reported by the `jit` check
         return found
 
-    warm_up = run(_shape_scenario(subject.num_envs if batched else 1))
+    warm_up = run(_shape_scenario(subject, subject.num_envs if batched else 1))
     if warm_up:
         return warm_up
     return find_failure(
@@ -326,7 +326,7 @@ def check_side_effects(subject: Subject) -> list[Failure]:
     # What runs while tracing, per method: every call traced anew (nothing is
     # compiled), even if another check already compiled the same method.
     traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
-    scenario = _shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
+    scenario = _shape_scenario(subject, subject.num_envs if subject.num_envs > 1 else 1)
     capturing = _CapturingInvoker(traced, subject.callback)
     try:
         drive(subject.callback, scenario, capturing, subject.context)

@@ -18,7 +18,7 @@ from .._scan import run_scan_loop
 from .._source import error_summary, user_location
 from .._subject import Subject, method_failure
 from .._tree import diff
-from ..strategies import TRAINING_LOG_KEYS, Scenario
+from ..strategies import Scenario
 
 LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
 """The methods that return the state `on_training_start` began the loop with."""
@@ -30,13 +30,21 @@ _ADVICE = (
 )
 
 
-def _shape_scenario(num_envs: int) -> Scenario:
+def _shape_scenario(subject: Subject, num_envs: int) -> Scenario:
+    """A fixed example for the checks that trace once: two steps, the second
+    ending every episode, and a training log like the generated ones (the first
+    generated example's, with a training-log strategy), so that its calls trace
+    as the generated examples' do."""
+    if subject.training_log_strategy is None:
+        log = dict.fromkeys(subject.training_log_names, 0.5)
+    else:
+        log = subject.stream(subject.num_envs, subject.max_examples)[0].training_log
     return Scenario(
         seed=0,
         rewards=((1.0,) * num_envs, (0.5,) * num_envs),
         dones=((False,) * num_envs, (True,) * num_envs),
         iteration_count=1,
-        training_log=dict.fromkeys(TRAINING_LOG_KEYS, 0.5),
+        training_log=log,
         opt_step=1,
         locals_value=0.0,
     )
@@ -127,7 +135,7 @@ def _traced_structure_failures(
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
         invoker = Invoker(jit=False, batched=batched, trace=True)
-        scenario = _shape_scenario(subject.num_envs if batched else 1)
+        scenario = _shape_scenario(subject, subject.num_envs if batched else 1)
         calls: list[Call] = []
         try:
             drive(subject.callback, scenario, invoker, subject.context,
