@@ -20,8 +20,9 @@ Failures share a cause when they share any of:
 - a method's return value, for `types` and the type checker's "return value";
 - a method's leaked tracer, however each check words it;
 - a method's output leaf that differs between calls that should agree (`vmap`
-  against each environment alone, `purity` against another call): one source of
-  randomness or hidden state outside the key;
+  against each environment alone, `purity` against another call), or a method
+  that draws from a global random generator and differs under `vmap`: one source
+  of randomness or hidden state outside the key;
 - the same message once check names and environment counts are taken out.
 
 A failure of the reference loop (`scan`) that is a state-type mismatch and matches
@@ -52,6 +53,7 @@ PREFERRED: dict[str, tuple[str, ...]] = {
     "class": ("types", "structure", "typecheck", "scan"),
     "state": ("structure", "x64", "types", "purity", "typecheck", "retrace", "scan"),
     "config": ("side_effects",),
+    "random": ("purity", "vmap"),
 }
 """For each kind of cause, the checks that explain it best, best first: a Python
 `if` is a `jit` finding, a dtype drift a `structure` one, a plain exception a
@@ -70,6 +72,7 @@ _NO_ATTRIBUTE_ON = re.compile(r"'(\w+)' object has no attribute")
 _RETURN_VALUE = re.compile(r"^The return value of `[\w.]+` does not match")
 _LEAK = re.compile(r"tracer leaked|leaks a tracer")
 _DIFFERS = re.compile(r"differs from calling it on each environment|gives different")
+_DRAWS = re.compile(r"draws from (?:Python's `random`|NumPy's global)")
 
 
 def _returned_by_mistake(failure: Failure) -> str | None:
@@ -161,6 +164,10 @@ def _keys(failure: Failure) -> set[tuple[str, ...]]:
     if failure.leaf and failure.check in ("vmap", "purity"):
         if _DIFFERS.search(failure.message):
             keys.add(("differs", str(failure.method), leaf_name(failure.leaf)))
+    if (failure.check == "vmap" and _DIFFERS.search(failure.message)) or (
+        failure.check == "purity" and _DRAWS.search(failure.message)
+    ):
+        keys.add(("random", str(failure.method)))
     keys.add(("message", _COUNTS.sub("", failure.message)))
     return keys
 
@@ -174,6 +181,8 @@ def kind(failures: Sequence[Failure]) -> str:
     names = {exception_name(f) for f in own} - {None}
     if any(f.check == "side_effects" and _FLAG.match(f.leaf or "") for f in failures):
         return "config"
+    if any(f.check == "purity" and _DRAWS.search(f.message) for f in failures):
+        return "random"
     if names & {"TracerBoolConversionError", "TracerIntegerConversionError",
                 "TracerArrayConversionError", "ConcretizationTypeError"}:  # fmt: skip
         return "tracer"

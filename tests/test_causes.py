@@ -207,12 +207,33 @@ def test_randomness_outside_the_key_is_one_cause_for_vmap_and_purity() -> None:
         leaf="output.score",
     )
     other = dataclasses.replace(
-        vmap, message=vmap.message.replace("score", "total"), leaf="step_state.total"
-    )
+        purity, method="on_iteration", leaf="output.total",
+        message=purity.message.replace("on_step", "on_iteration"),
+    )  # fmt: skip
     first, second = group_failures([vmap, purity, other])
     assert first.failure.check == "purity"
     assert first.also_breaks == ["vmap"]
-    assert second.failure.leaf == "step_state.total"
+    assert second.failure.leaf == "output.total"
+
+
+def test_a_global_random_draw_explains_the_methods_vmap_mismatch() -> None:
+    draws = Failure(
+        "purity",
+        "on_step",
+        "`on_step` draws from NumPy's global "
+        "`np.random`: under `jax.jit` it draws once.",
+    )
+    vmap = Failure(
+        "vmap",
+        "on_step",
+        "`on_step` under `jax.vmap` over 3 "
+        "environments differs from calling it on each environment "
+        "alone, at `step_state.score`.",
+        leaf="step_state.score",
+    )
+    [cause] = group_failures([vmap, draws])
+    assert cause.failure.check == "purity"
+    assert cause.also_breaks == ["vmap"]
 
 
 def test_different_defects_stay_apart() -> None:

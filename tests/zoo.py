@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from typing import Any
 
 import equinox as eqx
@@ -16,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jax import lax
 from jaxtyping import Array, Bool, Float, Int, Key
 
 import lerax_callback as lc
@@ -323,6 +325,45 @@ class NumpyRandom(ReturnTracker):
 class KeyRandom(ReturnTracker):
     def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
         return Summary(jr.normal(key, (), jnp.float32))
+
+
+class SamplesWithPythonRandom(ReturnTracker):
+    """Logs a random tenth of the iterations, chosen with Python's `random`: a
+    choice made once, while tracing, under `jax.jit`."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        if random.random() < 0.1:
+            jax.debug.print("mean return {m}", m=summary.mean)
+        return summary
+
+
+class SamplesWithTheKey(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        lax.cond(
+            jr.uniform(key) < 0.1,
+            lambda m: jax.debug.print("mean return {m}", m=m),
+            lambda m: None,
+            summary.mean,
+        )
+        return summary
+
+
+class JittersWithNumpy(ReturnTracker):
+    """Adds exploration noise to each step's return from NumPy's global generator."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        noise = jnp.float32(np.random.normal(scale=1e-3))
+        returns = super().on_step(ctx, key=key)
+        return Returns((returns.ret + noise).astype(jnp.float32), returns.steps)
+
+
+class JittersWithTheKey(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        noise = 1e-3 * jr.normal(key, (), jnp.float32)
+        returns = super().on_step(ctx, key=key)
+        return Returns((returns.ret + noise).astype(jnp.float32), returns.steps)
 
 
 class SelfMutating(ReturnTracker):
@@ -787,6 +828,10 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
     ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
     ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
+    ("purity", SamplesWithPythonRandom(), SamplesWithTheKey(), "on_iteration",
+     "draws from Python's `random`"),
+    ("purity", JittersWithNumpy(), JittersWithTheKey(), "on_step",
+     "draws from NumPy's global `np.random`"),
     ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
      "changed the callback object"),
     ("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",

@@ -1,6 +1,7 @@
-"""What a method does to the world while it runs, as text the `side_effects` check
-compares between tracing and running: what it prints, the files it opens for
-writing, what it writes to files and streams it holds open, and what it logs.
+"""What a method does to the world while it runs: as text the `side_effects`
+check compares between tracing and running, what it prints, the files it opens
+for writing, what it writes to files and streams it holds open, and what it logs;
+for `purity`, whether it draws from a global random generator.
 
 Printing is caught by swapping `sys.stdout`/`sys.stderr`, opening files by
 wrapping `open`. A file or stream opened before the call (a CSV writer's handle
@@ -17,11 +18,15 @@ import contextlib
 import functools
 import io
 import logging
+import random
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import jax
+import numpy as np
+
+from .._drive import Invoker, WrappedInvoker
 
 _FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper)
 """File objects whose writes leave the process (unlike a `StringIO`'s)."""
@@ -96,3 +101,27 @@ def formatted_log_records() -> Iterator[None]:
         yield
     finally:
         logging.Logger.handle = real_handle  # type: ignore[method-assign]
+
+
+class GlobalRandomWatcher(WrappedInvoker):
+    """Notes the methods that draw from Python's `random` or NumPy's global
+    generator (their state changes during the call): under `jax.jit` such a draw
+    happens once, while tracing, and every later call reuses it."""
+
+    def __init__(self, inner: Invoker):
+        super().__init__(inner)
+        self.drew: list[tuple[str, str]] = []
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        python, numpy = random.getstate(), np.random.get_state()
+        try:
+            return self.inner(method, *args)
+        finally:
+            if random.getstate() != python:
+                self.drew.append((method, "Python's `random`"))
+            elif not _same_numpy_state(np.random.get_state(), numpy):
+                self.drew.append((method, "NumPy's global `np.random`"))
+
+
+def _same_numpy_state(a: Any, b: Any) -> bool:
+    return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])

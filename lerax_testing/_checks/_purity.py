@@ -22,7 +22,7 @@ from .._subject import Subject, find_failure, method_failure
 from .._trace import jit_signature, signatures_equal
 from .._tree import comparable, diff, first_mismatch, float_leaves
 from ..strategies import Scenario
-from ._capture import capture_effects, formatted_log_records
+from ._capture import GlobalRandomWatcher, capture_effects, formatted_log_records
 from ._mutation import mutation_failures
 from ._structure import _shape_scenario
 
@@ -55,7 +55,7 @@ def _snapshots_differ(a: tuple[Any, list[Any]], b: tuple[Any, list[Any]]) -> boo
 
 def check_purity(subject: Subject) -> list[Failure]:
     callback = subject.callback
-    eager = Invoker(jit=False, batched=False)
+    eager = GlobalRandomWatcher(Invoker(jit=False, batched=False))
     jitted = Invoker(jit=True, batched=False)
 
     def run(invoker: Invoker, scenario: Scenario, found: list[Failure]) -> list[Call]:
@@ -88,6 +88,18 @@ def check_purity(subject: Subject) -> list[Failure]:
             return []  # a method that raises is the `runs` and `jit` checks' finding
         if found:
             return found
+        if eager.drew:
+            method, source = eager.drew[0]
+            return [
+                Failure(
+                    "purity", method,
+                    f"`{method}` draws from {source}: under `jax.jit` it draws once, "
+                    "while the method is traced, and every call after uses that "
+                    "value; eagerly each call draws anew.",
+                    advice="Draw randomness only from the `key` argument "
+                    "(`jax.random.uniform(key) < p`), split for each use.",
+                )
+            ]  # fmt: skip
         comparisons = (
             (first_eager, second_eager, 0.0, 0.0,
              "gives different results for the same inputs and key when called "
