@@ -98,7 +98,8 @@ def check_callback(
     - `training_logs`: a strategy of `{name: float}` training logs, for callbacks
         that read metrics the default logs lack (by default, the metrics Lerax's
         PPO logs: `approx_kl`, `loss`, `policy_loss`, `value_loss`,
-        `entropy_loss`, `explained_variance`).
+        `entropy_loss`, `explained_variance`; for a `lerax_callback` callback
+        also the reference loop's `mean_reward`).
     - `context_values`: `{field: value}` for context fields the harness does not
         generate, such as the `algorithm` field of a newer Lerax's
         `IterationContext` and `TrainingContext`. Without one, such a field holds
