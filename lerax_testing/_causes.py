@@ -147,14 +147,11 @@ def _keys(failure: Failure) -> set[tuple[str, ...]]:
     if class_change(failure):
         method, expected, found = failure.method, failure.expected, failure.found
         keys.add(("class", str(method), str(expected), str(found)))
+        names = {(c or "").rsplit(".", 1)[-1] for c in (expected, found)}
+        keys.add(("classes", *sorted(names)))
     for wrong in (_returned_by_mistake(failure), _missing_attribute_on(failure)):
         if wrong is not None:
             keys.add(("returned", wrong))
-    if class_change(failure):
-        names = {
-            (c or "").rsplit(".", 1)[-1] for c in (failure.expected, failure.found)
-        }
-        keys.add(("classes", *sorted(names)))
     if failure.method is not None and (
         failure.check == "types" or _RETURN_VALUE.search(failure.message)
     ):

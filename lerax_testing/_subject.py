@@ -103,6 +103,14 @@ class Subject:
         draw()
         return drawn
 
+    def beyond_few(self, num_envs: int) -> set[int]:
+        """The ids of this run's examples for `num_envs` after the first
+        `few_examples`: what a check that runs a second, costlier pass on only
+        the first few skips (examples hypothesis makes while shrinking are new
+        objects, so they always run)."""
+        stream = self.stream(num_envs, self.max_examples)
+        return {id(s) for s in stream[self.few_examples :]}
+
     @property
     def few_examples(self) -> int:
         """The examples of the checks capped at `CAPPED_EXAMPLES`."""

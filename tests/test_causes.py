@@ -189,15 +189,15 @@ def test_a_leaked_tracer_is_one_cause_however_each_check_words_it() -> None:
     assert cause.also_breaks == ["vmap", "purity"]
 
 
+VMAP_MISMATCH = Failure(
+    "vmap", "on_step", "`on_step` under `jax.vmap` over 3 environments differs from "
+    "calling it on each environment alone, at `step_state.score`.",
+    leaf="step_state.score",
+)  # fmt: skip
+
+
 def test_randomness_outside_the_key_is_one_cause_for_vmap_and_purity() -> None:
-    vmap = Failure(
-        "vmap",
-        "on_step",
-        "`on_step` under `jax.vmap` over 3 "
-        "environments differs from calling it on each environment "
-        "alone, at `step_state.score`.",
-        leaf="step_state.score",
-    )
+    vmap = VMAP_MISMATCH
     purity = Failure(
         "purity",
         "on_step",
@@ -223,14 +223,7 @@ def test_a_global_random_draw_explains_the_methods_vmap_mismatch() -> None:
         "`on_step` draws from NumPy's global "
         "`np.random`: under `jax.jit` it draws once.",
     )
-    vmap = Failure(
-        "vmap",
-        "on_step",
-        "`on_step` under `jax.vmap` over 3 "
-        "environments differs from calling it on each environment "
-        "alone, at `step_state.score`.",
-        leaf="step_state.score",
-    )
+    vmap = VMAP_MISMATCH
     [cause] = group_failures([vmap, draws])
     assert cause.failure.check == "purity"
     assert cause.also_breaks == ["vmap"]

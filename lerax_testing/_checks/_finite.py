@@ -116,10 +116,8 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
 
     if not alone:
         return find_failure(subject, "finite", test, num_envs=subject.num_envs)
-    # With one environment, the first few examples of the same stream (and those
-    # hypothesis makes while shrinking).
-    stream = subject.stream(subject.num_envs, subject.max_examples)
-    later = {id(s) for s in stream[subject.few_examples :]}
+    # With one environment, the first few examples of the same stream.
+    later = subject.beyond_few(subject.num_envs)
     return find_failure(
         subject, "finite", lambda s: [] if id(s) in later else test(s),
         num_envs=subject.num_envs,

@@ -193,8 +193,6 @@ def check_vmap(subject: Subject) -> list[Failure]:
         return []
 
     # One unbatched environment changes the shapes the methods see, and a shape
-    # error shows on any example: only the first few examples (and those
-    # hypothesis makes while shrinking) also run unbatched.
-    stream = subject.stream(num_envs, subject.max_examples)
-    later = {id(s) for s in stream[subject.few_examples :]}
+    # error shows on any example: only the first few examples also run unbatched.
+    later = subject.beyond_few(num_envs)
     return find_failure(subject, "vmap", test, num_envs=num_envs)
