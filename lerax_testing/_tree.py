@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -173,11 +174,25 @@ def float_leaves(tree: Any) -> list[tuple[str, Any]]:
     NumPy)."""
     out = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        if isinstance(leaf, jax.Array | np.ndarray) and jnp.issubdtype(
-            leaf.dtype, jnp.inexact
-        ):
+        if isinstance(leaf, jax.Array | np.ndarray) and _inexact(leaf.dtype):
             out.append((jax.tree_util.keystr(path), leaf))
     return out
+
+
+def has_nan(tree: Any) -> bool:
+    """Whether a floating-point array leaf of `tree` (JAX or NumPy) holds NaN;
+    read through NumPy, without the paths `float_leaves` makes."""
+    return any(
+        isinstance(leaf, jax.Array | np.ndarray)
+        and _inexact(leaf.dtype)
+        and bool(np.isnan(np.asarray(leaf)).any())
+        for leaf in jax.tree.leaves(tree)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _inexact(dtype: Any) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.inexact))
 
 
 def comparable(x: Any) -> Any:
@@ -194,26 +209,28 @@ def first_mismatch(
 ) -> str | None:
     """The first leaf path where `a` and `b` hold different values, or None.
 
-    Float leaves compare within `rtol`/`atol` (NaN equals NaN).
+    Float leaves compare within `rtol`/`atol` (NaN equals NaN). The path is made
+    only for a mismatch: making one per leaf cost more than comparing them.
     """
-    leaves_a, tree_a = jax.tree_util.tree_flatten_with_path(a)
-    leaves_b, tree_b = jax.tree_util.tree_flatten_with_path(b)
+    leaves_a, tree_a = jax.tree_util.tree_flatten(a)
+    leaves_b, tree_b = jax.tree_util.tree_flatten(b)
     if tree_a != tree_b:
         return f"{path} (structure)"
-    for (p, x), (_, y) in zip(leaves_a, leaves_b, strict=True):
-        x, y = comparable(x), comparable(y)
-        where = path + jax.tree_util.keystr(p)
-        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-            if x.shape != y.shape or x.dtype != y.dtype:
-                return where
-            if np.issubdtype(x.dtype, np.inexact):
-                if not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
-                    return where
-            elif not np.array_equal(x, y):
-                return where
-        elif not _same(x, y):
-            return where
+    for index, (x, y) in enumerate(zip(leaves_a, leaves_b, strict=True)):
+        if not _same_leaf(comparable(x), comparable(y), rtol, atol):
+            where = jax.tree_util.tree_flatten_with_path(a)[0][index][0]
+            return path + jax.tree_util.keystr(where)
     return None
+
+
+def _same_leaf(x: Any, y: Any, rtol: float, atol: float) -> bool:
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        if np.issubdtype(x.dtype, np.inexact):
+            return bool(np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(np.array_equal(x, y))
+    return _same(x, y)
 
 
 SHOWN_SIZE = 16

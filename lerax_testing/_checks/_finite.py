@@ -7,31 +7,34 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import numpy as np
 from jax.experimental import checkify
 
-from .._drive import Call, Invoker, MethodError, drive, tables
+from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
+from .._records import host
 from .._report import Failure
 from .._source import user_frame
 from .._subject import Subject, find_failure
-from .._tree import float_leaves
+from .._tree import float_leaves, has_nan
 from ..strategies import Scenario
-
-
-def _nan_in(leaf: Any) -> bool:
-    # NumPy, not `jnp`: eager JAX operations would dominate the check's time.
-    return bool(np.isnan(np.asarray(leaf)).any())
-
-
-def _has_nan(tree: Any) -> bool:
-    return any(_nan_in(x) for _, x in float_leaves(tree))
 
 
 def _first_nan(tree: Any, root: str) -> str | None:
     for path, leaf in float_leaves(tree):
-        if _nan_in(leaf):
+        if has_nan(leaf):
             return root + path
     return None
+
+
+def _episode_has_nan(trajectory: Trajectory) -> bool:
+    """Whether any output of a jitted episode holds NaN: its steps' outputs at
+    once (padded steps too: a NaN only there is looked for call by call), then
+    the other calls'."""
+    run = trajectory.episode
+    return has_nan(host(run.outs)) or any(
+        has_nan(call.output)  # the program's own arrays: nothing is made
+        for call in trajectory.calls
+        if call.method not in ("on_step", "continue_training")
+    )
 
 
 def locate_nan(
@@ -77,7 +80,7 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
         if found or call.method == "continue_training":
             return
         output = call.host_output()
-        if not _has_nan(output) or _has_nan(call.host_args()):
+        if not has_nan(output) or has_nan(call.host_args()):
             return
         root = "step_state" if call.method in ("step_reset", "on_step") else "state"
         leaf = _first_nan(output, root)
@@ -108,10 +111,13 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
             return []
         found: list[Failure] = []
         try:
-            drive(subject.callback, scenario, invoker, subject.context,
-                  on_call=lambda call: inspect_call(call, found))  # fmt: skip
+            trajectory = drive(subject.callback, scenario, invoker, subject.context)
         except MethodError:
             return []  # reported by the `jit` check
+        if trajectory.episode is not None and not _episode_has_nan(trajectory):
+            return []
+        for call in trajectory.calls:
+            inspect_call(call, found)
         return found
 
     if not alone:
