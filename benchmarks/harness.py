@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import lerax_callback as lc  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
 from lerax_testing._contexts import ContextBuilder  # noqa: E402
-from lerax_testing._keys import _example_keys  # noqa: E402
+from lerax_testing._keys import _KEY_DATA, _example_keys  # noqa: E402
 from lerax_testing._subject import _STREAMS  # noqa: E402
 from lerax_testing.toy import toy_training_log  # noqa: E402
 
@@ -158,6 +158,7 @@ def _seconds(fn: Any, callback: Any, repeats: int) -> float:
         copy = fresh(callback)
         _STREAMS.clear()
         _example_keys.cache_clear()
+        _KEY_DATA.clear()
         start = time.perf_counter()
         jax.block_until_ready(fn(copy))
         times.append(time.perf_counter() - start)

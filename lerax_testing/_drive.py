@@ -30,7 +30,7 @@ from ._calls import (  # noqa: F401  (re-exported for the checks)
 )
 from ._contexts import ContextBuilder
 from ._episode import episode_function, padded_length, run_episode, split_static
-from ._keys import MAX_KEYS, example_keys
+from ._keys import MAX_KEYS, example_keys, prefetch_key_data
 from ._records import Call, Trajectory
 from ._trace import tracing
 from .strategies import Scenario
@@ -63,6 +63,15 @@ class Env:
     )
     """Per callback (by id): the callback, its leaves and `_episode.split_static`
     of it with the environment and policy, made once rather than per example."""
+    streams: dict[int, list[Any]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The stream of examples (`Subject.stream`) each example belongs to, by the
+    example's id: the first jitted episode of one makes the keys of them all."""
+    prefetched: set[tuple[bool, int]] = dataclasses.field(
+        default_factory=set, compare=False, repr=False
+    )
+    """The (batch mode, stream id) pairs whose keys have been made."""
 
 
 def _argument_names(method: str) -> tuple[str, ...]:
@@ -209,6 +218,7 @@ def drive(
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
     env, policy = context.env, context.policy
     if getattr(invoker, "episodes", False):
+        _prefetch_keys(scenario, invoker.batched, context)
         episode = episode_function(context.contexts, batched=invoker.batched)
         try:
             recorded, run = run_episode(
@@ -263,6 +273,21 @@ def drive(
     call("on_training_end", state, step_state, *tail, loc,
          keys.calls["on_training_end"])  # fmt: skip
     return Trajectory(calls)
+
+
+def _prefetch_keys(scenario: Any, batched: bool, context: Env) -> None:
+    """Make the keys of every example of the stream `scenario` belongs to, in
+    this batch mode, a few dispatches for them all (`prefetch_key_data`)."""
+    stream = context.streams.get(id(scenario))
+    if stream is None or (batched, id(stream)) in context.prefetched:
+        return
+    context.prefetched.add((batched, id(stream)))
+    by_length: dict[int, list[int]] = {}
+    for s in stream:
+        by_length.setdefault(padded_length(s.num_steps), []).append(s.seed)
+    num_envs = scenario.num_envs if batched else None
+    for length, seeds in by_length.items():
+        prefetch_key_data(seeds, length, num_envs)
 
 
 def _parts(context: Env, callback: Any) -> Any:

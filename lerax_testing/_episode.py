@@ -10,8 +10,9 @@ lengths share it: the steps are padded to a fixed length and a step past the
 episode's end leaves the step state as it was (`jnp.where`), so that the methods
 see exactly the episode's states.
 
-Each example costs one dispatch of the compiled program (its keys come from the
-process-wide key splitter, `_keys`): the numbers go in as NumPy arrays, the step
+Each example costs one dispatch of the compiled program (its keys come as host
+data from the process-wide key splitter, `_keys`, and are wrapped into keys inside
+the program): the numbers go in as NumPy arrays, the step
 states come out stacked, and the calls it records make their arguments and
 outputs only when a check asks (`_records.LazyCall`). The callback, environment
 and policy are split into arrays (traced) and the rest (hashed, a static
@@ -37,7 +38,7 @@ from jax.dtypes import canonicalize_dtype
 from ._arrays import host_numbers, scenario_arrays, unstack
 from ._calls import cached, tables
 from ._contexts import ContextBuilder
-from ._keys import example_keys
+from ._keys import CALL_KEYS, example_key_data, example_keys, wrap, wrap_calls
 from ._records import Call, Lazy, LazyCall, host
 
 MIN_PADDED_STEPS = 8
@@ -123,13 +124,15 @@ def split_static(tree: Any) -> tuple[Any, StaticPart]:
 
 def _episode(table: dict[str, Any]) -> Any:
     def run(
-        static: StaticPart, dynamic: Any, loc: Any, count: Any, opt: Any, log: Any,
-        dones: Any, rewards: Any, num_steps: Any, keys: Any, reset_keys: Any,
-        step_keys: Any,
+        static: StaticPart, impl: str, dynamic: Any, loc: Any, count: Any, opt: Any,
+        log: Any, dones: Any, rewards: Any, num_steps: Any, call_keys: Any,
+        reset_keys: Any, step_keys: Any,
     ) -> Any:  # fmt: skip
-        # The keys come in split: splitting them here would compile a threefry
-        # hash per step into every callback's episode.
+        # The keys come in split, as data: splitting them here would compile a
+        # threefry hash per step into every callback's episode.
         callback, env, policy = eqx.combine(dynamic, static.tree())
+        keys = wrap_calls(call_keys, impl)
+        reset_keys, step_keys = wrap(reset_keys, impl), wrap(step_keys, impl)
         state = table["reset"](callback, loc, keys["reset"])
         step_state = table["step_reset"](callback, loc, reset_keys)
         zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
@@ -169,7 +172,7 @@ def _episode(table: dict[str, Any]) -> Any:
         _arrays_only(calls)
         return calls, (ins, outs)
 
-    return jax.jit(run, static_argnums=0)
+    return jax.jit(run, static_argnums=(0, 1))
 
 
 def episode_function(contexts: ContextBuilder, *, batched: bool) -> Any:
@@ -185,8 +188,8 @@ def episode_function(contexts: ContextBuilder, *, batched: bool) -> Any:
 class EpisodeRun:
     """The results of one jitted episode, for checks that read every step at once:
     the step states before and after each step (`ins`, `outs`, stacked, arrays
-    only), the step state's other parts (`step_static`), the stacked step keys
-    and `step_reset`'s keys, the numbers it ran on (`numbers`, NumPy), and the
+    only), the step state's other parts (`step_static`), the keys' data (`keys`,
+    `_keys.ExampleKeyData`), the numbers it ran on (`numbers`, NumPy), and the
     callback, environment and policy split as the program took them (`parts`,
     for other programs that take them alike)."""
 
@@ -194,8 +197,7 @@ class EpisodeRun:
     ins: Any
     outs: Any
     step_static: Any
-    step_keys: Any
-    reset_keys: Any
+    keys: Any
     numbers: dict[str, Any]
     parts: tuple[Any, StaticPart]
 
@@ -222,18 +224,17 @@ def run_episode(
     length = padded_length(num_steps)
     numbers = host_numbers(scenario, num_envs, length)
     dynamic, static = parts or split_static((callback, env, policy))
-    keys = example_keys(scenario.seed, length, num_envs if batched else None)
-    call_keys, reset_keys, step_keys = keys.calls, keys.reset, keys.stacked
+    data = example_key_data(scenario.seed, length, num_envs if batched else None)
     outputs = fn(
-        static, dynamic, numbers["loc"], numbers["count"], numbers["opt"],
-        numbers["log"], numbers["dones"], numbers["rewards"], np.int32(num_steps),
-        call_keys, reset_keys, step_keys,
+        static, data.impl, dynamic, numbers["loc"], numbers["count"],
+        numbers["opt"], numbers["log"], numbers["dones"], numbers["rewards"],
+        np.int32(num_steps), data.calls, data.reset, data.stacked,
     )  # fmt: skip
     jax.block_until_ready(outputs)
     (state, step_state, started, final, it, go, end), (ins, outs) = outputs
     step_static = eqx.partition(step_state, eqx.is_array)[1]
-    run = EpisodeRun(num_steps, ins, outs, step_static, step_keys, reset_keys,
-                     numbers, (dynamic, static))  # fmt: skip
+    run = EpisodeRun(num_steps, ins, outs, step_static, data, numbers,
+                     (dynamic, static))  # fmt: skip
     methods = [
         "reset", "step_reset", "on_training_start", *["on_step"] * num_steps,
         "on_iteration", "continue_training", "on_training_end",
@@ -242,9 +243,10 @@ def run_episode(
     tail_outputs = [it, go, end]
 
     def arguments(
-        given: dict[str, Any], inputs: list[Any], steps: list[Any]
+        given: dict[str, Any], inputs: list[Any], keys: Any, steps: list[Any]
     ) -> list[Any]:
         """Each call's arguments, from the numbers `given` (JAX or NumPy)."""
+        call_keys, reset_keys = keys.calls, keys.reset
         loc, opt, log = given["loc"], given["opt"], given["log"]
         tail = (env, policy, given["count"], opt)
         made = [
@@ -275,7 +277,8 @@ def run_episode(
         }  # fmt: skip
         rows = unstack(ins, num_steps)
         inputs = [step_state] + [eqx.combine(r, step_static) for r in rows[1:]]
-        return arguments(given, inputs, list(keys.steps[:num_steps]))
+        keys = example_keys(scenario.seed, length, num_envs if batched else None)
+        return arguments(given, inputs, keys, list(keys.steps[:num_steps]))
 
     def device_outputs() -> list[Any]:
         rows = unstack(outs, num_steps)
@@ -285,7 +288,7 @@ def run_episode(
         rows = _host_rows(ins, num_steps)
         inputs = [host(step_state)] + [eqx.combine(r, step_static) for r in rows[1:]]
         given = {**numbers, "zero": np.zeros((), numbers["count"].dtype)}
-        return host(arguments(given, inputs, [None] * num_steps))
+        return host(arguments(given, inputs, _HostKeys(data), [None] * num_steps))
 
     def host_outputs() -> list[Any]:
         rows = _host_rows(outs, num_steps)
@@ -301,6 +304,15 @@ def run_episode(
         for i, method in enumerate(methods)
     ]
     return calls, run
+
+
+class _HostKeys:
+    """The keys' data where host arguments show keys (`host` would keep keys as
+    they are; step keys are left out of host arguments)."""
+
+    def __init__(self, data: Any):
+        self.calls = {m: data.calls[i] for i, m in enumerate(CALL_KEYS)}
+        self.reset = data.reset
 
 
 def _host_rows(stacked: Any, count: int) -> list[Any]:

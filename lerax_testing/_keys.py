@@ -9,9 +9,12 @@ into `MAX_KEYS` keys; `reset`, `on_training_start`, `on_iteration`,
 environments when the step methods are batched.
 
 Splitting and indexing eagerly cost one dispatched operation per key (some sixty
-per example); here one function returns them all, traced inside the jitted
-episode or jitted alone (compiled once per padded length and number of
-environments for the whole process).
+per example); here one jitted function returns them all (compiled once per padded
+length and number of environments for the whole process). The jitted episode
+takes them as host data instead (`example_key_data`), made for a whole stream of
+examples at a time (`prefetch_key_data`, `KEY_BATCH` examples to a dispatch), and
+wraps them into keys inside the program: made one example at a time, as arrays
+of keys, they cost more than running the example.
 """
 
 from __future__ import annotations
@@ -94,3 +97,104 @@ def _example_keys(
     root = _root(np.uint32(seed), impl=impl, partitionable=partitionable)
     calls, reset, steps, stacked = _arrange(root, length=length, num_envs=num_envs)
     return ExampleKeys(calls, reset, steps, stacked)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleKeyData:
+    """The keys of `ExampleKeys` as their raw data (NumPy `uint32`), for a jitted
+    program to wrap (`wrap`): `calls` holds the iteration-level methods' keys in
+    the order of `CALL_KEYS`, `chosen` `step_reset`'s then every step's."""
+
+    calls: np.ndarray
+    chosen: np.ndarray
+    impl: str
+
+    @property
+    def reset(self) -> np.ndarray:
+        return self.chosen[0]
+
+    @property
+    def stacked(self) -> np.ndarray:
+        return self.chosen[1:]
+
+
+def wrap(data: Any, impl: str) -> Any:
+    """Key data (from `ExampleKeyData`) as keys of `impl`, inside a traced program."""
+    return jr.wrap_key_data(data, impl=impl)
+
+
+def wrap_calls(data: Any, impl: str) -> dict[str, Any]:
+    """`ExampleKeyData.calls` as `ExampleKeys.calls`, inside a traced program."""
+    keys = wrap(data, impl)
+    return {method: keys[i] for i, method in enumerate(CALL_KEYS)}
+
+
+@functools.partial(
+    jax.jit, static_argnames=("length", "num_envs", "impl", "partitionable")
+)
+def _key_data(
+    seeds: Any, *, length: int, num_envs: int | None, impl: str, partitionable: bool
+) -> Any:
+    """`_root` and `_arrange` in one program, as raw key data, for every seed of
+    `seeds` (`KEY_BATCH` of them: compiled once per padded length and number of
+    environments)."""
+    del partitionable  # part of the cache key: it changes what `split` gives
+    indices = jnp.asarray([1] + [6 + min(t, MAX_KEYS - 7) for t in range(length)])
+    calls = jnp.asarray(list(CALL_KEYS.values()))
+
+    def one(seed: Any) -> Any:
+        keys = jr.split(jr.key(seed, impl=impl), MAX_KEYS)
+        chosen = keys[indices]
+        if num_envs is not None:
+            chosen = jax.vmap(lambda key: jr.split(key, num_envs))(chosen)
+        return jr.key_data(keys[calls]), jr.key_data(chosen)
+
+    return jax.vmap(one)(seeds)
+
+
+KEY_BATCH = 64
+"""The examples whose keys one dispatch makes (`prefetch_key_data`)."""
+
+MAX_KEPT = 16384
+"""The most examples' key data kept for the process."""
+
+_KEY_DATA: dict[tuple[Any, ...], ExampleKeyData] = {}
+
+
+def example_key_data(seed: int, length: int, num_envs: int | None) -> ExampleKeyData:
+    """`example_keys` as host data: the same keys, kept for the process like them;
+    made with those of other examples when `prefetch_key_data` was told of them."""
+    config = (str(jax.config.jax_default_prng_impl),
+              bool(jax.config.jax_threefry_partitionable))  # fmt: skip
+    kept = _KEY_DATA.get((seed, length, num_envs, *config))
+    if kept is None:
+        prefetch_key_data([seed], length, num_envs)
+        kept = _KEY_DATA[(seed, length, num_envs, *config)]
+    return kept
+
+
+def prefetch_key_data(seeds: list[int], length: int, num_envs: int | None) -> None:
+    """Make the key data of the examples of `seeds` (for `length` steps, split
+    over `num_envs`) not made yet, `KEY_BATCH` to a dispatch: one dispatch and
+    one transfer per example cost more than running it."""
+    impl = str(jax.config.jax_default_prng_impl)
+    partitionable = bool(jax.config.jax_threefry_partitionable)
+    config = (impl, partitionable)
+    missing = list(
+        dict.fromkeys(
+            s for s in seeds if (s, length, num_envs, *config) not in _KEY_DATA
+        )
+    )
+    for start in range(0, len(missing), KEY_BATCH):
+        batch = missing[start : start + KEY_BATCH]
+        padded = np.zeros(KEY_BATCH, np.uint32)
+        padded[: len(batch)] = batch
+        calls, chosen = jax.device_get(
+            _key_data(padded, length=length, num_envs=num_envs, impl=impl,
+                      partitionable=partitionable)
+        )  # fmt: skip
+        while len(_KEY_DATA) + len(batch) > MAX_KEPT:
+            _KEY_DATA.pop(next(iter(_KEY_DATA)))
+        for i, seed in enumerate(batch):
+            data = ExampleKeyData(calls[i], chosen[i], impl)
+            _KEY_DATA[(seed, length, num_envs, *config)] = data

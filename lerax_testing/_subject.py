@@ -4,7 +4,6 @@ the hypothesis loop that finds and shrinks failing examples."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,7 @@ from ._source import (
     source_line,
     user_location,
 )
-from .strategies import TRAINING_LOG_KEYS, Scenario, scenarios
+from .strategies import TRAINING_LOG_KEYS, Scenario, _decoder, _scenario, scenarios
 
 
 @dataclasses.dataclass
@@ -66,11 +65,22 @@ class Subject:
             training_log_strategy=self.training_log_strategy,
         )
 
+    def groups(self, num_envs: int) -> st.SearchStrategy[tuple[Scenario, ...]]:
+        """`PER_DRAW` examples as one hypothesis example (see `PER_DRAW`)."""
+        return _scenario_groups(
+            PER_DRAW,
+            num_envs=num_envs,
+            max_steps=self.max_steps,
+            reward_options=self.reward_options,
+            training_log_names=self.training_log_names,
+            training_log_strategy=self.training_log_strategy,
+        )
+
     def stream(self, num_envs: int, max_examples: int) -> list[Scenario]:
         """The examples hypothesis draws for a check from this seed (when none
         fails), drawn once and shared by every check that asks for them, and by
         every later subject with the same seed and options in this process
-        (drawing them costs about 2 ms an example, more than running them)."""
+        (drawing them costs about 0.2 ms an example, about what running one costs)."""
         key = (num_envs, max_examples)
         if key not in self.streams:
             shared: tuple[Any, ...] | None = (
@@ -89,19 +99,22 @@ class Subject:
                         _STREAMS.pop(next(iter(_STREAMS)))
                     _STREAMS[shared] = drawn
             self.streams[key] = drawn
+            self.context.streams.update((id(s), drawn) for s in drawn)
         return self.streams[key]
 
     def _draw(self, num_envs: int, max_examples: int) -> list[Scenario]:
-        drawn: list[Scenario] = []
+        """`max_examples` distinct examples (fewer when hypothesis finds no more),
+        as `find_failure`'s hypothesis run generates them when none fails."""
+        drawn: dict[str, Scenario] = {}  # by `repr`: a training log is a dict
 
-        @_settings(max_examples, (Phase.generate,))
+        @_settings(draws(max_examples), (Phase.generate,))
         @hypothesis_seed(self.seed)
-        @given(self.scenarios(num_envs))
-        def draw(scenario: Scenario) -> None:
-            drawn.append(scenario)
+        @given(self.groups(num_envs))
+        def draw(group: tuple[Scenario, ...]) -> None:
+            drawn.update((repr(s), s) for s in group)
 
         draw()
-        return drawn
+        return list(drawn.values())[:max_examples]
 
     def beyond_few(self, num_envs: int) -> set[int]:
         """The ids of this run's examples for `num_envs` after the first
@@ -120,6 +133,38 @@ class Subject:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""
         return self.replay.code(self.description, check, self.seed, type(self.callback))
+
+
+def _scenario_groups(
+    count: int,
+    *,
+    num_envs: int,
+    max_steps: int,
+    reward_options: dict[str, Any] | None,
+    training_log_names: tuple[str, ...],
+    training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
+) -> st.SearchStrategy[tuple[Scenario, ...]]:
+    """`count` examples of `scenarios` as one hypothesis example, their bytes
+    drawn as one choice: hypothesis copies a value drawn earlier in an example
+    into later choices of the same kind, so examples drawn as choices of their own
+    would often repeat one another."""
+    decode = _decoder(num_envs, max_steps, reward_options, training_log_names,
+                      training_log_strategy)  # fmt: skip
+    size = decode.size
+    logs = (
+        st.just((None,) * count)
+        if training_log_strategy is None
+        else st.tuples(*[training_log_strategy] * count)
+    )
+
+    def build(data: bytes, logs: tuple[Any, ...]) -> tuple[Scenario, ...]:
+        return tuple(
+            _scenario(decode(data[i * size : (i + 1) * size]), log)
+            for i, log in enumerate(logs)
+        )
+
+    return st.builds(build, st.binary(min_size=count * size, max_size=count * size),
+                     logs)  # fmt: skip
 
 
 MAX_STREAMS = 16
@@ -145,6 +190,20 @@ class _ByIdentity:
         return isinstance(other, _ByIdentity) and other.value is self.value
 
 
+PER_DRAW = 4
+"""The examples in one hypothesis example. Hypothesis spends about 0.4 ms on each
+example it makes, whatever it draws, more than running one of ours through a
+check; four to an example cost a quarter of that each. When one of them fails,
+hypothesis shrinks the four together, the others to the simplest example, and
+the failure reported is the failing one's."""
+
+
+def draws(max_examples: int) -> int:
+    """The hypothesis examples that make `max_examples` of ours (one more, as the
+    first is hypothesis's simplest, the same example four times)."""
+    return -(-max_examples // PER_DRAW) + 1
+
+
 CAPPED_EXAMPLES = 5
 """The most examples of the checks that call the methods eagerly or only trace
 them, whose examples add little after the first few: `runs` and `purity` call
@@ -162,9 +221,6 @@ class FoundFailure(Exception):
         self.failures = failures
 
 
-_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
-
-
 def _settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
     return settings(
         max_examples=max_examples,
@@ -172,7 +228,7 @@ def _settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
         suppress_health_check=list(HealthCheck),
         database=None,
         derandomize=False,
-        print_blob=True,
+        print_blob=False,
         report_multiple_bugs=False,
         verbosity=Verbosity.quiet,
         phases=phases,
@@ -197,34 +253,36 @@ def find_failure(
     count = max_examples or subject.max_examples
     # The examples pass through the shared stream first (drawn once for every
     # check); only a check that fails one runs hypothesis, to find and shrink it.
-    for scenario in subject.stream(num_envs, count):
-        first = test(scenario)
-        if first:
-            break
-    else:
+    stream = subject.stream(num_envs, count)
+    found = next(((i, s, f) for i, s in enumerate(stream) if (f := test(s))), None)
+    if found is None:
         return []
+    index, scenario, first = found
     first = [
         dataclasses.replace(f, example=f.example or scenario.describe(),
                             reproducer=f.reproducer or subject.reproducer(check))
         for f in first
     ]  # fmt: skip
 
-    @_settings(count, (Phase.explicit, Phase.generate, Phase.shrink))
-    @hypothesis_seed(subject.seed)
-    @given(subject.scenarios(num_envs))
-    def run(scenario: Scenario) -> None:
-        failures = test(scenario)
-        if failures:
-            raise FoundFailure(failures)
-
     last: dict[str, Scenario] = {}
-    inner = run.hypothesis.inner_test  # type: ignore[attr-defined]
+    # Hypothesis draws the stream's examples again before the failing one, and
+    # shrinking leaves the examples beside it at the simplest: what passed once
+    # is not run again.
+    passed = {repr(s) for s in stream[:index]}  # by `repr`, as `Subject._draw`
 
-    def remember(scenario: Scenario) -> None:
-        last["scenario"] = scenario
-        inner(scenario)
+    @_settings(draws(count), (Phase.explicit, Phase.generate, Phase.shrink))
+    @hypothesis_seed(subject.seed)
+    @given(subject.groups(num_envs))
+    def run(group: tuple[Scenario, ...]) -> None:
+        for scenario in group:
+            if repr(scenario) in passed:
+                continue
+            failures = test(scenario)
+            if failures:
+                last["scenario"] = scenario
+                raise FoundFailure(failures)
+            passed.add(repr(scenario))
 
-    run.hypothesis.inner_test = remember  # type: ignore[attr-defined]
     try:
         try:
             run()
@@ -234,15 +292,8 @@ def find_failure(
                 raise
             raise found from group
     except FoundFailure as found:
-        blob = None
-        for note in getattr(found, "__notes__", []):
-            match = _BLOB.search(note)
-            if match:
-                blob = match.group(0)
         scenario = last.get("scenario")
         reproducer = subject.reproducer(check)
-        if blob:
-            reproducer += f"\n# or decorate a hypothesis test with {blob}"
         return [
             dataclasses.replace(
                 failure,

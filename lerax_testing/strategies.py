@@ -32,7 +32,13 @@ from jaxtyping import Array, Bool, Float, Int, Key
 from lerax_callback._family import OURS, callback_api
 
 from ._contexts import ContextBuilder
-from ._encoding import FloatDecoder, RowDecoder, TailDecoder, as_float32
+from ._encoding import (
+    ExampleDecoder,
+    FloatDecoder,
+    RowDecoder,
+    TailDecoder,
+    as_float32,
+)
 from .toy import ToyEnv, ToyPolicy
 
 REWARD_BOUND = 1e6
@@ -224,33 +230,43 @@ def scenarios(
     Shrinking shortens the sequence of steps first, so a failure is reported on
     the shortest sequence that shows it.
     """
-    options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
-               "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
-    # A choice of bytes per step and one for the other numbers (see
-    # `_encoding`): three times faster to draw than a choice per value, and they
-    # shrink to the same simple values.
-    decode_row = RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options))
-    decode_tail = TailDecoder(
-        () if training_log_strategy is not None else training_log_names,
-        powers_of_ten=POWERS_OF_TEN, boundary_counts=BOUNDARY_COUNTS,
-    )  # fmt: skip
-    row = st.binary(min_size=decode_row.size, max_size=decode_row.size)
-    tail = st.binary(min_size=decode_tail.size, max_size=decode_tail.size)
+    decode = _decoder(num_envs, max_steps, reward_options, training_log_names,
+                      training_log_strategy)  # fmt: skip
 
-    def build(tail: bytes, rows: list[bytes], log: dict[str, float] | None) -> Scenario:
-        numbers = decode_tail(tail)
-        if log is not None:
-            numbers["training_log"] = log
-        steps = [decode_row(r) for r in rows]
-        return Scenario(rewards=tuple(r for r, _ in steps),
-                        dones=tuple(d for _, d in steps), **numbers)  # fmt: skip
+    def build(data: bytes, log: dict[str, float] | None) -> Scenario:
+        return _scenario(decode(data), log)
 
     return st.builds(
         build,
-        tail,
-        st.lists(row, min_size=1, max_size=max_steps),
+        st.binary(min_size=decode.size, max_size=decode.size),
         st.none() if training_log_strategy is None else training_log_strategy,
     )
+
+
+def _decoder(
+    num_envs: int,
+    max_steps: int,
+    reward_options: dict[str, Any] | None,
+    training_log_names: tuple[str, ...],
+    training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
+) -> ExampleDecoder:
+    """The decoder of one example's bytes, one hypothesis choice (`_encoding`)."""
+    options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
+               "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
+    return ExampleDecoder(
+        max_steps,
+        RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options)),
+        TailDecoder(
+            () if training_log_strategy is not None else training_log_names,
+            powers_of_ten=POWERS_OF_TEN, boundary_counts=BOUNDARY_COUNTS,
+        ),
+    )  # fmt: skip
+
+
+def _scenario(numbers: dict[str, Any], log: dict[str, float] | None) -> Scenario:
+    if log is not None:
+        numbers["training_log"] = log
+    return Scenario(**numbers)
 
 
 def _strategy(value: Any) -> st.SearchStrategy[Any]:

@@ -125,6 +125,48 @@ def test_checks_share_one_stream_of_examples(warm, monkeypatch):
     assert len(draws) == 1
 
 
+def test_example_keys_are_made_a_batch_to_a_dispatch(warm, monkeypatch):
+    """The jitted episodes take their keys as data made for a whole stream of
+    examples at once: a few dispatches for a check, not two per example."""
+    from lerax_testing import _keys
+
+    made: list[int] = []
+    original = _keys._key_data
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_keys, "_key_data", counting)
+    report = check_callback(ReturnTracker(), seed=98765, max_examples=60)
+    assert report.ok, report.render()
+    assert 0 < len(made) <= 6
+
+
+def test_key_data_wraps_to_the_keys_the_eager_calls_take():
+    """A jitted episode wraps key data; the eager calls and reproducers take
+    `example_keys`. Both must be the same keys, under any PRNG implementation."""
+    import jax
+    import jax.random as jr
+    import numpy as np
+
+    from lerax_testing._globals import restore_jax_config
+    from lerax_testing._keys import CALL_KEYS, example_key_data, example_keys
+
+    for impl in (None, "rbg"):
+        with restore_jax_config():
+            if impl is not None:
+                jax.config.update("jax_default_prng_impl", impl)
+            for num_envs in (None, 3):
+                keys = example_keys(5, 8, num_envs)
+                data = example_key_data(5, 8, num_envs)
+                for i, method in enumerate(CALL_KEYS):
+                    expected = jr.key_data(keys.calls[method])
+                    assert np.array_equal(expected, data.calls[i])
+                assert np.array_equal(jr.key_data(keys.reset), data.reset)
+                assert np.array_equal(jr.key_data(keys.stacked), data.stacked)
+
+
 def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
     """Drawing is the largest per-example cost; a stream drawn once per process
     serves every callback checked with the same seed and options."""

@@ -130,6 +130,42 @@ def test_shrinking_reports_a_single_step_example():
     assert "1 step(s)" in report.failures[0].example
 
 
+def test_a_failure_found_beside_other_examples_shrinks_to_its_own_simplest():
+    """Examples are drawn several to a hypothesis example; the one that fails is
+    reported, shrunk (one step, the other rewards zero), not its neighbours."""
+
+    class SqrtOfReward(lc.AbstractCallback):
+        def reset(self, ctx, *, key):
+            return lc.EmptyCallbackState()
+
+        def step_reset(self, ctx, *, key):
+            return ReturnStepState(jnp.zeros(()))
+
+        def on_step(self, ctx, *, key):
+            return ReturnStepState(jnp.sqrt(ctx.reward + 10.0))
+
+        def on_iteration(self, ctx, *, key):
+            return ctx.state
+
+        def on_training_start(self, ctx, *, key):
+            return ctx.state
+
+        def on_training_end(self, ctx, *, key):
+            return ctx.state
+
+    report = check_callback(SqrtOfReward(), checks=["finite"], seed=3)
+    (failure,) = report.failures
+    assert "1 step(s)" in failure.example
+    line = next(x for x in failure.example.splitlines() if "step 0:" in x)
+    rewards = [float(r) for r in line.split("[")[1].split("]")[0].split(",")]
+    assert sorted(rewards)[1:] == [0.0, 0.0]
+    assert min(rewards) < -10.0
+
+
+class ReturnStepState(lc.AbstractCallbackStepState):
+    value: jax.Array
+
+
 def test_checks_leave_x64_mode_and_leak_checking_as_they_found_them():
     before = (jax.config.jax_enable_x64, jax.config.jax_check_tracer_leaks)
     check_callback(ReturnTracker(), checks=["x64", "purity"], seed=0, max_examples=2)

@@ -87,6 +87,23 @@ def test_examples_hold_the_numbers_the_checks_rely_on() -> None:
     assert len({s.seed for s in examples}) > 10
 
 
+def test_a_stream_of_examples_holds_distinct_examples() -> None:
+    """The checks' examples come several to a hypothesis example, their bytes
+    one choice: hypothesis copies earlier choices of an example into later ones,
+    and examples drawn as choices of their own came out as copies."""
+    from lerax_testing._subject import PER_DRAW, _scenario_groups
+
+    groups = _draw(
+        _scenario_groups(PER_DRAW, num_envs=3, max_steps=6, reward_options=None,
+                         training_log_names=lst.TRAINING_LOG_KEYS,
+                         training_log_strategy=None),
+        50,
+    )  # fmt: skip
+    examples = [s for group in groups for s in group]
+    assert len(examples) == 50 * PER_DRAW
+    assert len({repr(s) for s in examples}) >= len(examples) - PER_DRAW
+
+
 def test_nonfinite_rewards_are_drawn_only_when_asked() -> None:
     options = {"allow_nonfinite": True}
     examples = _draw(lst.scenarios(num_envs=2, reward_options=options), 50)

@@ -15,6 +15,7 @@ from .._calls import cached
 from .._contexts import ContextBuilder
 from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
 from .._episode import NotUniform, StaticPart
+from .._keys import wrap
 from .._records import host
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
@@ -54,11 +55,12 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
     if "alone" not in made:
         single = tables(contexts)[0]
 
-        def run(static: StaticPart, step_static: StaticPart, dynamic: Any,
-                loc: Any, reset_keys: Any, ins: Any, dones: Any, rewards: Any,
-                step_keys: Any) -> Any:  # fmt: skip
+        def run(static: StaticPart, step_static: StaticPart, impl: str,
+                dynamic: Any, loc: Any, reset_keys: Any, ins: Any, dones: Any,
+                rewards: Any, step_keys: Any) -> Any:  # fmt: skip
             callback, env, policy = eqx.combine(dynamic, static.tree())
             rest = step_static.tree()
+            reset_keys, step_keys = wrap(reset_keys, impl), wrap(step_keys, impl)
 
             def arrays(state: Any) -> Any:
                 dynamic, others = eqx.partition(state, eqx.is_array)
@@ -87,7 +89,7 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
             )
             return reset, outs
 
-        made["alone"] = jax.jit(run, static_argnums=(0, 1))
+        made["alone"] = jax.jit(run, static_argnums=(0, 1, 2))
     return made["alone"]
 
 
@@ -146,9 +148,9 @@ def check_vmap(subject: Subject) -> list[Failure]:
         run = trajectory.episode
         dynamic, static = run.parts
         reset, outs = all_alone(
-            static, StaticPart(run.step_static), dynamic, run.numbers["loc"],
-            run.reset_keys, run.ins, run.numbers["dones"], run.numbers["rewards"],
-            run.step_keys,
+            static, StaticPart(run.step_static), run.keys.impl, dynamic,
+            run.numbers["loc"], run.keys.reset, run.ins, run.numbers["dones"],
+            run.numbers["rewards"], run.keys.stacked,
         )  # fmt: skip
         step_reset = trajectory.calls[1]
         failure = mismatch(
