@@ -227,9 +227,11 @@ def _same_leaf(x: Any, y: Any, rtol: float, atol: float) -> bool:
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
         if x.shape != y.shape or x.dtype != y.dtype:
             return False
+        if np.array_equal(x, y):  # the usual case, and ten times cheaper
+            return True
         if np.issubdtype(x.dtype, np.inexact):
             return bool(np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True))
-        return bool(np.array_equal(x, y))
+        return False
     return _same(x, y)
 
 
