@@ -217,13 +217,15 @@ def first_mismatch(
     if tree_a != tree_b:
         return f"{path} (structure)"
     for index, (x, y) in enumerate(zip(leaves_a, leaves_b, strict=True)):
-        if not _same_leaf(comparable(x), comparable(y), rtol, atol):
+        if not same_leaf(comparable(x), comparable(y), rtol=rtol, atol=atol):
             where = jax.tree_util.tree_flatten_with_path(a)[0][index][0]
             return path + jax.tree_util.keystr(where)
     return None
 
 
-def _same_leaf(x: Any, y: Any, rtol: float, atol: float) -> bool:
+def same_leaf(x: Any, y: Any, *, rtol: float = 0.0, atol: float = 0.0) -> bool:
+    """Whether two leaves (made `comparable`) hold the same values: arrays of one
+    shape and dtype, floats within `rtol`/`atol` (NaN equals NaN)."""
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
         if x.shape != y.shape or x.dtype != y.dtype:
             return False

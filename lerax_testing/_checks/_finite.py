@@ -10,7 +10,6 @@ import jax
 from jax.experimental import checkify
 
 from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
-from .._records import host
 from .._report import Failure
 from .._source import user_frame
 from .._subject import Subject, find_failure
@@ -30,7 +29,7 @@ def _episode_has_nan(trajectory: Trajectory) -> bool:
     once (padded steps too: a NaN only there is looked for call by call), then
     the other calls'."""
     run = trajectory.episode
-    return has_nan(host(run.outs)) or any(
+    return has_nan(run.outs) or any(
         has_nan(call.output)  # the program's own arrays: nothing is made
         for call in trajectory.calls
         if call.method not in ("on_step", "continue_training")

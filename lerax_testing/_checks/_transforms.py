@@ -19,8 +19,12 @@ from .._keys import wrap
 from .._records import host
 from .._report import Failure
 from .._subject import Subject, find_failure, method_failure
-from .._tree import first_mismatch
+from .._tree import comparable, first_mismatch, same_leaf
 from ..strategies import Scenario
+
+RTOL, ATOL = 1e-5, 1e-6
+"""How far a vmapped result may be from the same result computed alone (XLA may
+fuse the two differently)."""
 
 # Which arguments of the batched step functions carry the environment axis.
 _BATCHED_ARGS = {"step_reset": (1,), "on_step": (0, 3, 4, 6)}
@@ -49,8 +53,10 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
     stacked inputs: one call per example instead of one per step, and one
     compilation per callback. It takes the callback split as the episode took it
     (`EpisodeRun.parts`), so a call costs a dispatch, not a split and a hash, and
-    returns the step states' arrays; their other parts must equal the batched
-    episode's (it raises otherwise, and the calls are compared one by one)."""
+    returns the step states' arrays as flat lists of leaves (rebuilding nested
+    modules for every example cost more than comparing them); their other parts
+    must equal the batched episode's (it raises otherwise, and the calls are
+    compared one by one)."""
     made = cached(contexts)
     if "alone" not in made:
         single = tables(contexts)[0]
@@ -87,10 +93,19 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
             outs = jax.tree.map(
                 lambda x: x.reshape((length, num_envs, *x.shape[1:])), outs
             )
-            return reset, outs
+            return jax.tree.leaves(reset), jax.tree.leaves(outs)
 
         made["alone"] = jax.jit(run, static_argnums=(0, 1, 2))
     return made["alone"]
+
+
+def _same_leaves(a: list[Any], b: list[Any]) -> bool:
+    """Whether two lists of leaves hold the same values, as `mismatch` compares
+    them (`first_mismatch`'s tolerances)."""
+    return len(a) == len(b) and all(
+        same_leaf(comparable(x), comparable(y), rtol=RTOL, atol=ATOL)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def _first(tree: Any, count: int) -> Any:
@@ -120,7 +135,7 @@ def check_vmap(subject: Subject) -> list[Failure]:
     all_alone = _alone_episode(subject.context.contexts)
 
     def mismatch(method: str, output: Any, each: Any) -> Failure | None:
-        where = first_mismatch(output, each, rtol=1e-5, atol=1e-6, path="step_state")
+        where = first_mismatch(output, each, rtol=RTOL, atol=ATOL, path="step_state")
         if where is None:
             return None
         return Failure(
@@ -153,14 +168,25 @@ def check_vmap(subject: Subject) -> list[Failure]:
             run.numbers["rewards"], run.keys.stacked,
         )  # fmt: skip
         step_reset = trajectory.calls[1]
+        count = run.num_steps
+        # Leaf by leaf first (outputs of the episode are arrays only, in the
+        # order of their dynamic parts); the trees are made only for a mismatch.
+        if _same_leaves(jax.tree.leaves(step_reset.output), reset) and _same_leaves(
+            [comparable(x)[:count] for x in jax.tree.leaves(run.outs)],
+            [comparable(x)[:count] for x in outs],
+        ):
+            return None
+        treedef = jax.tree.structure(run.outs)
         failure = mismatch(
-            "step_reset", step_reset.output, eqx.combine(reset, run.step_static)
-        )
+            "step_reset", step_reset.output,
+            eqx.combine(jax.tree.unflatten(treedef, reset), run.step_static),
+        )  # fmt: skip
         if failure is not None:
             return failure
-        batched_outs = eqx.combine(_first(host(run.outs), run.num_steps),
-                                   run.step_static)  # fmt: skip
-        alone_outs = eqx.combine(_first(host(outs), run.num_steps), run.step_static)
+        batched_outs = eqx.combine(_first(host(run.outs), count), run.step_static)
+        alone_outs = eqx.combine(
+            _first(jax.tree.unflatten(treedef, host(outs)), count), run.step_static
+        )
         return mismatch("on_step", batched_outs, alone_outs)
 
     def compare_all(trajectory: Trajectory) -> list[Failure]:
