@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import statistics
 import sys
 import time
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 import lerax_callback as lc  # noqa: E402
+from lerax_callback._family import OURS, callback_api  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
 from lerax_testing._contexts import ContextBuilder  # noqa: E402
 from lerax_testing._keys import _KEY_DATA, _example_keys  # noqa: E402
@@ -72,7 +74,7 @@ monitoring.register_event_duration_secs_listener(_listen)
 
 def minimal_loop(callback: Any) -> Any:
     """The least a jitted training loop does with a callback (see above)."""
-    make = ContextBuilder().make
+    make = ContextBuilder(callback_api(callback) or OURS).make
 
     @eqx.filter_jit
     def train(callback: Any, rewards: Any, dones: Any, key: Any) -> Any:
@@ -147,6 +149,11 @@ def _callbacks(quick: bool) -> list[tuple[str, Any]]:
             ("EmptyCallback", lc.EmptyCallback()),
             ("builtin_stack (example)", quiet),
         ]  # fmt: skip
+        if importlib.util.find_spec("lerax") is not None:  # Python 3.13
+            sys.path.insert(0, str(ROOT / "examples" / "lerax"))
+            from episode_returns import BestEpisodeReturn
+
+            chosen.append(("BestEpisodeReturn (Lerax)", BestEpisodeReturn()))
     return chosen
 
 

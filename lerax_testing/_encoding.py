@@ -8,8 +8,8 @@ example drawn value by value (a branch and a float per reward, a boolean per
 `done`, a branch per count and log entry) made about fifty choices for three
 environments; it took 2 ms to draw, more than running it through every check.
 Drawn as one choice, what is left is hypothesis's own work: about 0.4 ms per
-hypothesis example and 2 microseconds per byte. The checks draw four examples to a
-hypothesis example (`_subject.PER_DRAW`), about 0.2 ms each.
+hypothesis example and about a microsecond per byte. The checks draw eight
+examples to a hypothesis example (`_subject.PER_DRAW`), about 0.15 ms each.
 
 Why the layout: hypothesis shrinks a byte string by lowering its bytes towards
 zero, so the decoding puts the simplest values at the lowest bytes. A number

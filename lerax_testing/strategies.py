@@ -1,7 +1,7 @@
 """Hypothesis strategies for the inputs an algorithm hands to callbacks.
 
-The harness draws every example from these; they are public so that callback
-authors can compose their own property tests:
+The harness draws its examples with the same numbers; they are public so that
+callback authors can compose their own property tests:
 
 ```python
 from hypothesis import given
@@ -32,13 +32,7 @@ from jaxtyping import Array, Bool, Float, Int, Key
 from lerax_callback._family import OURS, callback_api
 
 from ._contexts import ContextBuilder
-from ._encoding import (
-    ExampleDecoder,
-    FloatDecoder,
-    RowDecoder,
-    TailDecoder,
-    as_float32,
-)
+from ._encoding import FloatDecoder, RowDecoder, TailDecoder, as_float32
 from .toy import ToyEnv, ToyPolicy
 
 REWARD_BOUND = 1e6
@@ -227,34 +221,41 @@ def scenarios(
 ) -> st.SearchStrategy[Scenario]:
     """Training episodes for `num_envs` environments of 1 to `max_steps` steps.
 
-    Shrinking shortens the sequence of steps first, so a failure is reported on
-    the shortest sequence that shows it.
+    Each step is a choice of bytes of its own (see `_encoding`), so that
+    shrinking deletes the steps a failure does not need and reports it on the
+    shortest sequence that shows it.
     """
-    decode = _decoder(num_envs, max_steps, reward_options, training_log_names,
-                      training_log_strategy)  # fmt: skip
+    row, tail = _decoders(num_envs, reward_options, training_log_names,
+                          training_log_strategy)  # fmt: skip
 
-    def build(data: bytes, log: dict[str, float] | None) -> Scenario:
-        return _scenario(decode(data), log)
+    def build(data: bytes, rows: list[bytes], log: dict[str, float] | None) -> Scenario:
+        steps = [row(r) for r in rows]
+        numbers = {**tail(data), "rewards": tuple(r for r, _ in steps),
+                   "dones": tuple(d for _, d in steps)}  # fmt: skip
+        return _scenario(numbers, log)
 
     return st.builds(
         build,
-        st.binary(min_size=decode.size, max_size=decode.size),
+        st.binary(min_size=tail.size, max_size=tail.size),
+        st.lists(
+            st.binary(min_size=row.size, max_size=row.size),
+            min_size=1,
+            max_size=max_steps,
+        ),  # fmt: skip
         st.none() if training_log_strategy is None else training_log_strategy,
     )
 
 
-def _decoder(
+def _decoders(
     num_envs: int,
-    max_steps: int,
     reward_options: dict[str, Any] | None,
     training_log_names: tuple[str, ...],
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
-) -> ExampleDecoder:
-    """The decoder of one example's bytes, one hypothesis choice (`_encoding`)."""
+) -> tuple[RowDecoder, TailDecoder]:
+    """The decoders of a step's bytes and of an example's other numbers."""
     options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
                "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
-    return ExampleDecoder(
-        max_steps,
+    return (
         RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options)),
         TailDecoder(
             () if training_log_strategy is not None else training_log_names,

@@ -10,6 +10,7 @@ import jax
 from jax.experimental import checkify
 
 from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
+from .._episode import StaticPart, split_static
 from .._report import Failure
 from .._source import user_frame
 from .._subject import Subject, find_failure
@@ -40,13 +41,19 @@ def locate_nan(
     fn: Any, args: tuple[Any, ...], callback: Any
 ) -> tuple[str | None, tuple[str, int] | None, str]:
     """Re-run one call with checkify's NaN checks: `(primitive, (file, line), text)`
-    of the first operation that made a NaN."""
-    dynamic, static = eqx.partition(args, eqx.is_array)
+    of the first operation that made a NaN.
 
-    def call(dynamic: Any) -> Any:
-        return fn(*eqx.combine(dynamic, static))
-
-    error, _ = jax.jit(checkify.checkify(call, errors=checkify.nan_checks))(dynamic)
+    Compiled once per call function and callback (`_checked`): hypothesis runs a
+    failing example's calls again at every step of shrinking, and compiling the
+    checks each time made shrinking a NaN take a quarter of a minute."""
+    dynamic, static = split_static(args)
+    try:
+        error, _ = _checked(fn)(static, dynamic)
+    except TypeError:  # parts that cannot be hashed: compiled for this call alone
+        checked = checkify.checkify(
+            lambda d: fn(*eqx.combine(d, static.tree())), errors=checkify.nan_checks
+        )
+        error, _ = jax.jit(checked)(dynamic)
     exception = error.get_exception()
     if exception is None:
         return None, None, ""
@@ -56,6 +63,24 @@ def locate_nan(
         for frame in getattr(getattr(exception, "traceback_info", None), "frames", [])
     ]
     return primitive, user_frame(frames, callback), str(exception)
+
+
+_CHECKED: dict[Any, Any] = {}
+"""Per call function: it under checkify's NaN checks, jitted (`locate_nan`)."""
+
+
+def _checked(fn: Any) -> Any:
+    made = _CHECKED.get(fn)
+    if made is None:
+
+        def run(static: StaticPart, dynamic: Any) -> Any:
+            def call(dynamic: Any) -> Any:
+                return fn(*eqx.combine(dynamic, static.tree()))
+
+            return checkify.checkify(call, errors=checkify.nan_checks)(dynamic)
+
+        made = _CHECKED[fn] = jax.jit(run, static_argnums=0)
+    return made
 
 
 def check_finite(subject: Subject) -> list[Failure]:
