@@ -28,7 +28,7 @@ from ._source import (
     source_line,
     user_location,
 )
-from .strategies import TRAINING_LOG_KEYS, Scenario, _decoders, _scenario, scenarios
+from .strategies import TRAINING_LOG_KEYS, Scenario, _decoders, _scenario
 
 
 @dataclasses.dataclass
@@ -57,15 +57,6 @@ class Subject:
     )
     """Findings one check makes and another repeats (`structure_failures`)."""
 
-    def scenarios(self, num_envs: int) -> st.SearchStrategy[Scenario]:
-        return scenarios(
-            num_envs=num_envs,
-            max_steps=self.max_steps,
-            reward_options=self.reward_options,
-            training_log_names=self.training_log_names,
-            training_log_strategy=self.training_log_strategy,
-        )
-
     def groups(self, num_envs: int) -> st.SearchStrategy[tuple[Scenario, ...]]:
         """`PER_DRAW` examples as one hypothesis example (see `PER_DRAW`)."""
         return _scenario_groups(
@@ -81,7 +72,7 @@ class Subject:
         """The examples hypothesis draws for a check from this seed (when none
         fails), drawn once and shared by every check that asks for them, and by
         every later subject with the same seed and options in this process
-        (drawing them costs about 0.2 ms an example, about what running one costs)."""
+        (drawing them costs about 0.15 ms an example, about what running one costs)."""
         key = (num_envs, max_examples)
         if key not in self.streams:
             shared: tuple[Any, ...] | None = (
@@ -145,10 +136,10 @@ def _scenario_groups(
     training_log_names: tuple[str, ...],
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
 ) -> st.SearchStrategy[tuple[Scenario, ...]]:
-    """`count` examples of `scenarios` as one hypothesis example, their bytes
-    drawn as one choice: hypothesis copies a value drawn earlier in an example
-    into later choices of the same kind, so examples drawn as choices of their own
-    would often repeat one another."""
+    """`count` examples like those `scenarios` draws, as one hypothesis example,
+    their bytes one choice (`_encoding.ExampleDecoder`): hypothesis copies a value
+    drawn earlier in an example into later choices of the same kind, so examples
+    drawn as choices of their own would often repeat one another."""
     decode = ExampleDecoder(
         max_steps,
         *_decoders(num_envs, reward_options, training_log_names, training_log_strategy),
