@@ -1,7 +1,9 @@
-"""Generated examples drawn as one hypothesis choice of bytes, decoded into
-plain numbers: the number of steps, every step's rewards and `done` flags, and
-the rest of the example (its seed, iteration count, training log, optimiser step
-and `locals` value).
+"""Generated examples drawn as hypothesis choices of bytes, decoded into plain
+numbers: the number of steps, every step's rewards and `done` flags, and the
+rest of the example (its seed, iteration count, training log, optimiser step and
+`locals` value). The checks draw a whole example as one choice
+(`ExampleDecoder`); the public `strategies.scenarios` draws a choice per step
+(`RowDecoder`) and one for the rest (`TailDecoder`).
 
 Why bytes: hypothesis spends about 30 microseconds on each choice it makes, and an
 example drawn value by value (a branch and a float per reward, a boolean per
@@ -17,8 +19,10 @@ takes a few bytes; the first picks a kind, simplest first (for a reward: a
 special value, `0.0` first; a small integer; any finite float; infinity or NaN
 when asked for), and the others the value within the kind. A failing example
 therefore shrinks to zero rewards, no `done` and zero counts wherever the failure
-allows, as it did when every value was a choice of its own. The number of steps
-comes first, so shrinking shortens the episode before it simplifies the rewards.
+allows, as it did when every value was a choice of its own. In one choice, the
+number of steps comes first, so shrinking drops trailing steps before it
+simplifies the rewards; the steps before a failing one are dropped after
+shrinking (`_subject._fewer_steps`).
 """
 
 from __future__ import annotations

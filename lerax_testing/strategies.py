@@ -241,7 +241,7 @@ def scenarios(
             st.binary(min_size=row.size, max_size=row.size),
             min_size=1,
             max_size=max_steps,
-        ),  # fmt: skip
+        ),
         st.none() if training_log_strategy is None else training_log_strategy,
     )
 
