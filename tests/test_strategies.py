@@ -66,11 +66,28 @@ def test_rewards_keep_their_bounds(
         assert reward == 0.0 or abs(reward) >= np.finfo(np.float32).tiny
 
 
-def test_examples_hold_the_numbers_the_checks_rely_on() -> None:
+def _checks_examples(count: int) -> list:
+    """`count` examples as the checks draw them, several to a hypothesis example."""
+    from lerax_testing._subject import PER_DRAW, _scenario_groups
+
+    groups = _draw(
+        _scenario_groups(PER_DRAW, num_envs=3, max_steps=8, reward_options=None,
+                         training_log_names=lst.TRAINING_LOG_KEYS,
+                         training_log_strategy=None),
+        count // PER_DRAW,
+    )  # fmt: skip
+    return [s for group in groups for s in group]
+
+
+@pytest.mark.parametrize("drawn", ["public strategy", "checks' streams"])
+def test_examples_hold_the_numbers_the_checks_rely_on(drawn: str) -> None:
     """Across a default run's worth of examples: special and ordinary rewards of
     every magnitude, both `done` values, and iteration counts at the boundaries
     where "every N iterations" logic fires."""
-    examples = _draw(lst.scenarios(num_envs=3), 100)
+    if drawn == "public strategy":
+        examples = _draw(lst.scenarios(num_envs=3), 100)
+    else:
+        examples = _checks_examples(100)
     rewards = [r for s in examples for row in s.rewards for r in row]
     assert {0.0, 1.0, -1.0} <= set(rewards)
     assert any(abs(r) > 1e4 for r in rewards)
@@ -91,17 +108,9 @@ def test_a_stream_of_examples_holds_distinct_examples() -> None:
     """The checks' examples come several to a hypothesis example, their bytes
     one choice: hypothesis copies earlier choices of an example into later ones,
     and examples drawn as choices of their own came out as copies."""
-    from lerax_testing._subject import PER_DRAW, _scenario_groups
-
-    groups = _draw(
-        _scenario_groups(PER_DRAW, num_envs=3, max_steps=6, reward_options=None,
-                         training_log_names=lst.TRAINING_LOG_KEYS,
-                         training_log_strategy=None),
-        50,
-    )  # fmt: skip
-    examples = [s for group in groups for s in group]
-    assert len(examples) == 50 * PER_DRAW
-    assert len({repr(s) for s in examples}) >= len(examples) - PER_DRAW
+    examples = _checks_examples(400)
+    assert len(examples) == 400
+    assert len({repr(s) for s in examples}) >= 390
 
 
 def test_nonfinite_rewards_are_drawn_only_when_asked() -> None:
