@@ -9,12 +9,12 @@ into `MAX_KEYS` keys; `reset`, `on_training_start`, `on_iteration`,
 environments when the step methods are batched.
 
 Splitting and indexing eagerly cost one dispatched operation per key (some sixty
-per example); here one jitted function returns them all (compiled once per padded
-length and number of environments for the whole process). The jitted episode
-takes them as host data instead (`example_key_data`), made for a whole stream of
-examples at a time (`prefetch_key_data`, `KEY_BATCH` examples to a dispatch), and
-wraps them into keys inside the program: made one example at a time, as arrays
-of keys, they cost more than running the example.
+per example); here one jitted function makes them, as raw key data, for a whole
+stream of examples at a time (`prefetch_key_data`, `KEY_BATCH` examples to a
+dispatch; `example_key_data` for one). The jitted episode takes the data and
+wraps it into keys inside the program: made one example at a time, as arrays of
+keys, they cost more than running the example. The calls made one by one take
+keys (`example_keys`), wrapped from the same data by one more dispatch.
 """
 
 from __future__ import annotations
@@ -55,27 +55,14 @@ class ExampleKeys:
     stacked: Any
 
 
-@functools.partial(jax.jit, static_argnames=("impl", "partitionable"))
-def _root(seed: Any, *, impl: str, partitionable: bool) -> Any:
-    """The example's `MAX_KEYS` keys: the only hash every example needs, of one
-    shape, so compiled once per process (a threefry hash takes about 0.2 s to
-    compile on a CPU, per shape and per place it is used)."""
-    del partitionable  # part of the cache key: it changes what `split` gives
-    return jr.split(jr.key(seed, impl=impl), MAX_KEYS)
-
-
-@functools.partial(jax.jit, static_argnames=("length", "num_envs"))
-def _arrange(keys: Any, *, length: int, num_envs: int | None) -> Any:
-    """`(calls, reset, steps, stacked)` from the example's keys, for `length`
-    steps; `step_reset`'s and every step's key split over `num_envs`
-    environments by one vectorised hash (none when `num_envs` is `None`)."""
-    indices = jnp.asarray([1] + [6 + min(t, MAX_KEYS - 7) for t in range(length)])
-    chosen = keys[indices]
-    if num_envs is not None:
-        chosen = jax.vmap(lambda key: jr.split(key, num_envs))(chosen)
-    calls = {method: keys[index] for method, index in CALL_KEYS.items()}
-    steps = chosen[1:]
-    return calls, chosen[0], tuple(steps[t] for t in range(length)), steps
+@functools.partial(jax.jit, static_argnames=("impl",))
+def _typed(calls: Any, chosen: Any, *, impl: str) -> Any:
+    """`(calls, reset, steps, stacked)` of `ExampleKeys` from an example's key
+    data (`ExampleKeyData`): one dispatch, compiled once per shape."""
+    keys = wrap(chosen, impl)
+    steps = keys[1:]
+    return (wrap_calls(calls, impl), keys[0],
+            tuple(steps[t] for t in range(steps.shape[0])), steps)  # fmt: skip
 
 
 def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
@@ -94,9 +81,9 @@ def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
 def _example_keys(
     seed: int, length: int, num_envs: int | None, impl: str, partitionable: bool
 ) -> ExampleKeys:
-    root = _root(np.uint32(seed), impl=impl, partitionable=partitionable)
-    calls, reset, steps, stacked = _arrange(root, length=length, num_envs=num_envs)
-    return ExampleKeys(calls, reset, steps, stacked)
+    del partitionable  # part of the cache key: `example_key_data` reads it
+    data = example_key_data(seed, length, num_envs)
+    return ExampleKeys(*_typed(data.calls, data.chosen, impl=impl))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,9 +122,12 @@ def wrap_calls(data: Any, impl: str) -> dict[str, Any]:
 def _key_data(
     seeds: Any, *, length: int, num_envs: int | None, impl: str, partitionable: bool
 ) -> Any:
-    """`_root` and `_arrange` in one program, as raw key data, for every seed of
-    `seeds` (`KEY_BATCH` of them: compiled once per padded length and number of
-    environments)."""
+    """The raw key data of the example of every seed of `seeds` (`KEY_BATCH` of
+    them): each seed split into `MAX_KEYS` keys, then `step_reset`'s and every
+    step's key split over `num_envs` environments by one vectorised hash (none
+    when `num_envs` is `None`). Compiled once per padded length and number of
+    environments for the process: a threefry hash takes about 0.2 s to compile on
+    a CPU, per shape and per place it is used."""
     del partitionable  # part of the cache key: it changes what `split` gives
     indices = jnp.asarray([1] + [6 + min(t, MAX_KEYS - 7) for t in range(length)])
     calls = jnp.asarray(list(CALL_KEYS.values()))
