@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 import jax
-import numpy as np
 
 from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, WrappedInvoker, drive
 from .._globals import (
@@ -20,16 +19,11 @@ from .._report import Failure
 from .._source import source_line
 from .._subject import Subject, find_failure, method_failure
 from .._trace import jit_signature, signatures_equal
-from .._tree import comparable, diff, first_mismatch, float_leaves
+from .._tree import comparable, diff, first_mismatch, has_nan
 from ..strategies import Scenario
 from ._capture import GlobalRandomWatcher, capture_effects, formatted_log_records
 from ._mutation import mutation_failures
 from ._structure import _shape_scenario
-
-
-def _nan(tree: Any) -> bool:
-    """Whether a floating leaf of `tree` holds NaN (read through NumPy)."""
-    return any(bool(np.isnan(np.asarray(x)).any()) for _, x in float_leaves(tree))
 
 
 def _snapshot(callback: Any) -> tuple[Any, list[Any]]:
@@ -116,7 +110,8 @@ def check_purity(subject: Subject) -> list[Failure]:
                                        path="output")  # fmt: skip
                 if where is None:
                     continue
-                if a_calls is first_eager and _nan(a.output) and not _nan(b.output):
+                nan_eagerly = has_nan(a.output) and not has_nan(b.output)
+                if a_calls is first_eager and nan_eagerly:
                     return [
                         Failure(
                             "purity", a.method,
