@@ -18,6 +18,7 @@ import numpy as np
 from jax._src.lax import lax as lax_internal
 from jax.dtypes import canonicalize_dtype
 
+from ._contexts import count_dtype
 from .strategies import Scenario
 
 
@@ -53,10 +54,7 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
     rewards and dones padded with zeros to `length` steps, unbatched when there
     is one environment."""
     floating = canonicalize_dtype(float)
-    integer = canonicalize_dtype(jnp.int32)
-    # Lerax counts iterations in JAX's default integer (`jnp.array(0, dtype=int)`):
-    # int64 under x64, where optimisers count steps in int32.
-    counting = canonicalize_dtype(int)
+    integer = canonicalize_dtype(jnp.int32)  # optimisers count steps in int32
 
     def padded(rows: tuple[tuple[Any, ...], ...], dtype: Any) -> Any:
         array = np.zeros((length, len(rows[0]) if rows else num_envs), dtype=dtype)
@@ -66,7 +64,7 @@ def host_numbers(scenario: Scenario, num_envs: int, length: int) -> dict[str, An
 
     return {
         "loc": host_locals(scenario.locals_value),
-        "count": np.asarray(scenario.iteration_count, counting),
+        "count": np.asarray(scenario.iteration_count, count_dtype()),
         "opt": {"step": np.asarray(scenario.opt_step, integer)},
         "log": {k: np.asarray(v, floating) for k, v in scenario.training_log.items()},
         "dones": padded(scenario.dones, bool),

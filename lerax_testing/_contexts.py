@@ -16,7 +16,23 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+import jax.numpy as jnp
+from jax.dtypes import canonicalize_dtype
+
 from lerax_callback._family import OURS, CallbackApi
+
+
+def count_dtype() -> Any:
+    """The dtype iteration counts come in: JAX's default integer, as Lerax counts
+    (`jnp.array(0, dtype=int)`), so int64 under x64 (read when called, as x64 can
+    be switched on later)."""
+    return canonicalize_dtype(int)
+
+
+def zero_count() -> Any:
+    """An iteration count of zero, in `count_dtype`."""
+    return jnp.zeros((), count_dtype())
+
 
 KNOWN_FIELDS = frozenset(
     {

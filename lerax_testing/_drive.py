@@ -16,8 +16,6 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
-from jax.dtypes import canonicalize_dtype
 
 from ._arrays import scenario_arrays
 from ._calls import (  # noqa: F401  (re-exported for the checks)
@@ -28,7 +26,7 @@ from ._calls import (  # noqa: F401  (re-exported for the checks)
     call_table,
     tables,
 )
-from ._contexts import ContextBuilder
+from ._contexts import ContextBuilder, zero_count
 from ._episode import episode_function, padded_length, run_episode, split_static
 from ._keys import MAX_KEYS, example_keys, prefetch_key_data
 from ._records import Call, Trajectory
@@ -255,7 +253,7 @@ def drive(
     )
     state = call("reset", loc, keys.calls["reset"])
     step_state = call("step_reset", loc, keys.reset)
-    zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
+    zero = zero_count()
     state = call(
         "on_training_start", state, step_state, env, policy, zero, opt, loc,
         keys.calls["on_training_start"],

@@ -33,11 +33,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.dtypes import canonicalize_dtype
 
 from ._arrays import host_numbers, scenario_arrays, unstack
 from ._calls import cached, tables
-from ._contexts import ContextBuilder
+from ._contexts import ContextBuilder, zero_count
 from ._keys import CALL_KEYS, example_key_data, example_keys, wrap, wrap_calls
 from ._records import Call, Lazy, LazyCall, host
 
@@ -135,7 +134,7 @@ def _episode(table: dict[str, Any]) -> Any:
         reset_keys, step_keys = wrap(reset_keys, impl), wrap(step_keys, impl)
         state = table["reset"](callback, loc, keys["reset"])
         step_state = table["step_reset"](callback, loc, reset_keys)
-        zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
+        zero = zero_count()
         started = table["on_training_start"](
             callback, state, step_state, env, policy, zero, opt, loc,
             keys["on_training_start"],
@@ -273,7 +272,7 @@ def run_episode(
             "loc": arrays["locals"], "count": arrays["count"], "opt": arrays["opt"],
             "log": arrays["log"], "dones": arrays["dones"],
             "rewards": arrays["rewards"],
-            "zero": jnp.zeros((), canonicalize_dtype(int)),
+            "zero": zero_count(),
         }  # fmt: skip
         rows = unstack(ins, num_steps)
         inputs = [step_state] + [eqx.combine(r, step_static) for r in rows[1:]]

@@ -10,12 +10,11 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jax import lax
-from jax.dtypes import canonicalize_dtype
 from jaxtyping import Array, Bool, Float, Int, Key, PyTree
 
 from lerax_callback._family import callback_api
 
-from ._contexts import ContextBuilder
+from ._contexts import ContextBuilder, zero_count
 from ._protocol import require_protocol
 from ._tree import is_weak, pformat_values, scan_promotes
 from .toy import ToyEnv, ToyPolicy, toy_training_log
@@ -145,8 +144,7 @@ def _train(
         )
         state = callback.reset(reset_ctx, key=callback_key)
     opt_state = {"step": jnp.zeros((), jnp.int32)}
-    # Counted in the default integer, as Lerax counts (int64 under x64).
-    iteration_count = jnp.zeros((), canonicalize_dtype(int))
+    iteration_count = zero_count()
     training_locals = {"num_envs": num_envs, "num_steps": num_steps}
     if callback is not None:
         state = callback.on_training_start(

@@ -26,11 +26,10 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jax import lax
-from jax.dtypes import canonicalize_dtype
 
 from ._arrays import scenario_arrays
 from ._calls import cached, tables
-from ._contexts import ContextBuilder
+from ._contexts import ContextBuilder, zero_count
 from .strategies import Scenario
 from .toy import toy_training_log
 
@@ -47,7 +46,7 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         dones: Any, key: Any,
     ) -> Any:  # fmt: skip
         keys = jr.split(key, 4)
-        zero = jnp.zeros((), canonicalize_dtype(int))  # as Lerax counts
+        zero = zero_count()
         state = table["reset"](callback, loc, keys[0])
         step_state = table["step_reset"](callback, loc, env_keys(keys[1]))
         state = table["on_training_start"](

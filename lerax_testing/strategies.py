@@ -26,12 +26,11 @@ from typing import Any
 import jax.numpy as jnp
 import jax.random as jr
 from hypothesis import strategies as st
-from jax.dtypes import canonicalize_dtype
 from jaxtyping import Array, Bool, Float, Int, Key
 
 from lerax_callback._family import OURS, callback_api
 
-from ._contexts import ContextBuilder
+from ._contexts import ContextBuilder, count_dtype
 from ._encoding import FloatDecoder, RowDecoder, TailDecoder, as_float32
 from .toy import ToyEnv, ToyPolicy
 
@@ -118,9 +117,7 @@ def iteration_count_values() -> st.SearchStrategy[int]:
 def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
     """Scalar iteration counts in JAX's default integer dtype, as Lerax counts
     (int32; int64 with `jax_enable_x64`)."""
-    return iteration_count_values().map(
-        lambda i: jnp.asarray(i, dtype=canonicalize_dtype(int))
-    )
+    return iteration_count_values().map(lambda i: jnp.asarray(i, dtype=count_dtype()))
 
 
 LERAX_PPO_LOG_KEYS = (
