@@ -54,8 +54,8 @@ sys.path.insert(0, str(ROOT / "examples"))
 import lerax_callback as lc  # noqa: E402
 from lerax_callback._family import OURS, callback_api  # noqa: E402
 from lerax_testing import check_callback, run_training  # noqa: E402
-from lerax_testing._contexts import ContextBuilder  # noqa: E402
-from lerax_testing._keys import _KEY_DATA, _example_keys  # noqa: E402
+from lerax_testing._engine._contexts import ContextBuilder  # noqa: E402
+from lerax_testing._engine._keys import _KEY_DATA, _example_keys  # noqa: E402
 from lerax_testing._subject import _STREAMS  # noqa: E402
 from lerax_testing.toy import toy_training_log  # noqa: E402
 

@@ -15,15 +15,16 @@ if _typing.TYPE_CHECKING:
 
     from . import strategies as strategies, toy as toy
     from ._config import ConfigError as ConfigError
-    from ._harness import check_callback as check_callback
-    from ._loop import TrainingResult as TrainingResult, run_training as run_training
-    from ._report import (
+    from ._explain._report import (
         CHECKS as CHECKS,
         CheckResult as CheckResult,
         ConformanceError as ConformanceError,
         Failure as Failure,
         Report as Report,
     )
+    from ._harness import check_callback as check_callback
+    from ._loop._run import run_training as run_training
+    from ._loop._training import TrainingResult as TrainingResult
 
 # Public name -> (submodule, attribute in it; `None` for the submodule itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -31,13 +32,13 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "toy": (".toy", None),
     "ConfigError": ("._config", "ConfigError"),
     "check_callback": ("._harness", "check_callback"),
-    "TrainingResult": ("._loop", "TrainingResult"),
-    "run_training": ("._loop", "run_training"),
-    "CHECKS": ("._report", "CHECKS"),
-    "CheckResult": ("._report", "CheckResult"),
-    "ConformanceError": ("._report", "ConformanceError"),
-    "Failure": ("._report", "Failure"),
-    "Report": ("._report", "Report"),
+    "TrainingResult": ("._loop._training", "TrainingResult"),
+    "run_training": ("._loop._run", "run_training"),
+    "CHECKS": ("._explain._report", "CHECKS"),
+    "CheckResult": ("._explain._report", "CheckResult"),
+    "ConformanceError": ("._explain._report", "ConformanceError"),
+    "Failure": ("._explain._report", "Failure"),
+    "Report": ("._explain._report", "Report"),
     "is_checking": ("lerax_callback._checking", "is_checking"),
 }
 

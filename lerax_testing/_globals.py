@@ -17,7 +17,7 @@ from typing import Any
 import jax
 from hypothesis import settings
 
-from ._source import user_frame
+from ._explain._source import user_frame
 
 ConfigSnapshot = dict[str, Any]
 """`{flag name: value}` for every JAX configuration flag, global values."""

@@ -16,19 +16,24 @@ from lerax_callback import callback_state_types
 from lerax_callback._checking import checking
 from lerax_callback._family import OURS, callback_api
 
-from ._advice import advise
 from ._checks import CHECK_FUNCTIONS
 from ._config import ConfigError
-from ._contexts import ContextBuilder
-from ._drive import Env
+from ._engine._contexts import ContextBuilder
+from ._engine._drive import Env
+from ._engine._scenario import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
+from ._explain._advice import advise
+from ._explain._report import CheckResult, Failure, Report, merge_failures
+from ._explain._reproduce import Replay
+from ._explain._source import (
+    class_location,
+    error_details,
+    error_summary,
+    user_location,
+)
 from ._globals import restore_jax_config
-from ._protocol import require_protocol
-from ._report import CheckResult, Failure, Report, merge_failures
-from ._reproduce import Replay
+from ._loop._protocol import require_protocol
 from ._settings import Settings, resolve_settings
-from ._source import class_location, error_details, error_summary, user_location
 from ._subject import Subject
-from .strategies import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
 from .toy import ToyEnv, ToyPolicy
 
 ProgressHook = Callable[[str, str], None]

@@ -29,14 +29,12 @@ from ._config import (
     validate_skip,
     validate_spec,
 )
-from ._report import CHECKS
+from ._engine import MAX_STEPS
+from ._explain._report import CHECKS
 
 DEFAULT_MAX_EXAMPLES = 20
 DEFAULT_NUM_ENVS = 3
 DEFAULT_MAX_STEPS = 6
-MAX_STEPS = 58
-"""The longest generated rollout: the drivers split a fixed number of keys per
-example, six of them for the non-step methods."""
 
 CI_SEED = 20261124
 """The seed of a run in CI when none is given, so that CI runs are reproducible

@@ -1,10 +1,10 @@
 """What every check receives: the callback under test and the run's options, and
-the hypothesis loop that finds and shrinks failing examples."""
+the examples drawn for it (`Subject.stream`), shared between checks and subjects.
+`_search` finds and shrinks failing examples."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 from hypothesis import (
@@ -17,18 +17,10 @@ from hypothesis import (
     strategies as st,
 )
 
-from ._drive import Env, MethodError
-from ._encoding import ExampleDecoder
-from ._report import Failure
-from ._reproduce import Replay
-from ._source import (
-    error_details,
-    error_summary,
-    explain_tracer_error,
-    source_line,
-    user_location,
-)
-from .strategies import TRAINING_LOG_KEYS, Scenario, _decoders, _scenario
+from ._engine._drive import Env
+from ._engine._encoding import ExampleDecoder
+from ._engine._scenario import TRAINING_LOG_KEYS, Scenario, decoders, scenario_from
+from ._explain._reproduce import Replay
 
 
 @dataclasses.dataclass
@@ -99,7 +91,7 @@ class Subject:
         as `find_failure`'s hypothesis run generates them when none fails."""
         drawn: dict[str, Scenario] = {}  # by `repr`: a training log is a dict
 
-        @_settings(draws(max_examples), (Phase.generate,))
+        @hypothesis_settings(draws(max_examples), (Phase.generate,))
         @hypothesis_seed(self.seed)
         @given(self.groups(num_envs))
         def draw(group: tuple[Scenario, ...]) -> None:
@@ -107,6 +99,25 @@ class Subject:
 
         draw()
         return list(drawn.values())[:max_examples]
+
+    def shape_scenario(self, num_envs: int) -> Scenario:
+        """A fixed example for the checks that trace once: two steps, the second
+        ending every episode, and a training log like the generated ones (the first
+        generated example's, with a training-log strategy), so that its calls trace
+        as the generated examples' do."""
+        if self.training_log_strategy is None:
+            log = dict.fromkeys(self.training_log_names, 0.5)
+        else:
+            log = self.stream(self.num_envs, self.max_examples)[0].training_log
+        return Scenario(
+            seed=0,
+            rewards=((1.0,) * num_envs, (0.5,) * num_envs),
+            dones=((False,) * num_envs, (True,) * num_envs),
+            iteration_count=1,
+            training_log=log,
+            opt_step=1,
+            locals_value=0.0,
+        )
 
     def beyond_few(self, num_envs: int) -> set[int]:
         """The ids of this run's examples for `num_envs` after the first
@@ -142,7 +153,7 @@ def _scenario_groups(
     drawn as choices of their own would often repeat one another."""
     decode = ExampleDecoder(
         max_steps,
-        *_decoders(num_envs, reward_options, training_log_names, training_log_strategy),
+        *decoders(num_envs, reward_options, training_log_names, training_log_strategy),
     )
     size = decode.size
     logs = (
@@ -153,7 +164,7 @@ def _scenario_groups(
 
     def build(data: bytes, logs: tuple[Any, ...]) -> tuple[Scenario, ...]:
         return tuple(
-            _scenario(decode(data[i * size : (i + 1) * size]), log)
+            scenario_from(decode(data[i * size : (i + 1) * size]), log)
             for i, log in enumerate(logs)
         )
 
@@ -208,16 +219,9 @@ only the shapes and dtypes, the same for every example. The jitted checks take
 every example asked for."""
 
 
-class FoundFailure(Exception):
-    """Raised inside a hypothesis example to make hypothesis shrink it."""
-
-    def __init__(self, failures: list[Failure]):
-        super().__init__("; ".join(f.message for f in failures))
-        self.failures = failures
-        self.flaky = False  # failed once, passed on replay (`_found_in`)
-
-
-def _settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
+def hypothesis_settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
+    """Hypothesis settings for the harness's own runs: quiet, no database, no
+    deadline, only `phases`."""
     return settings(
         max_examples=max_examples,
         deadline=None,
@@ -228,157 +232,4 @@ def _settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:
         report_multiple_bugs=False,
         verbosity=Verbosity.quiet,
         phases=phases,
-    )
-
-
-def find_failure(
-    subject: Subject,
-    check: str,
-    test: Callable[[Scenario], list[Failure]],
-    *,
-    num_envs: int,
-    max_examples: int | None = None,
-) -> list[Failure]:
-    """Run `test` on generated scenarios; return the failures of the shrunk example.
-
-    `test` returns the failures it finds in one scenario (empty when it passes).
-    Hypothesis shrinks the first failing scenario to the shortest one that still
-    fails, and the returned failures carry its description and a reproducer.
-    """
-
-    count = max_examples or subject.max_examples
-    # The examples pass through the shared stream first (drawn once for every
-    # check); only a check that fails one runs hypothesis, to find and shrink it.
-    stream = subject.stream(num_envs, count)
-    found = next(((i, s, f) for i, s in enumerate(stream) if (f := test(s))), None)
-    if found is None:
-        return []
-    index, scenario, first = found
-    first = [
-        dataclasses.replace(f, example=f.example or scenario.describe(),
-                            reproducer=f.reproducer or subject.reproducer(check))
-        for f in first
-    ]  # fmt: skip
-
-    last: dict[str, Scenario] = {}
-    # Hypothesis draws the stream's examples again before the failing one, and
-    # shrinking leaves the examples beside it at the simplest: what passed once
-    # is not run again.
-    passed = {repr(s) for s in stream[:index]}  # by `repr`, as `Subject._draw`
-
-    @_settings(draws(count), (Phase.explicit, Phase.generate, Phase.shrink))
-    @hypothesis_seed(subject.seed)
-    @given(subject.groups(num_envs))
-    def run(group: tuple[Scenario, ...]) -> None:
-        for scenario in group:
-            if repr(scenario) in passed:
-                continue
-            failures = test(scenario)
-            if failures:
-                last["scenario"] = scenario
-                raise FoundFailure(failures)
-            passed.add(repr(scenario))
-
-    try:
-        try:
-            run()
-        except BaseExceptionGroup as group:  # hypothesis's FlakyFailure
-            found = _found_in(group)
-            if found is None:
-                raise
-            raise found from group
-    except FoundFailure as found:
-        scenario = last.get("scenario")
-        failures = found.failures
-        if scenario is not None and not found.flaky:
-            scenario, failures = _fewer_steps(test, scenario, failures)
-        reproducer = subject.reproducer(check)
-        return [
-            dataclasses.replace(
-                failure,
-                example=failure.example
-                or (scenario.describe() if scenario is not None else None),
-                reproducer=failure.reproducer or reproducer,
-            )
-            for failure in failures
-        ]
-    return first  # hypothesis did not fail it again: the failure as first found
-
-
-def _fewer_steps(
-    test: Callable[[Scenario], list[Failure]],
-    scenario: Scenario,
-    failures: list[Failure],
-) -> tuple[Scenario, list[Failure]]:
-    """`scenario` without the steps its failure does not need, each dropped in
-    turn and kept out while `test` still fails. Hypothesis shrinks an example's
-    bytes towards zero, but cannot move a failing step earlier: a failure at the
-    sixth step was reported with five zero steps before it."""
-    t = 0
-    while scenario.num_steps > 1 and t < scenario.num_steps:
-        fewer = dataclasses.replace(
-            scenario,
-            rewards=scenario.rewards[:t] + scenario.rewards[t + 1 :],
-            dones=scenario.dones[:t] + scenario.dones[t + 1 :],
-        )
-        found = test(fewer)
-        if found:
-            scenario, failures = fewer, found
-        else:
-            t += 1
-    return scenario, failures
-
-
-def _found_in(group: BaseExceptionGroup) -> FoundFailure | None:
-    """The `FoundFailure` inside a flaky-failure group: the example failed once and
-    passed on replay, which for a callback means it keeps state between calls."""
-    for error in group.exceptions:
-        if isinstance(error, FoundFailure):
-            error.flaky = True
-            error.failures = [
-                dataclasses.replace(
-                    f,
-                    message=f.message + " (Replaying the same example did not fail "
-                    "again: the callback changes from one call to the next.)",
-                )
-                for f in error.failures
-            ]
-            return error
-        if isinstance(error, BaseExceptionGroup):
-            found = _found_in(error)
-            if found is not None:
-                return found
-    return None
-
-
-def method_failure(
-    check: str,
-    error: BaseException,
-    subject: Subject,
-    *,
-    method: str | None = None,
-    doing: str = "",
-    advice: str | None = None,
-) -> Failure:
-    """A failure for a method that raised, with the user's line and advice."""
-    if isinstance(error, MethodError):
-        method = method or error.method
-        error = error.error
-    location = user_location(error, subject.callback)
-    line = source_line(location)
-    explained = explain_tracer_error(error)
-    where = f" at `{line}`" if line else ""
-    if explained is not None:
-        what, fix = explained
-        message = f"`{method}` {doing}fails{where}: {what}."
-        advice = fix
-    else:
-        message = f"`{method}` {doing}raised {error_summary(error)}{where}."
-    return Failure(
-        check=check,
-        method=method,
-        message=message,
-        location=location,
-        advice=advice,
-        details=error_details(error),
     )

@@ -39,7 +39,7 @@ from ._settings import (
 )
 
 if TYPE_CHECKING:
-    from ._report import Report
+    from ._explain._report import Report
 
 __all__ = ["callback_conformance", "conformance_suite"]
 

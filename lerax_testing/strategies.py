@@ -20,7 +20,6 @@ differ) and, by default, magnitudes above `1e6`.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import jax.numpy as jnp
@@ -30,14 +29,21 @@ from jaxtyping import Array, Bool, Float, Int, Key
 
 from lerax_callback._family import OURS, callback_api
 
-from ._contexts import ContextBuilder, count_dtype
-from ._encoding import FloatDecoder, RowDecoder, TailDecoder, as_float32
+from ._engine._contexts import ContextBuilder, count_dtype
+from ._engine._encoding import as_float32
+from ._engine._scenario import (
+    BOUNDARY_COUNTS as BOUNDARY_COUNTS,
+    LERAX_PPO_LOG_KEYS as LERAX_PPO_LOG_KEYS,
+    LOGGING_PERIODS as LOGGING_PERIODS,
+    POWERS_OF_TEN as POWERS_OF_TEN,
+    REWARD_BOUND as REWARD_BOUND,
+    SPECIAL_REWARDS as SPECIAL_REWARDS,
+    TRAINING_LOG_KEYS as TRAINING_LOG_KEYS,
+    Scenario as Scenario,
+    decoders,
+    scenario_from,
+)
 from .toy import ToyEnv, ToyPolicy
-
-REWARD_BOUND = 1e6
-"""The largest reward magnitude drawn by default, about what real environments give."""
-
-SPECIAL_REWARDS = (0.0, 1.0, -1.0, 1e-30, -1e-30, REWARD_BOUND, -REWARD_BOUND)
 
 
 def reward_values(
@@ -86,22 +92,6 @@ def keys() -> st.SearchStrategy[Key[Array, ""]]:
     return seeds().map(jr.key)
 
 
-POWERS_OF_TEN = tuple(10**k for k in range(1, 7))
-"""Round iteration counts, where "every N iterations" logic fires."""
-
-LOGGING_PERIODS = (8, 16, 25, 32, 50, 64, 128, 250, 256, 500, 512, 1024, 2000, 5000)
-
-BOUNDARY_COUNTS = tuple(
-    sorted(
-        {0, 1, 2, 2**31 // 4}
-        | {n + d for n in POWERS_OF_TEN for d in (-1, 1)}
-        | {p * m for p in LOGGING_PERIODS for m in (1, 2, 3)}
-    )
-)
-"""Iteration counts rich in boundaries: powers of ten's neighbours, multiples of
-common logging periods, and a large value."""
-
-
 def iteration_count_values() -> st.SearchStrategy[int]:
     """Iteration counts: 0 and 1, powers of ten (a branch of their own, so that a
     defect that shows only at `iteration_count == 1000` is found by default),
@@ -118,19 +108,6 @@ def iteration_counts() -> st.SearchStrategy[Int[Array, ""]]:
     """Scalar iteration counts in JAX's default integer dtype, as Lerax counts
     (int32; int64 with `jax_enable_x64`)."""
     return iteration_count_values().map(lambda i: jnp.asarray(i, dtype=count_dtype()))
-
-
-LERAX_PPO_LOG_KEYS = (
-    "approx_kl", "loss", "policy_loss", "value_loss", "entropy_loss",
-    "explained_variance",
-)  # fmt: skip
-"""The metrics Lerax's PPO logs after each iteration, scalar floats: the
-training-log keys generated for a `lerax.callback` callback."""
-
-TRAINING_LOG_KEYS = (*LERAX_PPO_LOG_KEYS, "mean_reward")
-"""PPO's metrics and the iteration's mean reward: the reference loop's log, and
-the training-log keys generated for a `lerax_callback` callback (which may run
-in the reference loop or in Lerax)."""
 
 
 def training_log_values(
@@ -166,48 +143,6 @@ def locals_dicts() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Scenario:
-    """One generated training episode, as plain numbers.
-
-    The harness drives a callback through it: `reset`, `step_reset`,
-    `on_training_start`, one `on_step` per row of `rewards` and `dones` (one column
-    per environment), `on_iteration`, `continue_training`, `on_training_end`.
-    """
-
-    seed: int
-    rewards: tuple[tuple[float, ...], ...]
-    dones: tuple[tuple[bool, ...], ...]
-    iteration_count: int
-    training_log: dict[str, float]
-    opt_step: int
-    locals_value: float
-
-    @property
-    def num_steps(self) -> int:
-        return len(self.rewards)
-
-    @property
-    def num_envs(self) -> int:
-        return len(self.rewards[0]) if self.rewards else 0
-
-    def describe(self) -> str:
-        """A readable, copy-pasteable description of the example."""
-
-        def fmt(row: tuple[Any, ...]) -> str:
-            return "[" + ", ".join(repr(v) for v in row) + "]"
-
-        lines = [
-            f"seed={self.seed}",
-            f"{self.num_steps} step(s) over {self.num_envs} environment(s):",
-        ]
-        for t, (r, d) in enumerate(zip(self.rewards, self.dones, strict=True)):
-            lines.append(f"  step {t}: reward={fmt(r)} done={fmt(d)}")
-        lines.append(f"iteration_count={self.iteration_count}")
-        lines.append(f"training_log={self.training_log!r}")
-        return "\n".join(lines)
-
-
 def scenarios(
     *,
     num_envs: int = 1,
@@ -222,14 +157,14 @@ def scenarios(
     shrinking deletes the steps a failure does not need and reports it on the
     shortest sequence that shows it.
     """
-    row, tail = _decoders(num_envs, reward_options, training_log_names,
+    row, tail = decoders(num_envs, reward_options, training_log_names,
                           training_log_strategy)  # fmt: skip
 
     def build(data: bytes, rows: list[bytes], log: dict[str, float] | None) -> Scenario:
         steps = [row(r) for r in rows]
         numbers = {**tail(data), "rewards": tuple(r for r, _ in steps),
                    "dones": tuple(d for _, d in steps)}  # fmt: skip
-        return _scenario(numbers, log)
+        return scenario_from(numbers, log)
 
     return st.builds(
         build,
@@ -241,30 +176,6 @@ def scenarios(
         ),
         st.none() if training_log_strategy is None else training_log_strategy,
     )
-
-
-def _decoders(
-    num_envs: int,
-    reward_options: dict[str, Any] | None,
-    training_log_names: tuple[str, ...],
-    training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
-) -> tuple[RowDecoder, TailDecoder]:
-    """The decoders of a step's bytes and of an example's other numbers."""
-    options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
-               "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
-    return (
-        RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options)),
-        TailDecoder(
-            () if training_log_strategy is not None else training_log_names,
-            powers_of_ten=POWERS_OF_TEN, boundary_counts=BOUNDARY_COUNTS,
-        ),
-    )  # fmt: skip
-
-
-def _scenario(numbers: dict[str, Any], log: dict[str, float] | None) -> Scenario:
-    if log is not None:
-        numbers["training_log"] = log
-    return Scenario(**numbers)
 
 
 def _strategy(value: Any) -> st.SearchStrategy[Any]:

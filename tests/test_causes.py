@@ -9,16 +9,16 @@ import dataclasses
 
 import pytest
 
-from lerax_testing._advice import GENERIC_ADVICE, advise
-from lerax_testing._causes import group_failures
-from lerax_testing._failure import Failure
+from lerax_testing._explain._advice import GENERIC_ADVICE, advise
+from lerax_testing._explain._causes import group_failures
+from lerax_testing._explain._failure import Failure
+from lerax_testing._explain._report import CHECKS, CheckResult, Report
+from lerax_testing._explain._sentences import shorten
+from lerax_testing._explain._source import error_summary, message_summary
 from lerax_testing._formats import RunResult, render
 from lerax_testing._formats._results import Outcome
 from lerax_testing._formats._table import WIDTH
-from lerax_testing._report import CHECKS, CheckResult, Report
-from lerax_testing._sentences import shorten
 from lerax_testing._settings import Settings
-from lerax_testing._source import error_summary, message_summary
 
 AT = ("/project/callbacks.py", 32)
 IF = "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value"

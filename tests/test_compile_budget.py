@@ -128,7 +128,7 @@ def test_checks_share_one_stream_of_examples(warm, monkeypatch):
 def test_example_keys_are_made_a_batch_to_a_dispatch(warm, monkeypatch):
     """The jitted episodes take their keys as data made for a whole stream of
     examples at once: a few dispatches for a check, not two per example."""
-    from lerax_testing import _keys
+    from lerax_testing._engine import _keys
 
     made: list[int] = []
     original = _keys._key_data
@@ -150,8 +150,8 @@ def test_key_data_wraps_to_the_keys_the_eager_calls_take():
     import jax.random as jr
     import numpy as np
 
+    from lerax_testing._engine._keys import CALL_KEYS, example_key_data, example_keys
     from lerax_testing._globals import restore_jax_config
-    from lerax_testing._keys import CALL_KEYS, example_key_data, example_keys
 
     for impl in (None, "rbg"):
         with restore_jax_config():
@@ -207,8 +207,8 @@ def test_example_keys_follow_the_configured_prng_implementation():
     import jax
     import jax.random as jr
 
+    from lerax_testing._engine._keys import example_keys
     from lerax_testing._globals import restore_jax_config
-    from lerax_testing._keys import example_keys
 
     default = example_keys(7, 8, None).calls["reset"]
     with restore_jax_config():
@@ -224,7 +224,7 @@ def test_a_callback_that_assigns_to_itself_runs_with_what_it_holds_now():
     callback's own leaves change (the `purity` check reports the change)."""
     from zoo import SelfMutating
 
-    from lerax_testing._drive import Env, _parts
+    from lerax_testing._engine._drive import Env, _parts
     from lerax_testing.toy import ToyEnv, ToyPolicy
 
     callback = SelfMutating()

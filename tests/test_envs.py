@@ -21,8 +21,8 @@ import lerax_callback as lc
 from lerax_testing import ConfigError, ConformanceError, check_callback, run_training
 from lerax_testing._cli._main import main
 from lerax_testing._config import load_project_config
-from lerax_testing._protocol import protocol_problems, require_protocol
-from lerax_testing._reproduce import Replay
+from lerax_testing._explain._reproduce import Replay
+from lerax_testing._loop._protocol import protocol_problems, require_protocol
 from lerax_testing._settings import Settings, resolve_settings
 from lerax_testing.toy import ToyAttributeError, ToyEnv, ToyPolicy
 

@@ -120,6 +120,86 @@ def test_formats_do_not_import_the_command():
     }
 
 
+LAYERS = {
+    "lerax_testing._engine": (
+        "lerax_callback",
+        "lerax_testing._engine",
+        "lerax_testing._tree",
+        "lerax_testing.toy",
+    ),
+    "lerax_testing._explain": (
+        "lerax_callback",
+        "lerax_testing._explain",
+        "lerax_testing._settings",
+        "lerax_testing._config",
+        "lerax_testing._engine",  # the package alone: `MAX_STEPS`, no JAX
+    ),
+    "lerax_testing._loop": (
+        "lerax_callback",
+        "lerax_testing._loop",
+        "lerax_testing._engine",
+        "lerax_testing._tree",
+        "lerax_testing.toy",
+    ),
+}
+"""What each subpackage of the harness may import: the engine drives callbacks and
+knows nothing of checks or reports; explaining a failure needs no engine; the
+reference loop needs the engine's contexts only."""
+
+
+@pytest.mark.parametrize("subpackage", sorted(LAYERS))
+def test_each_subpackage_imports_only_the_layers_below_it(subpackage):
+    members = [n for n in GRAPH if _inside(n, subpackage)]
+    assert len(members) > 1, f"{subpackage} has no modules"
+    allowed = LAYERS[subpackage]
+    for name in members:
+        bad = {t for t in GRAPH[name] if not _inside(t, *allowed)}
+        assert not bad, f"{name} imports {sorted(bad)}, outside {allowed}"
+
+
+def test_explanations_import_the_engine_package_alone():
+    """`_explain` reads `MAX_STEPS` from the engine's package, never a module that
+    imports JAX."""
+    for name, targets in GRAPH.items():
+        if _inside(name, "lerax_testing._explain"):
+            deep = {t for t in targets if t.startswith("lerax_testing._engine.")}
+            assert not deep, f"{name} imports {sorted(deep)}"
+
+
+def _private_names_imported() -> list[str]:
+    """`from module import _name` where `_name` is no module: a private name
+    crossing modules."""
+    found = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and not any(m.endswith("." + alias.name) for m in MODULES):
+                    found.append(f"{name}: {alias.name}")
+    return found
+
+
+def test_no_private_name_crosses_modules():
+    assert _private_names_imported() == []
+
+
+MAX_TOP_LEVEL_PRIVATE = 8
+
+
+def test_few_private_modules_at_the_top_of_the_harness():
+    """Private modules of `lerax_testing` live in subpackages named by idea; only a
+    few that every idea uses sit at the top."""
+    top = sorted(
+        path.stem
+        for path in (ROOT / "lerax_testing").glob("_*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    )
+    assert top, "no private modules found"
+    assert len(top) <= MAX_TOP_LEVEL_PRIVATE, top
+
+
 def _cycles() -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -177,10 +257,10 @@ def test_every_subpackage_says_what_it_holds():
 
 def test_the_layering_test_sees_a_cycle():
     """The cycle finder itself: a planted cycle is found."""
-    GRAPH["lerax_testing._tree"].add("lerax_testing._report")
-    GRAPH["lerax_testing._report"].add("lerax_testing._tree")
+    GRAPH["lerax_testing._tree"].add("lerax_testing._explain._report")
+    GRAPH["lerax_testing._explain._report"].add("lerax_testing._tree")
     try:
-        assert ["lerax_testing._report", "lerax_testing._tree"] in _cycles()
+        assert ["lerax_testing._explain._report", "lerax_testing._tree"] in _cycles()
     finally:
-        GRAPH["lerax_testing._tree"].discard("lerax_testing._report")
-        GRAPH["lerax_testing._report"].discard("lerax_testing._tree")
+        GRAPH["lerax_testing._tree"].discard("lerax_testing._explain._report")
+        GRAPH["lerax_testing._explain._report"].discard("lerax_testing._tree")

@@ -30,7 +30,7 @@ from lerax.policy import MLPActorCriticPolicy  # noqa: E402
 
 import lerax_callback as lc  # noqa: E402
 from lerax_testing import strategies as lst  # noqa: E402
-from lerax_testing._arrays import host_locals  # noqa: E402
+from lerax_testing._engine._arrays import host_locals  # noqa: E402
 
 pytestmark = pytest.mark.lerax
 

@@ -15,7 +15,7 @@ import pytest
 from zoo import DEFECTS
 
 from lerax_testing import check_callback
-from lerax_testing._causes import group_failures
+from lerax_testing._explain._causes import group_failures
 from lerax_testing._globals import restore_jax_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """The generated examples: the numbers the checks rely on are drawn, bounds hold,
-and failing examples shrink to simple values (`lerax_testing._encoding`)."""
+and failing examples shrink to simple values (`lerax_testing._engine._encoding`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, seed, settings, strategies as st
 
 from lerax_testing import strategies as lst
-from lerax_testing._encoding import FloatDecoder, RowDecoder, TailDecoder
+from lerax_testing._engine._encoding import FloatDecoder, RowDecoder, TailDecoder
 
 QUICK = settings(max_examples=200, database=None, deadline=None,
                  suppress_health_check=list(HealthCheck))  # fmt: skip

@@ -5,7 +5,7 @@ may import the harness core, never the command or the formats."""
 
 from collections.abc import Callable
 
-from .._report import CHECKS, Failure
+from .._explain._report import CHECKS, Failure
 from .._subject import Subject
 from ._api import check_api
 from ._execution import check_jit, check_runs, check_types

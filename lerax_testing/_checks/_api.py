@@ -12,7 +12,7 @@ from lerax_callback import callback_state_types
 from lerax_callback._callback import CALLBACK_METHODS
 from lerax_callback._family import callback_api
 
-from .._report import Failure
+from .._explain._report import Failure
 from .._subject import Subject
 
 

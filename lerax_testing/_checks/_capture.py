@@ -26,7 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._drive import Invoker, WrappedInvoker
+from .._engine._drive import Invoker, WrappedInvoker
 
 _FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper)
 """File objects whose writes leave the process (unlike a `StringIO`'s)."""

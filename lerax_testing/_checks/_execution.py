@@ -9,10 +9,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .._drive import Call, Invoker, MethodError, drive, drive_jit_first
-from .._report import Failure
-from .._subject import Subject, find_failure, method_failure
-from ..strategies import Scenario
+from .._engine._drive import Call, Invoker, MethodError, drive, drive_jit_first
+from .._engine._scenario import Scenario
+from .._explain._report import Failure
+from .._search import find_failure, method_failure
+from .._subject import Subject
 
 ITERATION_METHODS = ("reset", "on_iteration", "on_training_start", "on_training_end")
 STEP_METHODS = ("step_reset", "on_step")

@@ -9,13 +9,14 @@ import equinox as eqx
 import jax
 from jax.experimental import checkify
 
-from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
-from .._episode import StaticPart, split_static
-from .._report import Failure
-from .._source import user_frame
-from .._subject import Subject, find_failure
+from .._engine._drive import Call, Invoker, MethodError, Trajectory, drive, tables
+from .._engine._episode import StaticPart, split_static
+from .._engine._scenario import Scenario
+from .._explain._report import Failure
+from .._explain._source import user_frame
+from .._search import find_failure
+from .._subject import Subject
 from .._tree import float_leaves, has_nan
-from ..strategies import Scenario
 
 
 def _first_nan(tree: Any, root: str) -> str | None:

@@ -24,11 +24,10 @@ from typing import Any
 import equinox as eqx
 import jax
 
-from .._drive import ARGUMENT_NAMES, Invoker, MethodError, WrappedInvoker, drive
-from .._report import Failure
-from .._source import source_line, user_frame
+from .._engine._drive import ARGUMENT_NAMES, Invoker, MethodError, WrappedInvoker, drive
+from .._explain._report import Failure
+from .._explain._source import source_line, user_frame
 from .._subject import Subject
-from ._structure import _shape_scenario
 
 CONTEXT_FIELDS: dict[str, str] = {
     "loc": "locals",
@@ -161,7 +160,7 @@ def find_mutations(subject: Subject) -> list[Mutation]:
     in-place changes its methods make to the containers they receive."""
     watching = _WatchingInvoker(Invoker(jit=False, batched=False))
     try:
-        drive(subject.callback, _shape_scenario(subject, 1), watching, subject.context)
+        drive(subject.callback, subject.shape_scenario(1), watching, subject.context)
     except MethodError:
         pass  # a method that raises is the `runs` check's finding; keep what we saw
     return watching.mutations
@@ -315,7 +314,7 @@ def _locate(subject: Subject) -> dict[tuple[str, str], tuple[str, int] | None]:
     recorder = _Recorder(subject.callback)
     invoker = _RecordingInvoker(Invoker(jit=False, batched=False), recorder)
     try:
-        drive(subject.callback, _shape_scenario(subject, 1), invoker, subject.context)
+        drive(subject.callback, subject.shape_scenario(1), invoker, subject.context)
     except Exception:  # the first run found the change; the line is a bonus
         pass
     return recorder.lines

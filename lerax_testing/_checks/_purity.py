@@ -7,7 +7,18 @@ from typing import Any
 
 import jax
 
-from .._drive import ARGUMENT_NAMES, Call, Invoker, MethodError, WrappedInvoker, drive
+from .._engine._drive import (
+    ARGUMENT_NAMES,
+    Call,
+    Invoker,
+    MethodError,
+    WrappedInvoker,
+    drive,
+)
+from .._engine._scenario import Scenario
+from .._engine._trace import jit_signature, signatures_equal
+from .._explain._report import Failure
+from .._explain._source import source_line
 from .._globals import (
     ConfigUpdate,
     config_changes,
@@ -15,15 +26,11 @@ from .._globals import (
     recording_config_updates,
     restore_config,
 )
-from .._report import Failure
-from .._source import source_line
-from .._subject import Subject, find_failure, method_failure
-from .._trace import jit_signature, signatures_equal
+from .._search import find_failure, method_failure
+from .._subject import Subject
 from .._tree import comparable, diff, first_mismatch, has_nan
-from ..strategies import Scenario
 from ._capture import GlobalRandomWatcher, capture_effects, formatted_log_records
 from ._mutation import mutation_failures
-from ._structure import _shape_scenario
 
 
 def _snapshot(callback: Any) -> tuple[Any, list[Any]]:
@@ -168,7 +175,7 @@ def _leak_failures(subject: Subject) -> list[Failure]:
     invoker = _LeakCheckingInvoker(
         Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
     )
-    scenario = _shape_scenario(subject, subject.num_envs if subject.num_envs > 1 else 1)
+    scenario = subject.shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     try:
         drive(subject.callback, scenario, invoker, subject.context)
     except MethodError as error:
@@ -265,7 +272,7 @@ def check_retrace(subject: Subject) -> list[Failure]:
             return []  # reported by the `jit` check
         return found
 
-    warm_up = run(_shape_scenario(subject, subject.num_envs if batched else 1))
+    warm_up = run(subject.shape_scenario(subject.num_envs if batched else 1))
     if warm_up:
         return warm_up
     return find_failure(
@@ -333,7 +340,7 @@ def check_side_effects(subject: Subject) -> list[Failure]:
     # What runs while tracing, per method: every call traced anew (nothing is
     # compiled), even if another check already compiled the same method.
     traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
-    scenario = _shape_scenario(subject, subject.num_envs if subject.num_envs > 1 else 1)
+    scenario = subject.shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
     capturing = _CapturingInvoker(traced, subject.callback)
     try:
         drive(subject.callback, scenario, capturing, subject.context)

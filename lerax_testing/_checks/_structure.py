@@ -11,14 +11,14 @@ from typing import Any
 
 import jax
 
-from .._drift import drift_location
-from .._drive import Call, Invoker, MethodError, drive, tables
-from .._report import Failure
-from .._scan import run_scan_loop
-from .._source import error_summary, user_location
-from .._subject import Subject, method_failure
+from .._engine._drive import Call, Invoker, MethodError, drive, tables
+from .._engine._scan import run_scan_loop
+from .._explain._drift import drift_location
+from .._explain._report import Failure
+from .._explain._source import error_summary, user_location
+from .._search import method_failure
+from .._subject import Subject
 from .._tree import diff
-from ..strategies import Scenario
 
 LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
 """The methods that return the state `on_training_start` began the loop with."""
@@ -28,26 +28,6 @@ _ADVICE = (
     "(`jnp.zeros((), jnp.float32)`) and cast updates back "
     "(`(state.x + ctx.reward).astype(state.x.dtype)`); keep static fields unchanged."
 )
-
-
-def _shape_scenario(subject: Subject, num_envs: int) -> Scenario:
-    """A fixed example for the checks that trace once: two steps, the second
-    ending every episode, and a training log like the generated ones (the first
-    generated example's, with a training-log strategy), so that its calls trace
-    as the generated examples' do."""
-    if subject.training_log_strategy is None:
-        log = dict.fromkeys(subject.training_log_names, 0.5)
-    else:
-        log = subject.stream(subject.num_envs, subject.max_examples)[0].training_log
-    return Scenario(
-        seed=0,
-        rewards=((1.0,) * num_envs, (0.5,) * num_envs),
-        dones=((False,) * num_envs, (True,) * num_envs),
-        iteration_count=1,
-        training_log=log,
-        opt_step=1,
-        locals_value=0.0,
-    )
 
 
 def _structure_failures(
@@ -135,7 +115,7 @@ def _traced_structure_failures(
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
         invoker = Invoker(jit=False, batched=batched, trace=True)
-        scenario = _shape_scenario(subject, subject.num_envs if batched else 1)
+        scenario = subject.shape_scenario(subject.num_envs if batched else 1)
         calls: list[Call] = []
         try:
             drive(subject.callback, scenario, invoker, subject.context,

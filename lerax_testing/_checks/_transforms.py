@@ -11,16 +11,17 @@ import jax
 import numpy as np
 from jax import lax
 
-from .._calls import cached
-from .._contexts import ContextBuilder
-from .._drive import Call, Invoker, MethodError, Trajectory, drive, tables
-from .._episode import NotUniform, StaticPart
-from .._keys import wrap
-from .._records import host
-from .._report import Failure
-from .._subject import Subject, find_failure, method_failure
+from .._engine._calls import cached
+from .._engine._contexts import ContextBuilder
+from .._engine._drive import Call, Invoker, MethodError, Trajectory, drive, tables
+from .._engine._episode import NotUniform, StaticPart
+from .._engine._keys import wrap
+from .._engine._records import host
+from .._engine._scenario import Scenario
+from .._explain._report import Failure
+from .._search import find_failure, method_failure
+from .._subject import Subject
 from .._tree import comparable, first_mismatch, same_leaf
-from ..strategies import Scenario
 
 RTOL, ATOL = 1e-5, 1e-6
 """How far a vmapped result may be from the same result computed alone (XLA may

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._drive import Invoker, MethodError, drive_jit_first
-from .._report import Failure
-from .._source import method_location
-from .._subject import Subject, find_failure, method_failure
-from ..strategies import Scenario
+from .._engine._drive import Invoker, MethodError, drive_jit_first
+from .._engine._scenario import Scenario
+from .._explain._report import Failure
+from .._explain._source import method_location
+from .._search import find_failure, method_failure
+from .._subject import Subject
 
 
 class _Checked:

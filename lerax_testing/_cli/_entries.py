@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .._locations import class_location as location
+from .._explain._locations import class_location as location
 
 _OWN_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

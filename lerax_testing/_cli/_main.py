@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._config import ConfigError
-from .._report import CHECK_SUMMARIES, CHECKS
+from .._explain._report import CHECK_SUMMARIES, CHECKS
 from .._settings import parse_context_values, parse_skip, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from .._causes import group_failures
+from .._explain._causes import group_failures
 from ._results import Outcome, RunResult
 from ._text import failed_checks, summary_line
 

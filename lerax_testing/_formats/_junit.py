@@ -8,8 +8,8 @@ import dataclasses
 import re
 import xml.etree.ElementTree as ET
 
-from .._report import CheckResult
-from .._sentences import shorten
+from .._explain._report import CheckResult
+from .._explain._sentences import shorten
 from ._results import Outcome, RunResult
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

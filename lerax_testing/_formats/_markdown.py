@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from .._sentences import shorten
+from .._explain._sentences import shorten
 from ._results import Outcome, RunResult
 from ._text import cell, failed_checks, summary_line
 

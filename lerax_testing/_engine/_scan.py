@@ -27,11 +27,11 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
+from ..toy import toy_training_log
 from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder, zero_count
-from .strategies import Scenario
-from .toy import toy_training_log
+from ._scenario import Scenario
 
 NUM_ITERATIONS = 3
 """Iterations of the loop: enough for a state to come back as a carry twice."""

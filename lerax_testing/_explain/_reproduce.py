@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from ._settings import (
+from .._settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_MAX_STEPS,
     DEFAULT_NUM_ENVS,

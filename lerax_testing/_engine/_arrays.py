@@ -19,7 +19,7 @@ from jax._src.lax import lax as lax_internal
 from jax.dtypes import canonicalize_dtype
 
 from ._contexts import count_dtype
-from .strategies import Scenario
+from ._scenario import Scenario
 
 
 def host_locals(value: float) -> dict[str, Any]:

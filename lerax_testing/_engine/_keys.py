@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ._settings import MAX_STEPS
+from . import MAX_STEPS
 
 MAX_KEYS = MAX_STEPS + 6
 """Keys split per example, whatever its length (one shape, one compilation)."""

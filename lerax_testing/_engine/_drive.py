@@ -30,8 +30,8 @@ from ._contexts import ContextBuilder, zero_count
 from ._episode import episode_function, padded_length, run_episode, split_static
 from ._keys import MAX_KEYS, example_keys, prefetch_key_data
 from ._records import Call, Trajectory
+from ._scenario import Scenario
 from ._trace import tracing
-from .strategies import Scenario
 
 METHOD_ORDER = (
     "reset",
