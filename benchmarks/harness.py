@@ -80,7 +80,7 @@ def minimal_loop(callback: Any) -> Any:
     @eqx.filter_jit
     def train(callback: Any, rewards: Any, dones: Any, key: Any) -> Any:
         keys = jr.split(key, 3)
-        reset = make("reset", locals={})
+        reset = make("reset", "reset", locals={})
         state = callback.reset(reset, key=keys[0])
         step_state = jax.vmap(lambda k: callback.step_reset(reset, key=k))(
             jr.split(keys[1], NUM_ENVS)
@@ -94,8 +94,16 @@ def minimal_loop(callback: Any) -> Any:
                 reward, done, key = xs
 
                 def one(s: Any, r: Any, d: Any, k: Any) -> Any:
-                    ctx = make("step", state=s, env=None, policy=None, done=d,
-                               reward=r, locals={})  # fmt: skip
+                    ctx = make(
+                        "step",
+                        "on_step",
+                        state=s,
+                        env=None,
+                        policy=None,
+                        done=d,
+                        reward=r,
+                        locals={},
+                    )
                     return callback.on_step(ctx, key=k)
 
                 keys = jr.split(key, NUM_ENVS)
@@ -105,16 +113,30 @@ def minimal_loop(callback: Any) -> Any:
             step_state, _ = lax.scan(step, step_state, (rewards, dones, step_keys[2:]))
             log = toy_training_log(rewards)
             ctx = make(
-                "iteration", state=state, step_state=step_state, env=None,
-                policy=None, iteration_count=jnp.zeros((), jnp.int32),
-                opt_state={}, training_log=log, locals={},
-            )  # fmt: skip
+                "iteration",
+                "on_iteration",
+                state=state,
+                step_state=step_state,
+                env=None,
+                policy=None,
+                iteration_count=jnp.zeros((), jnp.int32),
+                opt_state={},
+                training_log=log,
+                locals={},
+            )
             state = callback.on_iteration(ctx, key=step_keys[0])
             ctx = make(
-                "iteration", state=state, step_state=step_state, env=None,
-                policy=None, iteration_count=jnp.zeros((), jnp.int32),
-                opt_state={}, training_log=log, locals={},
-            )  # fmt: skip
+                "iteration",
+                "continue_training",
+                state=state,
+                step_state=step_state,
+                env=None,
+                policy=None,
+                iteration_count=jnp.zeros((), jnp.int32),
+                opt_state={},
+                training_log=log,
+                locals={},
+            )
             go = callback.continue_training(ctx, key=step_keys[1])
             return (state, step_state), go
 
@@ -142,14 +164,18 @@ def _callbacks(quick: bool) -> list[tuple[str, Any]]:
         quiet = eqx.tree_at(lambda s: s.callbacks[0].writer, stack, _show_nothing)
         chosen += [
             ("LossThreshold", LossThreshold()),
-            ("EarlyStoppingCallback",
-             lc.EarlyStoppingCallback("loss", patience=3, mode="min")),
-            ("CallbackList of two",
-             lc.CallbackList([ReturnTracker(), LossThreshold()])),
+            (
+                "EarlyStoppingCallback",
+                lc.EarlyStoppingCallback("loss", patience=3, mode="min"),
+            ),
+            (
+                "CallbackList of two",
+                lc.CallbackList([ReturnTracker(), LossThreshold()]),
+            ),
             ("ProgressBarCallback", lc.ProgressBarCallback(writer=_show_nothing)),
             ("EmptyCallback", lc.EmptyCallback()),
             ("builtin_stack (example)", quiet),
-        ]  # fmt: skip
+        ]
         try:  # Lerax installs on Python 3.13 and newer
             sys.path.insert(0, str(ROOT / "examples" / "lerax"))
             from episode_returns import BestEpisodeReturn
@@ -238,9 +264,11 @@ def main() -> None:
     examples = 5 if args.quick else args.examples
     repeats = 1 if args.quick else max(args.repeats, 1)
 
-    print(f"{'callback':<28}{'min s':>7}{'loop s':>8}{'check s':>9}{'x10 s':>8}"
-          f"{'compiles':>9}{'check/min':>10}{'check/loop':>11}"
-          f"{'x10/check':>10}")  # fmt: skip
+    print(
+        f"{'callback':<28}{'min s':>7}{'loop s':>8}{'check s':>9}{'x10 s':>8}"
+        f"{'compiles':>9}{'check/min':>10}{'check/loop':>11}"
+        f"{'x10/check':>10}"
+    )
     # Pay the process's one-time costs (JAX's eager-operation caches, imports)
     # before timing anything, so that the first callback is not charged for them.
     run_training(lc.EmptyCallback())
@@ -257,15 +285,19 @@ def main() -> None:
         minimal_ratios.append(check / minimal)
         check_ratios.append(check / loop)
         scale_ratios.append(tenfold / check)
-        print(f"{name:<28}{minimal:>7.2f}{loop:>8.2f}{check:>9.2f}{tenfold:>8.2f}"
-              f"{compiles:>9}{check / minimal:>9.1f}x{check / loop:>10.1f}x"
-              f"{tenfold / check:>9.2f}x")  # fmt: skip
+        print(
+            f"{name:<28}{minimal:>7.2f}{loop:>8.2f}{check:>9.2f}{tenfold:>8.2f}"
+            f"{compiles:>9}{check / minimal:>9.1f}x{check / loop:>10.1f}x"
+            f"{tenfold / check:>9.2f}x"
+        )
         if args.per_check:
             for (c, (n, s, t)), (_, (n2, s2, t2)) in zip(
                 marks, marks[1:], strict=False
             ):
-                print(f"    {c:<14}{n2 - n:>3} compilations ({s2 - s:.2f} s "
-                      f"compiling) {t2 - t:>6.2f} s in all")  # fmt: skip
+                print(
+                    f"    {c:<14}{n2 - n:>3} compilations ({s2 - s:.2f} s "
+                    f"compiling) {t2 - t:>6.2f} s in all"
+                )
     print(
         f"median: check/minimal {statistics.median(minimal_ratios):.1f}x (goal "
         f"< 10x), check/loop {statistics.median(check_ratios):.1f}x, 10x examples "

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._explain._report import CHECKS
+from ._lerax._choice import validate_algorithms
 
 _KEYS = {
     "max_examples",
@@ -32,6 +33,7 @@ _KEYS = {
     "context_values",
     "env",
     "policy",
+    "algorithms",
 }
 
 
@@ -55,6 +57,7 @@ class ProjectConfig:
     context_values: dict[str, str] = dataclasses.field(default_factory=dict)
     env: str | None = None
     policy: str | None = None
+    algorithms: tuple[str, ...] | None = None
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -147,7 +150,15 @@ def load_project_config(path: Path | None = None) -> ProjectConfig:
         context_values=_context_values(table.get("context_values"), where),
         env=validate_spec(table.get("env"), f"{where}: `env`"),
         policy=validate_spec(table.get("policy"), f"{where}: `policy`"),
+        algorithms=_algorithms(table.get("algorithms"), where),
     )
+
+
+def _algorithms(values: Any, where: str) -> tuple[str, ...] | None:
+    try:
+        return validate_algorithms(values, f"{where}: `algorithms`")
+    except (TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from None
 
 
 def _context_values(values: Any, where: str) -> dict[str, str]:

@@ -22,7 +22,13 @@ from ._engine._contexts import ContextBuilder
 from ._engine._drive import Env
 from ._engine._scenario import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
 from ._explain._advice import advise
-from ._explain._report import CheckResult, Failure, Report, merge_failures
+from ._explain._report import (
+    CheckResult,
+    Failure,
+    Report,
+    SkipCheck,
+    merge_failures,
+)
 from ._explain._reproduce import Replay
 from ._explain._source import (
     class_location,
@@ -31,6 +37,8 @@ from ._explain._source import (
     user_location,
 )
 from ._globals import restore_jax_config
+from ._lerax._choice import choose_algorithms, is_lerax_object
+from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._settings import Settings, resolve_settings
 from ._subject import Subject
@@ -64,6 +72,7 @@ def check_callback(
     allow_nonfinite_rewards: bool = False,
     training_logs: st.SearchStrategy[dict[str, float]] | None = None,
     context_values: Mapping[str, Any] | None = None,
+    algorithms: Iterable[str] | None = None,
     project_config: bool = True,
     progress: ProgressHook | None = None,
 ) -> Report:
@@ -109,6 +118,13 @@ def check_callback(
         generate, such as the `algorithm` field of a newer Lerax's
         `IterationContext` and `TrainingContext`. Without one, such a field holds
         a placeholder whose use fails with a message naming the field.
+    - `algorithms`: the Lerax algorithms the callback is meant for, named as
+        `lerax.algorithm`'s modules (`ppo`, `a2c`, `reinforce`, `dqn`, `sac`,
+        `sac_discrete`, `ddpg`, `td3`). Default: for a `lerax.callback` callback,
+        every algorithm of the installed Lerax; for a `lerax_callback` one, none
+        (it runs in the reference loop). The first shapes the contexts every check
+        makes (its `locals`, training log, optimiser state and algorithm, recorded
+        from its real `learn()`); the `lerax` check traces them all.
     - `project_config`: read `[tool.lerax_testing]` from the nearest
         `pyproject.toml` for defaults.
     - `progress`: called as `progress(callback_description, check_id)` before each
@@ -134,6 +150,7 @@ def check_callback(
         seed=seed,
         reward_range=reward_range,
         allow_nonfinite_rewards=allow_nonfinite_rewards,
+        algorithms=algorithms,
         project=project_config,
     )
     return run_checks(
@@ -168,6 +185,14 @@ def run_checks(
         context_values=context_values,
     )  # fmt: skip
     env, policy = settings.env_and_policy(env, policy)
+    api = callback_api(callback)
+    lerax = choose_algorithms(
+        settings.algorithms, ours=api in (None, OURS), env=env, policy=policy
+    )
+    if is_lerax_object(env) or is_lerax_object(policy):
+        # A Lerax environment is for Lerax's algorithms: the contexts get it from
+        # their recording, the reference loop keeps the toy one.
+        env = policy = None
     require_protocol(env, policy, checks=[c for c in settings.checks if c not in skips])
     reward_options: dict[str, Any] = {
         "allow_nonfinite": settings.allow_nonfinite_rewards
@@ -176,14 +201,20 @@ def run_checks(
         low, high = settings.reward_range
         reward_options.update(min_value=low, max_value=high)
     description = describe_callback(callback)
-    api = callback_api(callback)
     state_types: tuple[Any, Any] = (None, None)
     if api is not None:
         state_types = callback_state_types(callback)
     values = {**settings.resolved_context_values(), **(context_values or {})}
+    recording = None
+    if lerax is not None and lerax.algorithms and api not in (None, OURS):
+        first = lerax.algorithms[0]
+        try:
+            recording = recording_of(first, *lerax.env_and_policy(first))
+        except Exception:  # the `lerax` check reports what breaks `learn()`
+            recording = None
     contexts = ContextBuilder(values=values)
     if api is not None:
-        contexts = ContextBuilder(api, values)
+        contexts = ContextBuilder(api, values, recording)
     subject = Subject(
         callback=callback,
         description=description,
@@ -198,12 +229,18 @@ def run_checks(
         ),
         reward_options=reward_options,
         training_log_strategy=training_logs,
-        # A Lerax callback runs in Lerax's algorithms only: PPO's metrics.
+        # A Lerax callback gets the log of the first algorithm chosen (PPO's
+        # metrics by default), ours also the reference loop's `mean_reward`.
         training_log_names=(
-            TRAINING_LOG_KEYS if api in (None, OURS) else LERAX_PPO_LOG_KEYS
+            TRAINING_LOG_KEYS
+            if api in (None, OURS)
+            else recording.training_log_keys
+            if recording is not None
+            else LERAX_PPO_LOG_KEYS
         ),
         state_types=state_types,
         replay=replay,
+        lerax=lerax,
     )
     api_ok = True
     results: list[CheckResult] = []
@@ -261,6 +298,9 @@ def run_check(check: str, subject: Subject) -> CheckResult:
         ):
             failures = CHECK_FUNCTIONS[check](subject)
             jax.effects_barrier()
+    except SkipCheck as skip:
+        seconds = time.perf_counter() - start
+        return CheckResult(check, "skipped", reason=str(skip), seconds=seconds)
     except SystemExit as exit:  # `sys.exit()` in callback code must not end the run
         location = user_location(exit, subject.callback)
         where = f" at {location[0]}:{location[1]}" if location else ""

@@ -31,6 +31,7 @@ from ._config import (
 )
 from ._engine import MAX_STEPS
 from ._explain._report import CHECKS
+from ._lerax._choice import validate_algorithms
 
 DEFAULT_MAX_EXAMPLES = 20
 DEFAULT_NUM_ENVS = 3
@@ -181,6 +182,9 @@ class Settings:
     reference loop with, instead of the toy one; see `load_object`."""
     policy: str | None = None
     """`module:attribute` of the policy, likewise."""
+    algorithms: tuple[str, ...] | None = None
+    """The Lerax algorithms the callback is meant for (`None`: its family's
+    default, see `_lerax._choice`)."""
 
     def env_and_policy(self, env: Any = None, policy: Any = None) -> tuple[Any, Any]:
         """`env` and `policy` when given, else the objects `self.env` and
@@ -209,6 +213,8 @@ class Settings:
         data["skip"] = dict(self.skip)
         data["project_skip"] = dict(self.project_skip)
         data["context_values"] = dict(self.context_values)
+        if self.algorithms is not None:
+            data["algorithms"] = list(self.algorithms)
         return data
 
     @classmethod
@@ -217,6 +223,8 @@ class Settings:
         values["checks"] = tuple(values.get("checks", CHECKS))
         if values.get("reward_range") is not None:
             values["reward_range"] = tuple(values["reward_range"])
+        if values.get("algorithms") is not None:
+            values["algorithms"] = tuple(values["algorithms"])
         return cls(**values)
 
 
@@ -312,6 +320,7 @@ def resolve_settings(
     context_values: Mapping[str, str] | None = None,
     env: str | None = None,
     policy: str | None = None,
+    algorithms: Iterable[str] | None = None,
     project: ProjectConfig | bool = True,
 ) -> Settings:
     """The one place where a run's settings are merged and validated.
@@ -370,4 +379,6 @@ def resolve_settings(
         },
         env=validate_spec(env, "`env`") or (config.env if config else None),
         policy=validate_spec(policy, "`policy`") or (config.policy if config else None),
+        algorithms=validate_algorithms(algorithms)
+        or (config.algorithms if config else None),
     )

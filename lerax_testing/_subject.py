@@ -40,6 +40,9 @@ class Subject:
     """The generated training logs' metrics (without `training_log_strategy`)."""
     state_types: tuple[Any, Any] = (None, None)
     replay: Replay = dataclasses.field(default_factory=Replay)
+    lerax: Any = None
+    """The Lerax algorithms chosen for the callback (`_lerax._choice.LeraxChoice`),
+    or `None` without Lerax."""
     streams: dict[tuple[int, int], list[Scenario]] = dataclasses.field(
         default_factory=dict, repr=False, compare=False
     )

@@ -211,7 +211,7 @@ def reset_contexts(
     generate (such as a newer Lerax's `algorithm`).
     """
     make = _builder(callback, context_values).make
-    return locals_dicts().map(lambda loc: make("reset", locals=loc))
+    return locals_dicts().map(lambda loc: make("reset", "reset", locals=loc))
 
 
 def step_contexts(
@@ -229,7 +229,14 @@ def step_contexts(
     make = _builder(callback, context_values).make
     return st.builds(
         lambda s, d, r, loc: make(
-            "step", state=s, env=env, policy=policy, done=d, reward=r, locals=loc
+            "step",
+            "on_step",
+            state=s,
+            env=env,
+            policy=policy,
+            done=d,
+            reward=r,
+            locals=loc,
         ),
         _strategy(state),
         dones(),
@@ -253,6 +260,7 @@ def iteration_contexts(
     return st.builds(
         lambda s, ss, i, o, log, loc: make(
             "iteration",
+            "on_iteration",
             state=s,
             step_state=ss,
             env=env,
@@ -291,6 +299,7 @@ def training_contexts(
     return st.builds(
         lambda s, ss, i, o, loc: make(
             "training",
+            "on_training_start",
             state=s,
             step_state=ss,
             env=env,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lerax_testing import CheckResult, Failure, Report
+from lerax_testing import CHECKS, CheckResult, Failure, Report
 from lerax_testing._cli._main import main
 from lerax_testing._cli._targets import discover, parse_target
 from lerax_testing._formats import Outcome, RunResult
@@ -430,7 +430,7 @@ def test_init_writes_a_working_test_file(
         monkeypatch.delenv(name, raising=False)  # the run inside is no xdist worker
     result = pytester.runpytest(str(written), "--collect-only", "-q")
     assert result.ret == 0
-    assert sum("::test_good[" in line for line in result.stdout.lines) == 13
+    assert sum("::test_good[" in line for line in result.stdout.lines) == len(CHECKS)
 
 
 def test_the_installed_command_and_python_m(tmp_path: Path) -> None:

@@ -134,6 +134,7 @@ LAYERS = {
         "lerax_testing._config",
         "lerax_testing._engine",  # the package alone: `MAX_STEPS`, no JAX
     ),
+    "lerax_testing._lerax": ("lerax_callback", "lerax_testing._lerax"),
     "lerax_testing._loop": (
         "lerax_callback",
         "lerax_testing._loop",
@@ -144,7 +145,8 @@ LAYERS = {
 }
 """What each subpackage of the harness may import: the engine drives callbacks and
 knows nothing of checks or reports; explaining a failure needs no engine; the
-reference loop needs the engine's contexts only."""
+reference loop needs the engine's contexts only; what the harness knows of Lerax's
+algorithms stands on its own."""
 
 
 @pytest.mark.parametrize("subpackage", sorted(LAYERS))

@@ -280,7 +280,7 @@ def test_collection_is_deterministic_and_validated(project: pytest.Pytester) -> 
         "test_collect.py::test_some[vmap]",
         "test_collect.py::test_some[x64]",
     ]
-    assert len(lines) == 4 + 13
+    assert len(lines) == 4 + len(lerax_testing.CHECKS)
     assert result.ret == pytest.ExitCode.OK
 
 

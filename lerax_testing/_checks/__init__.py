@@ -1,7 +1,7 @@
 """The conformance checks, one function per check id, grouped by family in modules
 (`_api`, `_execution`, `_transforms`, `_structure`, `_purity` with `_mutation`,
-`_finite`, `_typecheck`). Each takes a `Subject` and returns its `Failure`s; they
-may import the harness core, never the command or the formats."""
+`_finite`, `_typecheck`, `_lerax`). Each takes a `Subject` and returns its
+`Failure`s; they may import the harness core, never the command or the formats."""
 
 from collections.abc import Callable
 
@@ -10,6 +10,7 @@ from .._subject import Subject
 from ._api import check_api
 from ._execution import check_jit, check_runs, check_types
 from ._finite import check_finite
+from ._lerax import check_lerax
 from ._purity import check_purity, check_retrace, check_side_effects
 from ._structure import check_scan, check_structure, check_x64
 from ._transforms import check_vmap
@@ -29,5 +30,6 @@ CHECK_FUNCTIONS: dict[str, Callable[[Subject], list[Failure]]] = {
     "typecheck": check_typecheck,
     "x64": check_x64,
     "side_effects": check_side_effects,
+    "lerax": check_lerax,
 }
 assert tuple(CHECK_FUNCTIONS) == CHECKS

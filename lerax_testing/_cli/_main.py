@@ -169,6 +169,16 @@ def _parser() -> argparse.ArgumentParser:
         "[tool.lerax_testing] context_values)",
     )
     add(
+        "--algorithm",
+        action="append",
+        dest="algorithms",
+        metavar="NAME",
+        help="a Lerax algorithm the callbacks are meant for, named as "
+        "lerax.algorithm's modules: ppo, a2c, reinforce, dqn, sac, sac_discrete, "
+        "ddpg, td3 (repeatable; default: [tool.lerax_testing] algorithms, else every "
+        "algorithm of the installed Lerax for lerax.callback callbacks)",
+    )
+    add(
         "--typecheck",
         action="store_true",
         help="switch on lerax_callback's runtime type checking",
@@ -304,6 +314,7 @@ def _main(args: argparse.Namespace) -> int:
             env=args.env,
             policy=args.policy,
             context_values=parse_context_values(args.context_value, "--context-value"),
+            algorithms=args.algorithms,
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error

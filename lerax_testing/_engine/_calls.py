@@ -21,31 +21,58 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
     make = contexts.make
 
     def reset(callback: Any, loc: Any, key: Any) -> Any:
-        return callback.reset(make("reset", locals=loc), key=key)
+        return callback.reset(make("reset", "reset", locals=loc), key=key)
 
     def step_reset(callback: Any, loc: Any, key: Any) -> Any:
-        return callback.step_reset(make("reset", locals=loc), key=key)
+        return callback.step_reset(make("reset", "step_reset", locals=loc), key=key)
 
     def on_step(
-        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-        loc: Any, key: Any,
-    ) -> Any:  # fmt: skip
+        callback: Any,
+        state: Any,
+        env: Any,
+        policy: Any,
+        done: Any,
+        reward: Any,
+        loc: Any,
+        key: Any,
+    ) -> Any:
         ctx = make(
-            "step", state=state, env=env, policy=policy, done=done, reward=reward,
+            "step",
+            "on_step",
+            state=state,
+            env=env,
+            policy=policy,
+            done=done,
+            reward=reward,
             locals=loc,
-        )  # fmt: skip
+        )
         return callback.on_step(ctx, key=key)
 
     def iteration(method: str) -> Any:
         def call(
-            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-            count: Any, opt: Any, log: Any, loc: Any, key: Any,
-        ) -> Any:  # fmt: skip
+            callback: Any,
+            state: Any,
+            step_state: Any,
+            env: Any,
+            policy: Any,
+            count: Any,
+            opt: Any,
+            log: Any,
+            loc: Any,
+            key: Any,
+        ) -> Any:
             ctx = make(
-                "iteration", state=state, step_state=step_state, env=env,
-                policy=policy, iteration_count=count, opt_state=opt,
-                training_log=log, locals=loc,
-            )  # fmt: skip
+                "iteration",
+                method,
+                state=state,
+                step_state=step_state,
+                env=env,
+                policy=policy,
+                iteration_count=count,
+                opt_state=opt,
+                training_log=log,
+                locals=loc,
+            )
             return getattr(callback, method)(ctx, key=key)
 
         call.__name__ = call.__qualname__ = method
@@ -53,14 +80,28 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
 
     def training(method: str) -> Any:
         def call(
-            callback: Any, state: Any, step_state: Any, env: Any, policy: Any,
-            count: Any, opt: Any, loc: Any, key: Any,
-        ) -> Any:  # fmt: skip
+            callback: Any,
+            state: Any,
+            step_state: Any,
+            env: Any,
+            policy: Any,
+            count: Any,
+            opt: Any,
+            loc: Any,
+            key: Any,
+        ) -> Any:
             ctx = make(
-                "training", state=state, step_state=step_state, env=env,
-                policy=policy, total_timesteps=TOTAL_TIMESTEPS, iteration_count=count,
-                opt_state=opt, locals=loc,
-            )  # fmt: skip
+                "training",
+                method,
+                state=state,
+                step_state=step_state,
+                env=env,
+                policy=policy,
+                total_timesteps=TOTAL_TIMESTEPS,
+                iteration_count=count,
+                opt_state=opt,
+                locals=loc,
+            )
             return getattr(callback, method)(ctx, key=key)
 
         call.__name__ = call.__qualname__ = method
@@ -70,9 +111,15 @@ def call_table(contexts: ContextBuilder, *, batched: bool) -> dict[str, Any]:
         return jax.vmap(lambda k: step_reset(callback, loc, k))(keys)
 
     def batched_on_step(
-        callback: Any, state: Any, env: Any, policy: Any, done: Any, reward: Any,
-        loc: Any, keys: Any,
-    ) -> Any:  # fmt: skip
+        callback: Any,
+        state: Any,
+        env: Any,
+        policy: Any,
+        done: Any,
+        reward: Any,
+        loc: Any,
+        keys: Any,
+    ) -> Any:
         def one(s: Any, d: Any, r: Any, k: Any) -> Any:
             return on_step(callback, s, env, policy, d, r, loc, k)
 

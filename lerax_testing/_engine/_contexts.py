@@ -120,15 +120,20 @@ class ContextBuilder:
     - `api`: the callback's API family (`lerax_callback._family.callback_api`).
     - `values`: `{field: value}` for fields the harness does not generate (or to
         override one it does, such as `env`).
+    - `recording`: what a real Lerax algorithm passed each method (its `env`,
+        `policy`, `opt_state`, `algorithm` and `locals`, see
+        `_lerax._record.Recording`), or `None` for the reference loop's values.
     """
 
     api: CallbackApi = OURS
     values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    recording: Any = None
 
     # Equal when they make the same contexts, so that `jax.jit`, which sees a
     # builder as a static argument, reuses its compilations across equal builders.
     def _identity(self) -> tuple[Any, ...]:
-        return (id(self.api), tuple(sorted((k, id(v)) for k, v in self.values.items())))
+        values = tuple(sorted((k, id(v)) for k, v in self.values.items()))
+        return (id(self.api), values, id(self.recording))
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -138,10 +143,13 @@ class ContextBuilder:
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def make(self, kind: str, **known: Any) -> Any:
-        """A `kind` context (`reset`, `step`, `iteration`, `training`) from the
-        generated `known` values, the user's values and placeholders."""
+    def make(self, kind: str, method: str, **known: Any) -> Any:
+        """`method`'s context, of kind `kind` (`reset`, `step`, `iteration`,
+        `training`), from the user's values, then what the recorded algorithm
+        passed `method`, then the generated `known` values, then placeholders."""
         cls = self.api.contexts[kind]
+        if self.recording is not None:
+            known.update(self.recording.context_values(method))
         kwargs = {}
         for name, required in _fields(cls):
             if name in self.values and name not in ("state", "step_state"):

@@ -13,7 +13,9 @@ algorithms carry them. The environment protocol is the `runs` and command
 checks' concern (`run_training`, `require_protocol`), not this loop's.
 
 Contexts are made by the call tables of the callback's family (`_calls`), with
-the subject's environment, policy and context values, so both API families run.
+the subject's environment, policy and context values, so both API families run;
+each iteration's training log is the example's, so that the loop sees the keys
+the other checks do (`training_logs=`, or the recorded algorithm's).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import jax.random as jr
 import numpy as np
 from jax import lax
 
-from ..toy import toy_training_log
 from ._arrays import scenario_arrays
 from ._calls import cached, tables
 from ._contexts import ContextBuilder, zero_count
@@ -42,8 +43,8 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         return jr.split(key, num_envs) if batched else key
 
     def train(
-        callback: Any, env: Any, policy: Any, loc: Any, opt: Any, rewards: Any,
-        dones: Any, key: Any,
+        callback: Any, env: Any, policy: Any, loc: Any, opt: Any, log: Any,
+        rewards: Any, dones: Any, key: Any,
     ) -> Any:  # fmt: skip
         keys = jr.split(key, 4)
         zero = zero_count()
@@ -69,7 +70,6 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
                 step, step_state, (rewards, dones, iteration_keys[2:])
             )
             count = count + 1
-            log = toy_training_log(rewards)
             state = table["on_iteration"](
                 callback, state, step_state, env, policy, count, opt, log, loc,
                 iteration_keys[0],
@@ -140,6 +140,7 @@ def run_scan_loop(subject: Any, num_envs: int, *, trace_only: bool = False) -> A
         context.policy,
         arrays["locals"],
         arrays["opt"],
+        arrays["log"],
         repeated(scenario.rewards, arrays["rewards"][0].dtype),
         repeated(scenario.dones, bool),
         jr.key(scenario.seed),

@@ -26,6 +26,7 @@ CHECKS: tuple[str, ...] = (
     "typecheck",
     "x64",
     "side_effects",
+    "lerax",
 )
 """Every check id, in the order the harness runs and reports them."""
 
@@ -43,9 +44,15 @@ CHECK_SUMMARIES: dict[str, str] = {
     "typecheck": "jaxtyping annotations hold at run time",
     "x64": "structure and scan also hold with `jax_enable_x64`",
     "side_effects": "no trace-time-only side effect, no global JAX config change",
+    "lerax": "traces through the real `learn()` of each chosen Lerax algorithm",
 }
 
 Status = Literal["passed", "failed", "skipped"]
+
+
+class SkipCheck(Exception):
+    """Raised by a check that cannot apply here (the `lerax` check without Lerax);
+    the check is reported as skipped, with the exception's message as the reason."""
 
 
 class ConformanceError(AssertionError):

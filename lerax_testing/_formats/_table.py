@@ -25,6 +25,7 @@ SHORT = {
     "finite": "fin",
     "typecheck": "tchk",
     "side_effects": "side",
+    "lerax": "lrax",
 }
 """Headers of the checks whose ids are longer than a cell (four characters)."""
 

@@ -89,15 +89,28 @@ def _rollout(
             # (`termination`, `truncation`; no value function: `value` and
             # `log_prob` are zero), so a callback reading them runs here too.
             zero = jnp.zeros_like(reward)
-            loc = {"observation": observation, "action": action,
-                   "clipped_action": action, "reward": reward,
-                   "bootstrapped_reward": reward, "done": done,
-                   "termination": done, "truncation": jnp.zeros_like(done),
-                   "value": zero, "log_prob": zero}  # fmt: skip
+            loc = {
+                "observation": observation,
+                "action": action,
+                "clipped_action": action,
+                "reward": reward,
+                "bootstrapped_reward": reward,
+                "done": done,
+                "termination": done,
+                "truncation": jnp.zeros_like(done),
+                "value": zero,
+                "log_prob": zero,
+            }
             ctx = contexts.make(
-                "step", state=callback_state, env=env, policy=policy, done=done,
-                reward=reward, locals=loc,
-            )  # fmt: skip
+                "step",
+                "on_step",
+                state=callback_state,
+                env=env,
+                policy=policy,
+                done=done,
+                reward=reward,
+                locals=loc,
+            )
             callback_state = callback.on_step(ctx, key=callback_key)
         return (callback_state, env_state), reward
 
@@ -136,7 +149,7 @@ def train(
     env_state = _batched(num_envs, lambda k: env.initial(key=k), env_key)
     step_state = state = None
     if callback is not None:
-        reset_ctx = contexts.make("reset", locals={"num_envs": num_envs})
+        reset_ctx = contexts.make("reset", "reset", locals={"num_envs": num_envs})
         step_state = _batched(
             num_envs, lambda k: callback.step_reset(reset_ctx, key=k), step_key
         )
@@ -147,22 +160,34 @@ def train(
     if callback is not None:
         state = callback.on_training_start(
             contexts.make(
-                "training", state=state, step_state=step_state, env=env,
-                policy=policy, total_timesteps=total_timesteps,
-                iteration_count=iteration_count, opt_state=opt_state,
+                "training",
+                "on_training_start",
+                state=state,
+                step_state=step_state,
+                env=env,
+                policy=policy,
+                total_timesteps=total_timesteps,
+                iteration_count=iteration_count,
+                opt_state=opt_state,
                 locals=training_locals,
             ),
             key=start_key,
-        )  # fmt: skip
+        )
 
     def iteration(carry: _Carry, key: Key[Array, ""]) -> _Carry:
         rollout_key, callback_key, continue_key = jr.split(key, 3)
 
         def rollout(step_state: Any, env_state: Any, key: Key[Array, ""]) -> Any:
             return _rollout(
-                callback, contexts, env, carry.policy, step_state, env_state,
-                num_steps, key,
-            )  # fmt: skip
+                callback,
+                contexts,
+                env,
+                carry.policy,
+                step_state,
+                env_state,
+                num_steps,
+                key,
+            )
 
         if num_envs == 1:
             step_state, env_state, rewards = rollout(
@@ -178,10 +203,17 @@ def train(
         running = carry.running
         if callback is not None:
             ctx = contexts.make(
-                "iteration", state=state, step_state=step_state, env=env,
-                policy=policy, iteration_count=iteration_count, opt_state=opt_state,
-                training_log=log, locals={**training_locals, "log": log},
-            )  # fmt: skip
+                "iteration",
+                "on_iteration",
+                state=state,
+                step_state=step_state,
+                env=env,
+                policy=policy,
+                iteration_count=iteration_count,
+                opt_state=opt_state,
+                training_log=log,
+                locals={**training_locals, "log": log},
+            )
             state = callback.on_iteration(ctx, key=callback_key)
             ctx = dataclasses.replace(ctx, state=state)
             running = jnp.asarray(callback.continue_training(ctx, key=continue_key))
@@ -219,13 +251,19 @@ def train(
     if callback is not None:
         state = callback.on_training_end(
             contexts.make(
-                "training", state=state, step_state=final.step_state, env=env,
-                policy=final.policy, total_timesteps=total_timesteps,
-                iteration_count=final.iteration_count, opt_state=final.opt_state,
+                "training",
+                "on_training_end",
+                state=state,
+                step_state=final.step_state,
+                env=env,
+                policy=final.policy,
+                total_timesteps=total_timesteps,
+                iteration_count=final.iteration_count,
+                opt_state=final.opt_state,
                 locals=training_locals,
             ),
             key=end_key,
-        )  # fmt: skip
+        )
     return TrainingResult(
         state,
         final.step_state,

@@ -27,183 +27,27 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._config import ConfigError
-from ._settings import (
-    Settings,
-    parse_context_values,
-    parse_int,
-    parse_skip,
+from .._config import ConfigError
+from .._settings import (
     resolve_settings,
     select_checks,
     typechecking,
 )
+from ._options import (
+    CLEANUP,
+    SETTINGS,
+    WORKER_SEED,
+    pytest_addoption as pytest_addoption,
+    read_settings,
+)
 
 if TYPE_CHECKING:
-    from ._explain._report import Report
+    from .._explain._report import Report
 
 __all__ = ["callback_conformance", "conformance_suite"]
 
 MARKER = "lerax_conformance"
 """The marker of `conformance_suite`'s items (`-m "not lerax_conformance"`)."""
-
-_WORKER_SEED = "lerax_seed"  # the key of the seed in pytest-xdist's `workerinput`
-
-
-@dataclasses.dataclass(frozen=True)
-class _RunOptions:
-    """The plugin's options for one pytest run, after command line and ini files,
-    resolved into the shared `Settings` (or the error that resolving raised, which
-    fails the tests that check a callback rather than the whole run)."""
-
-    settings: Settings | None
-    error: str | None = None
-    typecheck: bool = False
-
-
-_SETTINGS = pytest.StashKey[_RunOptions]()
-_CLEANUP = pytest.StashKey[contextlib.ExitStack]()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lerax", "lerax_testing: callback conformance checks")
-    group.addoption(
-        "--lerax-max-examples",
-        metavar="N",
-        help="examples generated per conformance check (default: the ini setting "
-        "lerax_max_examples, then [tool.lerax_testing] max_examples, then 20).",
-    )
-    group.addoption(
-        "--lerax-seed",
-        metavar="SEED",
-        help="seed of the conformance checks' examples, to reproduce a run (default: "
-        "lerax_seed, [tool.lerax_testing] seed, an integer --hypothesis-seed, a "
-        "fixed seed in CI, else random; the seed in use is in the report header).",
-    )
-    group.addoption(
-        "--lerax-skip",
-        metavar="CHECK=REASON",
-        action="append",
-        default=[],
-        help="skip a conformance check everywhere, with the reason (repeatable).",
-    )
-    group.addoption(
-        "--lerax-context-value",
-        metavar="FIELD=MODULE:FACTORY",
-        action="append",
-        default=[],
-        help="a value for a context field the harness cannot make, e.g. "
-        "algorithm=mypkg.training:make_ppo (repeatable).",
-    )
-    for what in ("env", "policy"):
-        group.addoption(
-            f"--lerax-{what}",
-            metavar="MODULE:FACTORY",
-            help=f"the {what} placed in contexts and run by the reference loop, "
-            f"instead of the toy one (default: the ini setting lerax_{what}, then "
-            f"[tool.lerax_testing] {what}).",
-        )
-        parser.addini(f"lerax_{what}", f"the {what}, as module:factory", default="")
-    group.addoption(
-        "--lerax-typecheck",
-        action="store_true",
-        default=False,
-        help="switch on lerax_callback's runtime type checking for the whole run.",
-    )
-    parser.addini("lerax_max_examples", "examples per conformance check", default="")
-    parser.addini("lerax_seed", "seed of the conformance checks", default="")
-    parser.addini(
-        "lerax_skip",
-        "conformance checks to skip, one `CHECK = REASON` a line",
-        type="linelist",
-        default=[],
-    )
-    parser.addini(
-        "lerax_context_values",
-        "context field values, one `FIELD = module:factory` a line",
-        type="linelist",
-        default=[],
-    )
-    parser.addini(
-        "lerax_typecheck", "switch on runtime type checking", type="bool", default=False
-    )
-
-
-def _read_settings(config: pytest.Config) -> _RunOptions:
-    try:
-        max_examples = None
-        raw = config.getoption("lerax_max_examples", default=None)
-        if raw is not None:
-            max_examples = parse_int(raw, "--lerax-max-examples", minimum=1)
-        elif config.getini("lerax_max_examples"):
-            raw = config.getini("lerax_max_examples")
-            max_examples = parse_int(
-                raw, "the ini setting lerax_max_examples", minimum=1
-            )
-        skip = parse_skip(config.getini("lerax_skip"), "the ini setting lerax_skip")
-        skip.update(
-            parse_skip(config.getoption("lerax_skip", default=[]), "--lerax-skip")
-        )
-        context_values = parse_context_values(
-            config.getini("lerax_context_values"),
-            "the ini setting lerax_context_values",
-        )
-        context_values.update(
-            parse_context_values(
-                config.getoption("lerax_context_value", default=[]),
-                "--lerax-context-value",
-            )
-        )
-        seed, source = _given_seed(config)
-        env, policy = (
-            config.getoption(f"lerax_{what}", default=None)
-            or config.getini(f"lerax_{what}")
-            or None
-            for what in ("env", "policy")
-        )
-    except ConfigError as error:
-        raise pytest.UsageError(str(error)) from error
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and _WORKER_SEED in workerinput:
-        seed, source = workerinput[_WORKER_SEED], "from the pytest-xdist controller"
-    typecheck = bool(
-        config.getoption("lerax_typecheck", default=False)
-        or config.getini("lerax_typecheck")
-    )
-    try:
-        settings = resolve_settings(
-            seed=seed,
-            seed_source=source,
-            max_examples=max_examples,
-            skip=skip,
-            typecheck=typecheck,
-            context_values=context_values,
-            env=env,
-            policy=policy,
-        )
-    except (TypeError, ValueError) as error:  # `check_callback` reports it
-        return _RunOptions(None, str(error), typecheck)
-    return _RunOptions(settings, typecheck=typecheck)
-
-
-def _given_seed(config: pytest.Config) -> tuple[int | None, str]:
-    """The seed the command line or an ini file gives, and where it comes from."""
-    raw = config.getoption("lerax_seed", default=None)
-    if raw is not None:
-        return parse_int(raw, "--lerax-seed"), "from --lerax-seed"
-    raw = config.getini("lerax_seed") or None
-    if raw is not None:
-        return parse_int(raw, "the ini setting lerax_seed"), "from lerax_seed"
-    seed = _hypothesis_seed(config)
-    return seed, "from --hypothesis-seed"
-
-
-def _hypothesis_seed(config: pytest.Config) -> int | None:
-    """`--hypothesis-seed`, when it is an integer, seeds the conformance checks too."""
-    raw = config.getoption("hypothesis_seed", default=None)
-    try:
-        return None if raw is None else int(raw)
-    except ValueError:
-        return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -212,10 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}: a conformance check of a callback, made by "
         "lerax_testing.pytest_plugin.conformance_suite.",
     )
-    options = _read_settings(config)
-    config.stash[_SETTINGS] = options
+    options = read_settings(config)
+    config.stash[SETTINGS] = options
     cleanup = contextlib.ExitStack()
-    config.stash[_CLEANUP] = cleanup
+    config.stash[CLEANUP] = cleanup
     if options.typecheck:
         try:
             cleanup.enter_context(typechecking())
@@ -224,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    cleanup = config.stash.get(_CLEANUP, None)
+    cleanup = config.stash.get(CLEANUP, None)
     if cleanup is not None:
         cleanup.close()
 
@@ -232,13 +76,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker checks with the seed the controller chose."""
-    options = node.config.stash.get(_SETTINGS, None)
+    options = node.config.stash.get(SETTINGS, None)
     if options is not None and options.settings is not None:
-        node.workerinput[_WORKER_SEED] = options.settings.seed
+        node.workerinput[WORKER_SEED] = options.settings.seed
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    options = config.stash.get(_SETTINGS, None)
+    options = config.stash.get(SETTINGS, None)
     if options is None or options.settings is None:
         return None
     settings = options.settings
@@ -267,9 +111,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Report:
     """Check `callback` with the run's settings, a test's own `options` over them."""
-    from ._harness import check_callback, run_checks
+    from .._harness import check_callback, run_checks
 
-    run = config.stash.get(_SETTINGS, None)
+    run = config.stash.get(SETTINGS, None)
     if run is None:  # the plugin was not configured: `check_callback`'s defaults
         return check_callback(callback, **options)
     if run.settings is None:  # the run's settings could not be resolved
@@ -280,6 +124,7 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
         explicit = {
             "seed": settings.seed,
             "max_examples": settings.max_examples,
+            "algorithms": settings.algorithms,
             **options,
             "skip": {**settings.skip, **dict(options.get("skip") or {})},
             "context_values": dict(settings.context_values),

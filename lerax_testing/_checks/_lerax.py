@@ -1,0 +1,83 @@
+"""The `lerax` check: the callback in the real `learn()` of each chosen Lerax
+algorithm, traced (never compiled), the ground truth of what training does with
+it. A crash is reported once, with the algorithms where it happens and those
+where it does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._explain._report import Failure, SkipCheck
+from .._explain._source import error_summary, source_line, user_location
+from .._lerax._algorithms import titles
+from .._lerax._learn import LearnCrash, trace_learn
+from .._subject import Subject
+
+NO_LERAX = (
+    "Lerax is not installed here (it needs Python 3.13 or newer): "
+    "`pip install lerax`, or Lerax's main branch from its repository"
+)
+
+
+def check_lerax(subject: Subject) -> list[Failure]:
+    """Trace the real `learn()` of each of `subject.algorithms` with the callback;
+    one failure per distinct crash."""
+    if subject.lerax is None:
+        raise SkipCheck(NO_LERAX)
+    lerax = subject.lerax
+    if not lerax.algorithms:
+        raise SkipCheck(lerax.why_none)
+    callback = lerax.wrap(subject.callback)
+    crashes: dict[tuple[Any, ...], list[LearnCrash]] = {}
+    for name in lerax.algorithms:
+        crash = trace_learn(callback, name, *lerax.env_and_policy(name))
+        if crash is not None:
+            location = user_location(crash.error, subject.callback)
+            key = (crash.method, type(crash.error).__name__, location, crash.changes)
+            crashes.setdefault(key, []).append(crash)
+    return [_failure(subject, found, lerax.algorithms) for found in crashes.values()]
+
+
+def _failure(
+    subject: Subject, crashes: list[LearnCrash], chosen: tuple[str, ...]
+) -> Failure:
+    first = crashes[0]
+    where = [c.algorithm for c in crashes]
+    fine = [name for name in chosen if name not in where]
+    location = user_location(first.error, subject.callback)
+    method = f"`{first.method}`" if first.method else "the callback"
+    if first.changes:
+        what = "; ".join(f"`{m}` returned {change}" for m, change in first.changes)
+        cause = f"{what}, and the algorithm's `lax.scan` rejects the changed carry"
+    else:
+        cause = f"{method} raised {error_summary(first.error)}"
+    at = f" at {location[0]}:{location[1]}" if location else ""
+    message = f"In Lerax's {titles(where)}, {cause}{at} while `learn()` was traced"
+    if fine:
+        message += f"; {titles(fine)} trace{'s' if len(fine) == 1 else ''} it fine"
+    message += "."
+    advice = None
+    if fine:
+        keep = ", ".join(repr(n) for n in fine)
+        comma = "," if len(fine) == 1 else ""
+        advice = (
+            f"If the callback is meant for {titles(fine)} only, check it with "
+            f"`algorithms=({keep}{comma})` (command: "
+            + " ".join(f"`--algorithm {n}`" for n in fine)
+            + "); otherwise make it work with what every algorithm passes."
+        )
+    elif first.changes:
+        advice = (
+            "Return a state of the class, structure, shapes and dtypes the method was "
+            "given (`eqx.tree_at` on array leaves, cast with `.astype`); "
+            "`apply_curriculum` returns `(algorithm_state, callback_state)` with "
+            "both unchanged in structure."
+        )
+    return Failure(
+        "lerax",
+        first.method,
+        message,
+        location=location,
+        advice=advice,
+        details=source_line(location),
+    )

@@ -1,0 +1,17 @@
+"""Everything the harness knows of Lerax's real algorithms, in one place.
+
+- `_algorithms`: the algorithms of the installed `lerax.algorithm` (PPO alone in
+  0.0.5; PPO, A2C, REINFORCE, DQN, SAC, SACDiscrete, DDPG and TD3 in 0.0.6), how
+  to build a tiny instance of each, the environment it accepts and its default
+  policy.
+- `_record`: what each algorithm passes to a callback, recorded from its real
+  `learn()` (traced, never compiled): per method the `locals`, the training log's
+  keys, the optimiser state, the algorithm object. The checks build their
+  contexts from it, so they cannot drift from the Lerax installed.
+- `_learn`: the `lerax` check's core: the real `learn()` of each chosen algorithm
+  traced with the callback, and a crash turned into the algorithm, the method and
+  the user's line.
+
+Imports Lerax only inside functions, so the harness imports without it. May import
+`lerax_callback`, `_engine` and `_explain`.
+"""

@@ -1,0 +1,128 @@
+"""Which Lerax algorithms a run checks a callback against, and with what.
+
+By default a `lerax.callback` callback is checked against every algorithm of the
+installed Lerax (it may be handed to any of them), a `lerax_callback` one against
+none (it runs in the reference loop, and in Lerax through `to_lerax`) unless
+`algorithms` names some. The first chosen algorithm's recording shapes the
+contexts every check makes; the `lerax` check traces them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from ._algorithms import (
+    ALGORITHM_NAMES,
+    SPECS,
+    installed_algorithms,
+    lerax_installed,
+    titles,
+)
+
+
+def validate_algorithms(
+    algorithms: Any, what: str = "`algorithms`"
+) -> tuple[str, ...] | None:
+    """`algorithms` as a tuple of known names (`None` stays `None`); `TypeError` or
+    `ValueError` naming the problem and the names allowed."""
+    if algorithms is None:
+        return None
+    if isinstance(algorithms, str):
+        raise TypeError(
+            f"{what} must be a list of algorithm names, e.g. `[{algorithms!r}]`, "
+            "not a string."
+        )
+    try:
+        names = tuple(algorithms)
+    except TypeError:
+        raise TypeError(
+            f"{what} must be a list of algorithm names, got {algorithms!r}."
+        ) from None
+    unknown = [n for n in names if n not in ALGORITHM_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown algorithm(s) {unknown} in {what}; the algorithms are "
+            f"{', '.join(ALGORITHM_NAMES)} (named as `lerax.algorithm`'s modules)."
+        )
+    if not names:
+        raise ValueError(
+            f"{what} is empty; name at least one algorithm or leave it out."
+        )
+    return tuple(n for n in ALGORITHM_NAMES if n in names)
+
+
+def is_lerax_object(obj: Any) -> bool:
+    """Whether `obj` is an instance of a class from Lerax (an environment, a
+    policy), which the reference loop cannot drive."""
+    return obj is not None and type(obj).__module__.split(".")[0] == "lerax"
+
+
+@dataclasses.dataclass(frozen=True)
+class LeraxChoice:
+    """The Lerax algorithms a callback is checked against.
+
+    - `algorithms`: their names, in `ALGORITHM_NAMES` order (maybe none).
+    - `env`, `policy`: the user's Lerax environment and policy, or `None` for each
+        algorithm's default.
+    - `ours`: whether the callback is a `lerax_callback` one (wrapped with
+        `to_lerax` for Lerax).
+    - `why_none`: why no algorithm is chosen, when none is.
+    """
+
+    algorithms: tuple[str, ...]
+    env: Any = None
+    policy: Any = None
+    ours: bool = False
+    why_none: str = ""
+
+    def env_and_policy(self, name: str) -> tuple[Any, Any]:
+        """The user's environment and policy where algorithm `name` accepts the
+        environment, else `(None, None)`: the algorithm's defaults."""
+        if self.env is not None and SPECS[name].accepts(self.env):
+            return self.env, self.policy
+        return None, None
+
+    def wrap(self, callback: Any) -> Any:
+        """`callback` as Lerax's algorithms take it."""
+        if not self.ours:
+            return callback
+        from lerax_callback import to_lerax
+
+        return to_lerax(callback)
+
+
+def choose_algorithms(
+    requested: Iterable[str] | None, *, ours: bool, env: Any = None, policy: Any = None
+) -> LeraxChoice | None:
+    """The algorithms to check against (`None` without Lerax). `ValueError` when a
+    requested one is not in the installed Lerax."""
+    if not lerax_installed():
+        if requested:
+            raise ValueError(
+                f"`algorithms` names {titles(requested)}, but Lerax is not installed "
+                "here (it needs Python 3.13 or newer): `pip install lerax`."
+            )
+        return None
+    installed = installed_algorithms()
+    env = env if is_lerax_object(env) else None
+    policy = policy if is_lerax_object(policy) else None
+    if requested is None:
+        if ours:
+            why = (
+                "a `lerax_callback` callback runs in Lerax through `to_lerax`; pass "
+                "`algorithms=` (command: `--algorithm NAME`) to trace it in Lerax's "
+                "algorithms"
+            )
+            return LeraxChoice((), env, policy, ours, why)
+        return LeraxChoice(installed, env, policy, ours)
+    missing = [n for n in requested if n not in installed]
+    if missing:
+        from importlib.metadata import version
+
+        raise ValueError(
+            f"the installed Lerax ({version('lerax')}) has no {titles(missing)}; it "
+            f"has {titles(installed)}. Lerax's main branch has all eight algorithms."
+        )
+    return LeraxChoice(tuple(requested), env, policy, ours)

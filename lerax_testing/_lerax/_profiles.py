@@ -1,0 +1,87 @@
+"""Profiles: what each real Lerax algorithm passes to callbacks, as plain data.
+
+A profile summarises a `Recording` (see `_record`): the methods in the order the
+algorithm calls them, and per method each context field with its shape and dtype
+(arrays) or its type (anything else), the `locals` keys and the training log's
+keys. `python -m lerax_testing._lerax.profiles` records every installed algorithm
+and writes `profiles/lerax-<version>.json`; the shipped files are its output, and a
+test holds them to a fresh recording, so that a Lerax release that changes what
+callbacks get fails a test rather than misleading users.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from ._algorithms import installed_algorithms
+from ._record import Recording, recording
+
+FOLDER = Path(__file__).with_name("profiles")
+"""Where the shipped profiles live, one file per Lerax release."""
+
+
+def _leaf(value: Any) -> str:
+    if isinstance(value, jax.ShapeDtypeStruct):
+        return f"{value.dtype}[{','.join(map(str, value.shape))}]"
+    return type(value).__qualname__
+
+
+def _describe(value: Any) -> Any:
+    """An array as `dtype[shape]`; a dict key by key; anything else its class,
+    with the structure of its array leaves."""
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in value.items()}
+    leaves = jax.tree.leaves(value)
+    if len(leaves) == 1 and leaves[0] is value:
+        return _leaf(value)
+    arrays = sum(isinstance(x, jax.ShapeDtypeStruct) for x in leaves)
+    return f"{type(value).__qualname__} ({arrays} array leaves)"
+
+
+def profile_of(found: Recording) -> dict[str, Any]:
+    """The profile of one recording, as JSON-ready data."""
+    methods = {}
+    for method, fields in found.fields.items():
+        methods[method] = {name: _describe(value) for name, value in fields.items()}
+    return {
+        "calls": list(dict.fromkeys(found.calls)),
+        "warm_up_steps_first": bool(found.calls) and found.calls[0] == "on_step",
+        "calls_continue_training": "continue_training" in found.calls,
+        "training_log": list(found.training_log_keys),
+        "methods": methods,
+    }
+
+
+def current_profiles() -> dict[str, Any]:
+    """Profiles of every algorithm of the installed Lerax, recorded now."""
+    from importlib.metadata import version
+
+    return {
+        "lerax": version("lerax"),
+        "algorithms": {
+            name: profile_of(recording(name)) for name in installed_algorithms()
+        },
+    }
+
+
+def shipped_profiles(version: str) -> dict[str, Any] | None:
+    """The shipped profiles of Lerax `version`, if there are any."""
+    path = FOLDER / f"lerax-{version}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_profiles() -> Path:
+    """Record the installed Lerax's algorithms and write their profiles."""
+    data = current_profiles()
+    FOLDER.mkdir(exist_ok=True)
+    path = FOLDER / f"lerax-{data['lerax']}.json"
+    path.write_text(
+        json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8"
+    )
+    return path
