@@ -28,7 +28,7 @@ import lerax_callback as lc
 
 try:
     from lerax.algorithm import PPO
-    from lerax.env import CartPole
+    from lerax.env.classic_control import CartPole
     from lerax.policy import MLPActorCriticPolicy
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise SystemExit(

@@ -43,7 +43,7 @@ echo "== tests (README)"
 python -m pytest -n 2 -q
 deactivate
 
-echo "== Python 3.13 with Lerax: the lerax tests and the Lerax example"
+echo "== Python 3.13 with Lerax: both releases users run"
 # Lerax needs Python 3.13; pyenv provides it on these machines and on CI's.
 py313=""
 if command -v pyenv >/dev/null 2>&1; then
@@ -56,18 +56,36 @@ if [ -z "$py313" ] && command -v python3.13 >/dev/null 2>&1; then
     py313=$(command -v python3.13)
 fi
 if [ -z "$py313" ]; then
-    echo "no Python 3.13 found (pyenv versions, python3.13): the Lerax job cannot run" >&2
+    echo "no Python 3.13 found (pyenv versions, python3.13): the Lerax jobs cannot run" >&2
     exit 1
 fi
-venv313=$(mktemp -d)/venv
-"$py313" -m venv "$venv313"
-# shellcheck disable=SC1091
-source "$venv313/bin/activate"
-python -m pip install -q --upgrade pip
-pip install -q -e ".[test,lerax]"
-python -c "import importlib.metadata as m, sys; print('lerax', m.version('lerax'), 'on Python', sys.version.split()[0])"
-lerax-conformance examples/lerax/ --seed 0
-python -m pytest -n 2 -q -m lerax
+# Lerax's main branch (0.0.6) is not on the package index: its wheel is in shared/.
+wheel=$(ls "$root"/../shared/wheels/lerax-0.0.6-*.whl 2>/dev/null | head -n 1 || true)
+if [ -z "$wheel" ]; then
+    echo "no wheel of Lerax 0.0.6 in ../shared/wheels: the Lerax main job cannot run" >&2
+    exit 1
+fi
 
+lerax_job() {
+    # $1: what to install besides the toolkit (the index's release or the wheel)
+    local venv313
+    venv313=$(mktemp -d)/venv
+    "$py313" -m venv "$venv313"
+    # shellcheck disable=SC1091
+    source "$venv313/bin/activate"
+    python -m pip install -q --upgrade pip
+    pip install -q -e ".[test]" "$1"
+    python -c "import importlib.metadata as m, sys; print('lerax', m.version('lerax'), 'on Python', sys.version.split()[0])"
+    lerax-conformance examples/lerax/ --seed 0
+    python -m pytest -n 2 -q -m lerax
+}
+
+echo "== Lerax 0.0.5 (the package index)"
+lerax_job "lerax==0.0.5"
 echo "== the built-ins' cost in Lerax's PPO (a measurement, printed, not a gate)"
 python benchmarks/lerax_ppo.py
+deactivate
+
+echo "== Lerax 0.0.6 (main, from its wheel)"
+lerax_job "$wheel"
+deactivate

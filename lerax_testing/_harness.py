@@ -40,6 +40,7 @@ from ._globals import restore_jax_config
 from ._lerax._choice import choose_algorithms, is_lerax_object
 from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
+from ._sandbox import sandbox
 from ._settings import Settings, resolve_settings
 from ._subject import Subject
 from .toy import ToyEnv, ToyPolicy
@@ -242,9 +243,37 @@ def run_checks(
         replay=replay,
         lerax=lerax,
     )
-    api_ok = True
     results: list[CheckResult] = []
-    for check in settings.checks:
+    with sandbox():
+        _run_each(callback, subject, settings.checks, skips, progress, results)
+    return Report(
+        callback=description,
+        callback_type=f"{type(callback).__module__}.{type(callback).__qualname__}",
+        location=class_location(callback),
+        results=tuple(results),
+        seed=settings.seed,
+        settings={
+            "max_examples": settings.max_examples,
+            "num_envs": settings.num_envs,
+            "max_steps": settings.max_steps,
+            "checks": list(settings.checks),
+        },
+    )
+
+
+def _run_each(
+    callback: Any,
+    subject: Subject,
+    checks: tuple[str, ...],
+    skips: Mapping[str, str],
+    progress: ProgressHook | None,
+    results: list[CheckResult],
+) -> None:
+    """Run `checks` in order into `results`: skipped ones with their reason, and
+    none after an `api` failure that leaves nothing to check."""
+    api_ok = True
+    description = subject.description
+    for check in checks:
         if check in skips:
             results.append(CheckResult(check, "skipped", reason=skips[check]))
             continue
@@ -262,19 +291,6 @@ def run_checks(
             results.append(run_check(check, subject))
         if check == "api" and results[-1].status == "failed":
             api_ok = not _fatal_api_failure(callback)
-    return Report(
-        callback=description,
-        callback_type=f"{type(callback).__module__}.{type(callback).__qualname__}",
-        location=class_location(callback),
-        results=tuple(results),
-        seed=settings.seed,
-        settings={
-            "max_examples": settings.max_examples,
-            "num_envs": settings.num_envs,
-            "max_steps": settings.max_steps,
-            "checks": list(settings.checks),
-        },
-    )
 
 
 def _fatal_api_failure(callback: Any) -> bool:

@@ -6,6 +6,7 @@ Each training run compiles a PPO (about 5 s on two cores), so there are few.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -25,7 +26,7 @@ import jax.random as jr  # noqa: E402
 import lerax.callback as lx  # noqa: E402
 from jaxtyping import Array, Float, Key  # noqa: E402
 from lerax.algorithm import PPO  # noqa: E402
-from lerax.env import CartPole  # noqa: E402
+from lerax.env.classic_control import CartPole  # noqa: E402
 from lerax.policy import MLPActorCriticPolicy  # noqa: E402
 
 import lerax_callback as lc  # noqa: E402
@@ -122,34 +123,31 @@ class CurriculumProbe(Probe):
 
 def _contexts(family: object) -> dict[str, object]:
     """One context of each kind from `family` (`lerax.callback` or ours), with the
-    same field values; Lerax's contexts take them positionally."""
+    same field values, made by field name; a field only newer Lerax has
+    (`algorithm`) gets a placeholder, which the bridge must not pass on."""
     state, step_state = Value(jnp.array(1.0)), StepValue(jnp.array([2.0, 3.0]))
-    env, policy, opt_state = jnp.array(4.0), jnp.array(5.0), jnp.array(6.0)
-    locals_ = {"offset": jnp.array(7.0)}
-    count = jnp.array(8, jnp.int32)
+    values = {
+        "env": jnp.array(4.0),
+        "policy": jnp.array(5.0),
+        "opt_state": jnp.array(6.0),
+        "locals": {"offset": jnp.array(7.0)},
+        "iteration_count": jnp.array(8, jnp.int32),
+        "done": jnp.array(True),
+        "reward": jnp.array(0.5),
+        "training_log": {"loss": jnp.array(0.25)},
+        "total_timesteps": 1000,
+        "algorithm": "the algorithm",
+    }
+
+    def make(cls: type, **own: object) -> object:
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{n: own[n] if n in own else values[n] for n in names})
+
     return {
-        "reset": family.ResetContext(locals_),
-        "step": family.StepContext(
-            StepValue(jnp.array(9.0)),
-            env,
-            policy,
-            jnp.array(True),
-            jnp.array(0.5),
-            locals_,
-        ),
-        "iteration": family.IterationContext(
-            state,
-            step_state,
-            env,
-            policy,
-            count,
-            opt_state,
-            {"loss": jnp.array(0.25)},
-            locals_,
-        ),
-        "training": family.TrainingContext(
-            state, step_state, env, policy, 1000, count, opt_state, locals_
-        ),
+        "reset": make(family.ResetContext),
+        "step": make(family.StepContext, state=StepValue(jnp.array(9.0))),
+        "iteration": make(family.IterationContext, state=state, step_state=step_state),
+        "training": make(family.TrainingContext, state=state, step_state=step_state),
     }
 
 

@@ -3,7 +3,11 @@ check compares between tracing and running, what it prints, the files it opens
 for writing, what it writes to files and streams it holds open, and what it logs;
 for `purity`, whether it draws from a global random generator.
 
-Printing is caught by swapping `sys.stdout`/`sys.stderr`, opening files by
+Printing is caught by swapping `sys.stdout`/`sys.stderr` for streams that keep
+what the calling thread writes (and the runtime's threads, which run host
+callbacks), while a thread of the callback's own (a progress bar refreshing
+itself) writes where it wrote before: its output is no effect of the call. Opening
+files is caught by
 wrapping `open`. A file or stream opened before the call (a CSV writer's handle
 kept on the callback, the terminal a `logging` handler was given when it was
 made) is out of reach of both, so writes to any file object are caught with a
@@ -20,6 +24,7 @@ import io
 import logging
 import random
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +40,31 @@ _WRITES = frozenset({"write", "writelines"})
 
 _OWN_LOGGERS = frozenset({"jax", "jaxlib", "equinox", "absl", "hypothesis"})
 """Loggers of the libraries the checks run, whose records are not the callback's."""
+
+
+class _CallersStream(io.TextIOBase):
+    """Writes from the calling thread and from threads Python did not start (the
+    runtime's, running host callbacks) go to `buffer`; writes from other Python
+    threads go to `other`, the stream they would have reached."""
+
+    def __init__(self, buffer: io.StringIO, other: Any, owner: int):
+        self.buffer, self.other, self.owner = buffer, other, owner
+
+    def _ours(self) -> bool:
+        thread = threading.current_thread()
+        return thread.ident == self.owner or type(thread).__name__ == "_DummyThread"
+
+    def write(self, text: str) -> int:
+        if self._ours():
+            return self.buffer.write(text)
+        return self.other.write(text) if self.other is not None else len(text)
+
+    def flush(self) -> None:
+        if not self._ours() and self.other is not None:
+            self.other.flush()
+
+    def writable(self) -> bool:
+        return True
 
 
 def _file_name(file: Any) -> str:
@@ -56,8 +86,14 @@ def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
             written.append(str(file))
         return real_open(file, mode, *args, **kwargs)
 
+    owner = threading.get_ident()
+
     def recording_handle(logger: logging.Logger, record: logging.LogRecord) -> None:
-        if record.name.split(".")[0] not in _OWN_LOGGERS:
+        if record.name.split(".")[0] not in _OWN_LOGGERS and (
+            record.thread == owner
+            or record.threadName == "Dummy"
+            or record.threadName.startswith("Dummy-")
+        ):
             buffer.write(
                 f"[logged {record.levelname} {record.name}: {record.getMessage()}]\n"
             )
@@ -74,7 +110,9 @@ def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
     logging.Logger.handle = recording_handle  # type: ignore[method-assign]
     sys.setprofile(profile)
     try:
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        out = _CallersStream(buffer, sys.stdout, owner)
+        err = _CallersStream(buffer, sys.stderr, owner)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             yield buffer
             jax.effects_barrier()
     finally:

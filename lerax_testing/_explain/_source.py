@@ -28,7 +28,8 @@ _LIBRARY_DIRS = tuple(
     }
     if p
 )
-_OWN_DIR = os.path.realpath(os.path.dirname(__file__))
+_OWN_DIR = os.path.realpath(os.path.dirname(os.path.dirname(__file__)))
+"""The `lerax_testing` package: its frames are never the user's line."""
 _API_DIR = os.path.realpath(os.path.dirname(lerax_callback.__file__))
 
 

@@ -69,7 +69,10 @@ def run_learn(callback: Any, name: str, env: Any = None, policy: Any = None) -> 
         return algorithm.learn(env, policy, timesteps, key=learn_key, callback=callback)
 
     key = jax.eval_shape(lambda: jr.key(0))
-    eqx.filter_eval_shape(learn, key, env, policy, callback)
+    # Lerax's own code broadcasts implicitly: a stricter setting of the user's
+    # would fail it, not the callback.
+    with jax.numpy_rank_promotion("allow"):
+        eqx.filter_eval_shape(learn, key, env, policy, callback)
 
 
 def trace_learn(

@@ -49,7 +49,7 @@ def profile_of(found: Recording) -> dict[str, Any]:
         methods[method] = {name: _describe(value) for name, value in fields.items()}
     return {
         "calls": list(dict.fromkeys(found.calls)),
-        "warm_up_steps_first": bool(found.calls) and found.calls[0] == "on_step",
+        "warm_up_steps_first": _steps_before_reset(found.calls),
         "calls_continue_training": "continue_training" in found.calls,
         "training_log": list(found.training_log_keys),
         "methods": methods,
@@ -85,3 +85,13 @@ def write_profiles() -> Path:
         json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8"
     )
     return path
+
+
+def _steps_before_reset(calls: list[str]) -> bool:
+    """Whether `on_step` runs before `reset`: the off-policy algorithms' warm-up
+    (`learning_starts` steps) before the callback's state exists."""
+    return (
+        "on_step" in calls
+        and "reset" in calls
+        and (calls.index("on_step") < calls.index("reset"))
+    )

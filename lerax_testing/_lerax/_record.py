@@ -201,12 +201,13 @@ def _record(name: str, env: Any, policy: Any) -> Recording:
     policy = spec.default_policy(env) if policy is None else policy
     log: dict[str, Any] = {}
     calls: list[str] = []
-    eqx.filter_eval_shape(
-        algorithm.learn,
-        env,
-        policy,
-        spec.timesteps(algorithm),
-        key=jr.key(0),
-        callback=_recorder(log, calls),
-    )
+    with jax.numpy_rank_promotion("allow"):  # as in `_learn.run_learn`
+        eqx.filter_eval_shape(
+            algorithm.learn,
+            env,
+            policy,
+            spec.timesteps(algorithm),
+            key=jr.key(0),
+            callback=_recorder(log, calls),
+        )
     return Recording(name, calls, log, env, policy, algorithm)
