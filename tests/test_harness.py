@@ -421,7 +421,15 @@ def test_a_training_log_strategy_is_used_by_the_checks_that_trace_once():
     from hypothesis import strategies as st
     from zoo import ReturnTracker
 
+    class ReadsKl(ReturnTracker):
+        """Reads `kl`, which only the custom logs below have."""
+
+        def on_iteration(self, ctx: lc.IterationContext, *, key: Any) -> Summary:
+            return Summary(ctx.training_log["kl"].astype(jnp.float32))
+
+    checks = ["structure", "retrace", "purity"]
     logs = st.fixed_dictionaries({"kl": st.floats(0, 1, width=32)})
-    report = check_callback(ReturnTracker(), seed=0, training_logs=logs,
-                            checks=["structure", "retrace", "purity"])  # fmt: skip
+    report = check_callback(ReadsKl(), seed=0, training_logs=logs, checks=checks)
     assert report.ok, report.render()
+    without = check_callback(ReadsKl(), seed=0, checks=checks)
+    assert not without.ok  # the default logs have no `kl`
