@@ -59,6 +59,31 @@ def _imports(name: str, path: Path) -> set[str]:
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
+def test_the_import_graph_sees_every_form_of_import(tmp_path):
+    """The layering tests pass on a graph without edges: `_imports` itself must
+    find absolute, relative, package and function-level imports."""
+    planted = tmp_path / "_planted.py"
+    planted.write_text(
+        "import lerax_callback\n"
+        "from .. import _tree\n"
+        "from .._engine import _keys\n"
+        "from ._finite import check_finite\n"
+        "from lerax_testing._explain._report import Report\n"
+        "def later():\n"
+        "    from lerax_testing import _settings\n",
+        encoding="utf-8",
+    )
+    assert _imports("lerax_testing._checks._planted", planted) == {
+        "lerax_callback",
+        "lerax_testing._tree",
+        "lerax_testing._engine._keys",
+        "lerax_testing._checks._finite",
+        "lerax_testing._explain._report",
+        "lerax_testing._settings",
+    }
+    assert any(GRAPH.values()), "no imports found in the packages"
+
+
 def _importers_of(prefix: str) -> dict[str, set[str]]:
     return {
         name: {t for t in targets if t == prefix or t.startswith(prefix + ".")}
@@ -98,9 +123,10 @@ def test_builtins_use_only_the_public_api_modules():
 
 
 def test_lerax_callback_never_imports_lerax_testing():
-    for name, targets in GRAPH.items():
-        if name.startswith("lerax_callback"):
-            assert not any(t.startswith("lerax_testing") for t in targets), name
+    api = [n for n in GRAPH if n.startswith("lerax_callback")]
+    assert api, "no modules of `lerax_callback` found"
+    for name in api:
+        assert not any(t.startswith("lerax_testing") for t in GRAPH[name]), name
 
 
 @pytest.mark.parametrize("idea", ["lerax_testing._cli", "lerax_testing._formats"])
@@ -109,7 +135,9 @@ def test_only_the_command_and_the_plugin_import_the_command_and_formats(idea):
     allowed += ("lerax_testing.__main__",)
     if idea == "lerax_testing._formats":
         allowed += ("lerax_testing._formats",)
-    for name, targets in _importers_of(idea).items():
+    importers = _importers_of(idea)
+    assert importers, f"nothing imports {idea}"
+    for name, targets in importers.items():
         assert _inside(name, *allowed), f"{name} imports {sorted(targets)}"
 
 
@@ -161,10 +189,11 @@ def test_each_subpackage_imports_only_the_layers_below_it(subpackage):
 def test_explanations_import_the_engine_package_alone():
     """`_explain` reads `MAX_STEPS` from the engine's package, never a module that
     imports JAX."""
-    for name, targets in GRAPH.items():
-        if _inside(name, "lerax_testing._explain"):
-            deep = {t for t in targets if t.startswith("lerax_testing._engine.")}
-            assert not deep, f"{name} imports {sorted(deep)}"
+    explain = [n for n in GRAPH if _inside(n, "lerax_testing._explain")]
+    assert explain, "no modules of `_explain` found"
+    for name in explain:
+        deep = {t for t in GRAPH[name] if t.startswith("lerax_testing._engine.")}
+        assert not deep, f"{name} imports {sorted(deep)}"
 
 
 def _private_names_imported() -> list[str]:
