@@ -196,11 +196,11 @@ def test_explanations_import_the_engine_package_alone():
         assert not deep, f"{name} imports {sorted(deep)}"
 
 
-def _private_names_imported() -> list[str]:
+def _private_names_imported(modules: dict[str, Path] = MODULES) -> list[str]:
     """`from module import _name` where `_name` is no module: a private name
     crossing modules."""
     found = []
-    for name, path in MODULES.items():
+    for name, path in modules.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ImportFrom):
                 continue
@@ -213,6 +213,20 @@ def _private_names_imported() -> list[str]:
 
 def test_no_private_name_crosses_modules():
     assert _private_names_imported() == []
+
+
+def test_the_layering_test_sees_a_private_name(tmp_path):
+    """The finder itself: a planted private name is found, a private module and a
+    dunder are not."""
+    planted = tmp_path / "_planted.py"
+    planted.write_text(
+        "from lerax_testing._tree import _hidden\n"
+        "from lerax_testing import _tree\n"
+        "from lerax_testing import __version__\n",
+        encoding="utf-8",
+    )
+    found = _private_names_imported({"lerax_testing._planted": planted})
+    assert found == ["lerax_testing._planted: _hidden"]
 
 
 MAX_TOP_LEVEL_PRIVATE = 8
