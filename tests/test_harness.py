@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import pytest
@@ -246,7 +247,25 @@ def test_progress_is_reported_per_check():
     assert seen == [("ReturnTracker()", "api"), ("ReturnTracker()", "structure")]
 
 
+class RejectsNonfiniteRewards(ReturnTracker):
+    """Fails at run time when a non-finite reward reaches `on_step`."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Any) -> Any:
+        returns = super().on_step(ctx, key=key)
+        finite = jnp.all(jnp.isfinite(ctx.reward))
+        return eqx.error_if(returns, ~finite, "a non-finite reward reached on_step")
+
+
 def test_nonfinite_rewards_only_when_asked():
+    rejecting = RejectsNonfiniteRewards()
+    plain = check_callback(rejecting, checks=["jit"], seed=1, max_examples=30)
+    assert plain.ok, plain.render()
+    asked = check_callback(rejecting, checks=["jit"], seed=1, max_examples=30,
+                           allow_nonfinite_rewards=True)  # fmt: skip
+    [failure] = asked.failures
+    assert failure.method == "on_step"
+    assert "a non-finite reward reached on_step" in (failure.details or ""), failure
+    assert any(word in (failure.example or "") for word in ("inf", "nan")), failure
     tracker = ReturnTracker()
     assert check_callback(tracker, checks=["finite"], seed=1, max_examples=30).ok
     robust = check_callback(tracker, checks=["finite"], seed=1, max_examples=30,
@@ -402,7 +421,15 @@ def test_a_training_log_strategy_is_used_by_the_checks_that_trace_once():
     from hypothesis import strategies as st
     from zoo import ReturnTracker
 
+    class ReadsKl(ReturnTracker):
+        """Reads `kl`, which only the custom logs below have."""
+
+        def on_iteration(self, ctx: lc.IterationContext, *, key: Any) -> Summary:
+            return Summary(ctx.training_log["kl"].astype(jnp.float32))
+
+    checks = ["structure", "retrace", "purity"]
     logs = st.fixed_dictionaries({"kl": st.floats(0, 1, width=32)})
-    report = check_callback(ReturnTracker(), seed=0, training_logs=logs,
-                            checks=["structure", "retrace", "purity"])  # fmt: skip
+    report = check_callback(ReadsKl(), seed=0, training_logs=logs, checks=checks)
     assert report.ok, report.render()
+    without = check_callback(ReadsKl(), seed=0, checks=checks)
+    assert not without.ok  # the default logs have no `kl`

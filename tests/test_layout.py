@@ -59,6 +59,31 @@ def _imports(name: str, path: Path) -> set[str]:
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
+def test_the_import_graph_sees_every_form_of_import(tmp_path):
+    """The layering tests pass on a graph without edges: `_imports` itself must
+    find absolute, relative, package and function-level imports."""
+    planted = tmp_path / "_planted.py"
+    planted.write_text(
+        "import lerax_callback\n"
+        "from .. import _tree\n"
+        "from .._engine import _keys\n"
+        "from ._finite import check_finite\n"
+        "from lerax_testing._explain._report import Report\n"
+        "def later():\n"
+        "    from lerax_testing import _settings\n",
+        encoding="utf-8",
+    )
+    assert _imports("lerax_testing._checks._planted", planted) == {
+        "lerax_callback",
+        "lerax_testing._tree",
+        "lerax_testing._engine._keys",
+        "lerax_testing._checks._finite",
+        "lerax_testing._explain._report",
+        "lerax_testing._settings",
+    }
+    assert any(GRAPH.values()), "no imports found in the packages"
+
+
 def _importers_of(prefix: str) -> dict[str, set[str]]:
     return {
         name: {t for t in targets if t == prefix or t.startswith(prefix + ".")}
@@ -90,16 +115,18 @@ def test_the_api_never_imports_the_type_checker_the_builtins_or_the_harness():
 
 
 def test_builtins_use_only_the_public_api_modules():
-    for name, targets in GRAPH.items():
-        if _inside(name, "lerax_callback._builtins"):
-            bad = {t for t in targets if _inside(t, "lerax_callback._typecheck")}
-            assert not bad, f"{name} imports {sorted(bad)}"
+    builtins = [n for n in GRAPH if _inside(n, "lerax_callback._builtins")]
+    assert builtins, "no built-in modules found"
+    for name in builtins:
+        bad = {t for t in GRAPH[name] if _inside(t, "lerax_callback._typecheck")}
+        assert not bad, f"{name} imports {sorted(bad)}"
 
 
 def test_lerax_callback_never_imports_lerax_testing():
-    for name, targets in GRAPH.items():
-        if name.startswith("lerax_callback"):
-            assert not any(t.startswith("lerax_testing") for t in targets), name
+    api = [n for n in GRAPH if n.startswith("lerax_callback")]
+    assert api, "no modules of `lerax_callback` found"
+    for name in api:
+        assert not any(t.startswith("lerax_testing") for t in GRAPH[name]), name
 
 
 @pytest.mark.parametrize("idea", ["lerax_testing._cli", "lerax_testing._formats"])
@@ -108,7 +135,9 @@ def test_only_the_command_and_the_plugin_import_the_command_and_formats(idea):
     allowed += ("lerax_testing.__main__",)
     if idea == "lerax_testing._formats":
         allowed += ("lerax_testing._formats",)
-    for name, targets in _importers_of(idea).items():
+    importers = _importers_of(idea)
+    assert importers, f"nothing imports {idea}"
+    for name, targets in importers.items():
         assert _inside(name, *allowed), f"{name} imports {sorted(targets)}"
 
 
@@ -162,17 +191,18 @@ def test_each_subpackage_imports_only_the_layers_below_it(subpackage):
 def test_explanations_import_the_engine_package_alone():
     """`_explain` reads `MAX_STEPS` from the engine's package, never a module that
     imports JAX."""
-    for name, targets in GRAPH.items():
-        if _inside(name, "lerax_testing._explain"):
-            deep = {t for t in targets if t.startswith("lerax_testing._engine.")}
-            assert not deep, f"{name} imports {sorted(deep)}"
+    explain = [n for n in GRAPH if _inside(n, "lerax_testing._explain")]
+    assert explain, "no modules of `_explain` found"
+    for name in explain:
+        deep = {t for t in GRAPH[name] if t.startswith("lerax_testing._engine.")}
+        assert not deep, f"{name} imports {sorted(deep)}"
 
 
-def _private_names_imported() -> list[str]:
+def _private_names_imported(modules: dict[str, Path] = MODULES) -> list[str]:
     """`from module import _name` where `_name` is no module: a private name
     crossing modules."""
     found = []
-    for name, path in MODULES.items():
+    for name, path in modules.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ImportFrom):
                 continue
@@ -185,6 +215,20 @@ def _private_names_imported() -> list[str]:
 
 def test_no_private_name_crosses_modules():
     assert _private_names_imported() == []
+
+
+def test_the_layering_test_sees_a_private_name(tmp_path):
+    """The finder itself: a planted private name is found, a private module and a
+    dunder are not."""
+    planted = tmp_path / "_planted.py"
+    planted.write_text(
+        "from lerax_testing._tree import _hidden\n"
+        "from lerax_testing import _tree\n"
+        "from lerax_testing import __version__\n",
+        encoding="utf-8",
+    )
+    found = _private_names_imported({"lerax_testing._planted": planted})
+    assert found == ["lerax_testing._planted: _hidden"]
 
 
 MAX_TOP_LEVEL_PRIVATE = 8

@@ -63,7 +63,7 @@ def test_each_defect_is_one_entry_with_a_fix_and_whole_messages(name: str) -> No
     report = check_callback(CALLBACKS[name], seed=0, max_examples=5)
     causes = group_failures(report.failures)
     text = report.render()
-    assert len(causes) <= ENTRIES[name], text
+    assert len(causes) == ENTRIES[name], text
     assert sum(line.startswith("  [") for line in text.splitlines()) == len(causes)
     for cause in causes:
         assert cause.failure.advice, text

@@ -120,6 +120,11 @@ def test_nonfinite_rewards_are_drawn_only_when_asked() -> None:
     assert any(math.isnan(r) for r in rewards)
     assert math.inf in rewards
     assert -math.inf in rewards
+    for unasked in (None, {"allow_nonfinite": False}):
+        examples = _draw(lst.scenarios(num_envs=2, reward_options=unasked), 50)
+        rewards = [r for s in examples for row in s.rewards for r in row]
+        assert rewards
+        assert all(math.isfinite(r) for r in rewards), unasked
 
 
 def test_failing_examples_shrink_to_simple_values() -> None:
