@@ -71,8 +71,9 @@ class ReturnTracker(AbstractCallback[ReturnState, ReturnStepState]):
         # works for both.
         mean = jnp.mean(ctx.step_state.last).astype(jnp.float32)
         if self.verbose:  # a Python bool field, fixed when the callback is built
-            jax.debug.print("iteration {i}: mean return {m:.3f}",
-                            i=ctx.iteration_count, m=mean)  # fmt: skip
+            jax.debug.print(
+                "iteration {i}: mean return {m:.3f}", i=ctx.iteration_count, m=mean
+            )
         return ReturnState(mean)
 
     def on_training_start(

@@ -182,9 +182,12 @@ def run_checks(
     except ConfigError as error:
         raise ValueError(str(error)) from error
     replay = Replay.of_run(
-        settings, env=env, policy=policy, training_logs=training_logs,
+        settings,
+        env=env,
+        policy=policy,
+        training_logs=training_logs,
         context_values=context_values,
-    )  # fmt: skip
+    )
     env, policy = settings.env_and_policy(env, policy)
     api = callback_api(callback)
     lerax = choose_algorithms(
@@ -280,10 +283,11 @@ def _run_each(
         if check != "api" and not api_ok:
             results.append(
                 CheckResult(
-                    check, "skipped",
+                    check,
+                    "skipped",
                     reason="not run: the callback fails the `api` check",
                 )
-            )  # fmt: skip
+            )
             continue
         if progress is not None:
             progress(description, check)
@@ -322,22 +326,24 @@ def run_check(check: str, subject: Subject) -> CheckResult:
         where = f" at {location[0]}:{location[1]}" if location else ""
         failures = [
             Failure(
-                check, None,
+                check,
+                None,
                 f"the callback called `sys.exit({exit.code!r})` (raised `SystemExit`)"
                 f"{where}; a callback must never end the training process.",
                 location=location,
                 advice="Remove the `sys.exit`/`exit()`/`raise SystemExit`; to stop "
                 "training early return `False` from `continue_training`.",
             )
-        ]  # fmt: skip
+        ]
     except Exception as error:  # the check itself broke: report, never crash the run
         failures = [
             Failure(
-                check, None,
+                check,
+                None,
                 f"the `{check}` check could not complete: {error_summary(error)}.",
                 details=error_details(error),
             )
-        ]  # fmt: skip
+        ]
     seconds = time.perf_counter() - start
     # Advice matched to what went wrong, in the data too (JSON, JUnit, `.advice`),
     # not only in the rendered report.

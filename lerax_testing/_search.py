@@ -55,10 +55,13 @@ def find_failure(
         return []
     index, scenario, first = found
     first = [
-        dataclasses.replace(f, example=f.example or scenario.describe(),
-                            reproducer=f.reproducer or subject.reproducer(check))
+        dataclasses.replace(
+            f,
+            example=f.example or scenario.describe(),
+            reproducer=f.reproducer or subject.reproducer(check),
+        )
         for f in first
-    ]  # fmt: skip
+    ]
 
     last: dict[str, Scenario] = {}
     # Hypothesis draws the stream's examples again before the failing one, and

@@ -71,10 +71,14 @@ class Subject:
         key = (num_envs, max_examples)
         if key not in self.streams:
             shared: tuple[Any, ...] | None = (
-                self.seed, num_envs, max_examples, self.max_steps,
+                self.seed,
+                num_envs,
+                max_examples,
+                self.max_steps,
                 tuple(sorted(self.reward_options.items())),
-                _ByIdentity(self.training_log_strategy), self.training_log_names,
-            )  # fmt: skip
+                _ByIdentity(self.training_log_strategy),
+                self.training_log_names,
+            )
             try:
                 drawn = _STREAMS.get(shared)
             except TypeError:  # an option that cannot be hashed: not shared
@@ -171,8 +175,9 @@ def _scenario_groups(
             for i, log in enumerate(logs)
         )
 
-    return st.builds(build, st.binary(min_size=count * size, max_size=count * size),
-                     logs)  # fmt: skip
+    return st.builds(
+        build, st.binary(min_size=count * size, max_size=count * size), logs
+    )
 
 
 MAX_STREAMS = 16

@@ -129,9 +129,13 @@ def diff(
     if isinstance(a, dict):
         if set(a) != set(b):
             return [
-                Difference(path, f"keys {sorted(map(str, a))}",
-                           f"keys {sorted(map(str, b))}", "structure")
-            ]  # fmt: skip
+                Difference(
+                    path,
+                    f"keys {sorted(map(str, a))}",
+                    f"keys {sorted(map(str, b))}",
+                    "structure",
+                )
+            ]
         return [
             d
             for k in a

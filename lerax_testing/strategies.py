@@ -157,13 +157,17 @@ def scenarios(
     shrinking deletes the steps a failure does not need and reports it on the
     shortest sequence that shows it.
     """
-    row, tail = decoders(num_envs, reward_options, training_log_names,
-                          training_log_strategy)  # fmt: skip
+    row, tail = decoders(
+        num_envs, reward_options, training_log_names, training_log_strategy
+    )
 
     def build(data: bytes, rows: list[bytes], log: dict[str, float] | None) -> Scenario:
         steps = [row(r) for r in rows]
-        numbers = {**tail(data), "rewards": tuple(r for r, _ in steps),
-                   "dones": tuple(d for _, d in steps)}  # fmt: skip
+        numbers = {
+            **tail(data),
+            "rewards": tuple(r for r, _ in steps),
+            "dones": tuple(d for _, d in steps),
+        }
         return scenario_from(numbers, log)
 
     return st.builds(
@@ -269,7 +273,7 @@ def iteration_contexts(
             opt_state=o,
             training_log=log,
             locals=loc,
-        ),  # fmt: skip
+        ),
         _strategy(state),
         _strategy(step_state),
         iteration_counts(),
@@ -308,7 +312,7 @@ def training_contexts(
             iteration_count=i,
             opt_state=o,
             locals=loc,
-        ),  # fmt: skip
+        ),
         _strategy(state),
         _strategy(step_state),
         iteration_counts(),

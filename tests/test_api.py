@@ -196,16 +196,33 @@ def test_contexts_keep_the_documented_positional_order():
 
     assert names(lc.ResetContext) == ["locals"]
     assert names(lc.StepContext) == [
-        "state", "env", "policy", "done", "reward", "locals"
-    ]  # fmt: skip
+        "state",
+        "env",
+        "policy",
+        "done",
+        "reward",
+        "locals",
+    ]
     assert names(lc.IterationContext) == [
-        "state", "step_state", "env", "policy", "iteration_count", "opt_state",
-        "training_log", "locals",
-    ]  # fmt: skip
+        "state",
+        "step_state",
+        "env",
+        "policy",
+        "iteration_count",
+        "opt_state",
+        "training_log",
+        "locals",
+    ]
     assert names(lc.TrainingContext) == [
-        "state", "step_state", "env", "policy", "total_timesteps",
-        "iteration_count", "opt_state", "locals",
-    ]  # fmt: skip
+        "state",
+        "step_state",
+        "env",
+        "policy",
+        "total_timesteps",
+        "iteration_count",
+        "opt_state",
+        "locals",
+    ]
 
 
 def test_contexts_accept_any_environment_and_policy_object():
@@ -213,9 +230,13 @@ def test_contexts_accept_any_environment_and_policy_object():
         pass
 
     ctx = lc.StepContext(
-        lc.EmptyCallbackStepState(), NotOurs(), NotOurs(), jnp.array(False),
-        jnp.array(1.0), {}
-    )  # fmt: skip
+        lc.EmptyCallbackStepState(),
+        NotOurs(),
+        NotOurs(),
+        jnp.array(False),
+        jnp.array(1.0),
+        {},
+    )
     assert isinstance(ctx.env, NotOurs)
 
 
@@ -289,7 +310,11 @@ def test_callbacks_are_modules_usable_under_filter_jit():
         return callback.on_step(ctx, key=key)
 
     ctx = lc.StepContext(
-        RewardStepState(jnp.zeros((), jnp.float32)), None, None, jnp.array(False),
-        jnp.array(2.0), {}
-    )  # fmt: skip
+        RewardStepState(jnp.zeros((), jnp.float32)),
+        None,
+        None,
+        jnp.array(False),
+        jnp.array(2.0),
+        {},
+    )
     assert float(step(StepCounter(), ctx, jr.key(0)).total) == 2.0

@@ -274,13 +274,19 @@ def test_text_progress_bar_rejects_a_bad_width(width):
 # Rewards and dones of three environments over six steps: the first finishes two
 # episodes, the second none, the third three (one of them a single step long).
 REWARDS = np.array(
-    [[1.0, 0.5, -1.0], [2.0, 0.5, 2.0], [3.0, 0.5, 0.25], [4.0, 0.5, 0.25],
-     [5.0, 0.5, 0.5], [6.0, 0.5, 4.0]],
+    [
+        [1.0, 0.5, -1.0],
+        [2.0, 0.5, 2.0],
+        [3.0, 0.5, 0.25],
+        [4.0, 0.5, 0.25],
+        [5.0, 0.5, 0.5],
+        [6.0, 0.5, 4.0],
+    ],
     np.float32,
-)  # fmt: skip
+)
 DONES = np.array(
     [[0, 0, 1], [1, 0, 1], [0, 0, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]], bool
-)  # fmt: skip
+)
 
 
 def reference_episode_stats(rewards, dones, smoothing):

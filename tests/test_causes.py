@@ -33,44 +33,96 @@ CARRY = (
 )
 
 PYTHON_IF = [
-    Failure("jit", "on_step",
-            f"`on_step` under `jax.jit` fails at `if ctx.done:`: {IF}.", location=AT,
-            advice="Choose between values with `jnp.where`."),
-    Failure("vmap", "on_step", "`on_step` with step states batched over 3 "
-            f"environments fails at `if ctx.done:`: {IF}.", location=AT),
-    Failure("structure", "on_step", "`on_step` could not be checked: tracing it "
-            f"fails at `if ctx.done:`: {IF}.", location=AT),
-    Failure("scan", None, LOOP.format("one environment") + "TracerBoolConversionError: "
-            "Attempted boolean conversion of traced array with shape bool[].",
-            location=AT, advice=GENERIC_SCAN),
-    Failure("scan", None, LOOP.format("3 environments") + "TracerBoolConversionError: "
-            "Attempted boolean conversion of traced array with shape bool[].",
-            location=AT, advice=GENERIC_SCAN),
-]  # fmt: skip
+    Failure(
+        "jit",
+        "on_step",
+        f"`on_step` under `jax.jit` fails at `if ctx.done:`: {IF}.",
+        location=AT,
+        advice="Choose between values with `jnp.where`.",
+    ),
+    Failure(
+        "vmap",
+        "on_step",
+        "`on_step` with step states batched over 3 "
+        f"environments fails at `if ctx.done:`: {IF}.",
+        location=AT,
+    ),
+    Failure(
+        "structure",
+        "on_step",
+        f"`on_step` could not be checked: tracing it fails at `if ctx.done:`: {IF}.",
+        location=AT,
+    ),
+    Failure(
+        "scan",
+        None,
+        LOOP.format("one environment") + "TracerBoolConversionError: "
+        "Attempted boolean conversion of traced array with shape bool[].",
+        location=AT,
+        advice=GENERIC_SCAN,
+    ),
+    Failure(
+        "scan",
+        None,
+        LOOP.format("3 environments") + "TracerBoolConversionError: "
+        "Attempted boolean conversion of traced array with shape bool[].",
+        location=AT,
+        advice=GENERIC_SCAN,
+    ),
+]
 
 DTYPE_DRIFT = [
-    Failure("structure", "on_step", "`on_step` returns a step state unlike the one it "
-            "received (a scan carry): `step_state.steps: int32[] -> float32[]`.",
-            leaf="step_state.steps", expected="int32[]", found="float32[]",
-            advice=GENERIC_ADVICE[2] + ": create it with an explicit dtype."),
+    Failure(
+        "structure",
+        "on_step",
+        "`on_step` returns a step state unlike the one it "
+        "received (a scan carry): `step_state.steps: int32[] -> float32[]`.",
+        leaf="step_state.steps",
+        expected="int32[]",
+        found="float32[]",
+        advice=GENERIC_ADVICE[2] + ": create it with an explicit dtype.",
+    ),
     Failure("scan", None, LOOP.format("one environment") + CARRY, advice=GENERIC_SCAN),
     Failure("scan", None, LOOP.format("3 environments") + CARRY, advice=GENERIC_SCAN),
-    Failure("retrace", "on_step", "`on_step` was traced and compiled again because its "
-            "input changed at `step_state.steps: int32[3] -> float32[3]` (dtype).",
-            leaf="step_state.steps", advice="Return states whose dtypes match."),
-    Failure("typecheck", "on_step", "Field `steps` of `Running` (the return value of "
-            "`DriftingDtype.on_step`) does not match its annotation.",
-            location=("/project/callbacks.py", 44), advice="Match the annotation."),
-]  # fmt: skip
+    Failure(
+        "retrace",
+        "on_step",
+        "`on_step` was traced and compiled again because its "
+        "input changed at `step_state.steps: int32[3] -> float32[3]` (dtype).",
+        leaf="step_state.steps",
+        advice="Return states whose dtypes match.",
+    ),
+    Failure(
+        "typecheck",
+        "on_step",
+        "Field `steps` of `Running` (the return value of "
+        "`DriftingDtype.on_step`) does not match its annotation.",
+        location=("/project/callbacks.py", 44),
+        advice="Match the annotation.",
+    ),
+]
 
 WRONG_CLASS = [
-    Failure("types", "on_training_end", "`on_training_end` returned a Returns, but the "
-            "callback declares StateType = Summary.", expected="Summary",
-            found="Returns", advice="Return a `Summary` from `on_training_end`."),
-    Failure("structure", "on_training_end", "`on_training_end` returns a state unlike "
-            "`reset`'s: `state: Summary -> Returns`.", leaf="state",
-            expected="Summary", found="Returns", advice=GENERIC_ADVICE[2] + "."),
-]  # fmt: skip
+    Failure(
+        "types",
+        "on_training_end",
+        "`on_training_end` returned a Returns, but the "
+        "callback declares StateType = Summary.",
+        expected="Summary",
+        found="Returns",
+        advice="Return a `Summary` from `on_training_end`.",
+    ),
+    Failure(
+        "structure",
+        "on_training_end",
+        "`on_training_end` returns a state unlike "
+        "`reset`'s: `state: Summary -> Returns`.",
+        leaf="state",
+        expected="Summary",
+        found="Returns",
+        advice=GENERIC_ADVICE[2] + ".",
+    ),
+]
 
 
 def _raised(check: str, name: str, text: str, line: str = "x = f(ctx)") -> Failure:
@@ -117,16 +169,29 @@ def test_failures_of_one_defect_are_one_cause_under_the_check_that_explains_it(
 def test_a_wrong_class_and_what_reading_it_breaks_are_one_cause() -> None:
     """`on_training_start` returns another class; `on_iteration` then reads a
     field that class lacks: the entry is the class, the read is what it breaks."""
-    wrong = Failure("types", "on_training_start", "`on_training_start` returned a "
-                    "EmptyCallbackState, but the callback declares StateType = Best.",
-                    expected="Best", found="EmptyCallbackState")  # fmt: skip
+    wrong = Failure(
+        "types",
+        "on_training_start",
+        "`on_training_start` returned a "
+        "EmptyCallbackState, but the callback declares StateType = Best.",
+        expected="Best",
+        found="EmptyCallbackState",
+    )
     read = dataclasses.replace(
-        _raised("runs", "AttributeError", "'EmptyCallbackState' object has no "
-                "attribute 'best'", "ctx.state.best"),
+        _raised(
+            "runs",
+            "AttributeError",
+            "'EmptyCallbackState' object has no attribute 'best'",
+            "ctx.state.best",
+        ),
         location=("/project/callbacks.py", 61),
-    )  # fmt: skip
-    elsewhere = _raised("runs", "AttributeError", "'Summary' object has no "
-                        "attribute 'best'", "ctx.state.best")  # fmt: skip
+    )
+    elsewhere = _raised(
+        "runs",
+        "AttributeError",
+        "'Summary' object has no attribute 'best'",
+        "ctx.state.best",
+    )
     first, second = group_failures([read, wrong, elsewhere])
     assert first.failure.check == "types"
     assert first.also_breaks == ["runs (on_iteration)"]
@@ -141,9 +206,12 @@ def test_a_wrong_return_is_one_cause_for_types_and_the_type_checker() -> None:
         expected="bool[] (a scalar boolean array)",
         found="int32[]",
     )
-    checked = Failure("typecheck", "continue_training", "The return value of "
-                      "`Cb.continue_training` does not match its annotation.",
-                      location=("/project/callbacks.py", 23))  # fmt: skip
+    checked = Failure(
+        "typecheck",
+        "continue_training",
+        "The return value of `Cb.continue_training` does not match its annotation.",
+        location=("/project/callbacks.py", 23),
+    )
     [cause] = group_failures([types, checked])
     assert cause.failure.check == "types"
     assert cause.also_breaks == ["typecheck"]
@@ -160,10 +228,16 @@ def test_a_wrong_state_class_and_the_declared_one_returned_later_are_one_cause()
         expected="BestStats",
         found="EpisodeStatsState",
     )
-    later = Failure("structure", "on_iteration", "`on_iteration` returns a state "
-                    "unlike the one it received (a scan carry): `state: "
-                    "EpisodeStatsState -> BestStats`.", leaf="state",
-                    expected="EpisodeStatsState", found="BestStats")  # fmt: skip
+    later = Failure(
+        "structure",
+        "on_iteration",
+        "`on_iteration` returns a state "
+        "unlike the one it received (a scan carry): `state: "
+        "EpisodeStatsState -> BestStats`.",
+        leaf="state",
+        expected="EpisodeStatsState",
+        found="BestStats",
+    )
     [cause] = group_failures([wrong, later])
     assert (cause.failure.check, cause.failure.method) == ("types", "reset")
 
@@ -182,18 +256,23 @@ def test_a_leaked_tracer_is_one_cause_however_each_check_words_it() -> None:
         "over 3 environments fails: a tracer leaked out of a "
         "transformation (stored on `self`).",
     )
-    purity = Failure("purity", "on_iteration", "`on_iteration` leaks a tracer: it "
-                     "stores a traced value outside its result.")  # fmt: skip
+    purity = Failure(
+        "purity",
+        "on_iteration",
+        "`on_iteration` leaks a tracer: it stores a traced value outside its result.",
+    )
     [cause] = group_failures([jit, vmap, purity])
     assert cause.failure.check == "jit"
     assert cause.also_breaks == ["vmap", "purity"]
 
 
 VMAP_MISMATCH = Failure(
-    "vmap", "on_step", "`on_step` under `jax.vmap` over 3 environments differs from "
+    "vmap",
+    "on_step",
+    "`on_step` under `jax.vmap` over 3 environments differs from "
     "calling it on each environment alone, at `step_state.score`.",
     leaf="step_state.score",
-)  # fmt: skip
+)
 
 
 def test_randomness_outside_the_key_is_one_cause_for_vmap_and_purity() -> None:
@@ -207,9 +286,11 @@ def test_randomness_outside_the_key_is_one_cause_for_vmap_and_purity() -> None:
         leaf="output.score",
     )
     other = dataclasses.replace(
-        purity, method="on_iteration", leaf="output.total",
+        purity,
+        method="on_iteration",
+        leaf="output.total",
         message=purity.message.replace("on_step", "on_iteration"),
-    )  # fmt: skip
+    )
     first, second = group_failures([vmap, purity, other])
     assert first.failure.check == "purity"
     assert first.also_breaks == ["vmap"]
@@ -235,11 +316,16 @@ def test_different_defects_stay_apart() -> None:
 
 
 def test_another_method_is_named_in_also_breaks() -> None:
-    other = Failure("structure", "on_training_end", "`on_training_end` returns a "
-                    "state unlike `on_training_start`'s: "
-                    "`state.steps: int32[] -> float32[]`.",
-                    leaf="state.steps", expected="int32[]",
-                    found="float32[]")  # fmt: skip
+    other = Failure(
+        "structure",
+        "on_training_end",
+        "`on_training_end` returns a "
+        "state unlike `on_training_start`'s: "
+        "`state.steps: int32[] -> float32[]`.",
+        leaf="state.steps",
+        expected="int32[]",
+        found="float32[]",
+    )
     [cause] = group_failures([DTYPE_DRIFT[0], other])
     assert cause.also_breaks == ["structure (on_training_end)"]
 
@@ -260,8 +346,12 @@ def test_grouping_keeps_the_per_check_data() -> None:
 
 
 def _env_attribute() -> Failure:
-    return _raised("runs", "AttributeError", "'ToyEnv' object has no attribute "
-                   "'action_space'", "n = ctx.env.action_space.n")  # fmt: skip
+    return _raised(
+        "runs",
+        "AttributeError",
+        "'ToyEnv' object has no attribute 'action_space'",
+        "n = ctx.env.action_space.n",
+    )
 
 
 ADVICE_CASES = [
@@ -270,44 +360,131 @@ ADVICE_CASES = [
     ("dtype-drift-in-loop", DTYPE_DRIFT[1], "explicit dtype"),
     ("wrong-class", WRONG_CLASS[1], "Return a `Summary` from `on_training_end`"),
     ("env-attribute", _env_attribute(), "`check_callback(cb, env=MyEnv()"),
-    ("leaked-tracer", Failure("jit", "on_step", "`on_step` under `jax.jit` fails at "
-     "`self.x.append(v)`: a tracer leaked out of a transformation (stored on `self`, "
-     "in a global or in a container outside the method)."), "instead of storing it"),
-    ("nan", Failure("finite", "on_iteration", "`on_iteration` returns NaN at "
-     "`state.mean`.", advice="Guard divisions and logs."), "Guard divisions"),
-    ("attribute", _raised("runs", "AttributeError", "'Returns' object has no "
-     "attribute 'total'"), "`Returns` objects have no attribute `total`"),
+    (
+        "leaked-tracer",
+        Failure(
+            "jit",
+            "on_step",
+            "`on_step` under `jax.jit` fails at `self.x.append(v)`: a tracer leaked "
+            "out of a transformation (stored on `self`, in a global or in a "
+            "container outside the method).",
+        ),
+        "instead of storing it",
+    ),
+    (
+        "nan",
+        Failure(
+            "finite",
+            "on_iteration",
+            "`on_iteration` returns NaN at `state.mean`.",
+            advice="Guard divisions and logs.",
+        ),
+        "Guard divisions",
+    ),
+    (
+        "attribute",
+        _raised("runs", "AttributeError", "'Returns' object has no attribute 'total'"),
+        "`Returns` objects have no attribute `total`",
+    ),
     ("key", KEY_ERROR[0], "`ctx.training_log.get('episode_reward', default)`"),
     ("key-in-loop", KEY_ERROR[4], "Check that 'episode_reward' exists"),
     ("type", _raised("runs", "TypeError", "unsupported operand"), "`jnp.asarray"),
-    ("zero-division", _raised("runs", "ZeroDivisionError", "division by zero"),
-     "guard the divisor"),
-    ("index-unbatched", _raised("vmap", "IndexError", "Too many indices: array is "
-     "0-dimensional, but 1 were indexed"), "no environment axis"),
+    (
+        "zero-division",
+        _raised("runs", "ZeroDivisionError", "division by zero"),
+        "guard the divisor",
+    ),
+    (
+        "index-unbatched",
+        _raised(
+            "vmap",
+            "IndexError",
+            "Too many indices: array is 0-dimensional, but 1 were indexed",
+        ),
+        "no environment axis",
+    ),
     ("other-exception", _raised("runs", "LookupError", "nope"), "raise `LookupError`"),
-    ("env-axis-in-iteration", _raised("runs", "IndexError", "tuple index out of "
-     "range", "n = ctx.step_state.total.shape[0]"), "gets the step states unbatched"),
-    ("env-axis-in-step", dataclasses.replace(_raised("runs", "IndexError", "tuple "
-     "index out of range", "n = ctx.reward.shape[0]"), method="on_step"),
-     "one environment's arrays"),
-    ("ordered-host-callback", _raised("vmap", "ValueError", "Cannot `vmap` ordered IO "
-     "callback."), "`ordered=False`"),
-    ("state-took-env-axis", Failure("structure", "on_iteration", "`on_iteration` "
-     "returns a state unlike the one it received (a scan carry): `state.last: "
-     "float32[] -> float32[3]`.", leaf="state.last", expected="float32[]",
-     found="float32[3]", advice=GENERIC_ADVICE[2] + "."), "Reduce over environments"),
-    ("numpy-for-jax", Failure("typecheck", "step_reset", "Field `ret` of `Ret` does "
-     "not match its annotation.", expected="`Float[Array, '']`: an array of shape ()",
-     found="an instance of `numpy.ndarray` of shape () and dtype float32",
-     advice="Make the value match its annotation."), "`jnp.zeros((), jnp.float32)`"),
-    ("vmap-over-no-axis", _raised("vmap", "ValueError", "vmap was requested to map "
-     "its argument along axis 0, which implies that its rank should be at least 1, "
-     "but is only 0"), "no environment axis to `jax.vmap` over"),
-    ("growing-buffer", Failure("structure", "on_step", "`on_step` returns a step "
-     "state unlike the one it received (a scan carry): `step_state.seen: "
-     "float32[2] -> float32[3]`.", leaf="step_state.seen", expected="float32[2]",
-     found="float32[3]", advice=GENERIC_ADVICE[2] + "."), "fixed-size buffer"),
-]  # fmt: skip
+    (
+        "env-axis-in-iteration",
+        _raised(
+            "runs",
+            "IndexError",
+            "tuple index out of range",
+            "n = ctx.step_state.total.shape[0]",
+        ),
+        "gets the step states unbatched",
+    ),
+    (
+        "env-axis-in-step",
+        dataclasses.replace(
+            _raised(
+                "runs",
+                "IndexError",
+                "tuple index out of range",
+                "n = ctx.reward.shape[0]",
+            ),
+            method="on_step",
+        ),
+        "one environment's arrays",
+    ),
+    (
+        "ordered-host-callback",
+        _raised("vmap", "ValueError", "Cannot `vmap` ordered IO callback."),
+        "`ordered=False`",
+    ),
+    (
+        "state-took-env-axis",
+        Failure(
+            "structure",
+            "on_iteration",
+            "`on_iteration` "
+            "returns a state unlike the one it received (a scan carry): `state.last: "
+            "float32[] -> float32[3]`.",
+            leaf="state.last",
+            expected="float32[]",
+            found="float32[3]",
+            advice=GENERIC_ADVICE[2] + ".",
+        ),
+        "Reduce over environments",
+    ),
+    (
+        "numpy-for-jax",
+        Failure(
+            "typecheck",
+            "step_reset",
+            "Field `ret` of `Ret` does not match its annotation.",
+            expected="`Float[Array, '']`: an array of shape ()",
+            found="an instance of `numpy.ndarray` of shape () and dtype float32",
+            advice="Make the value match its annotation.",
+        ),
+        "`jnp.zeros((), jnp.float32)`",
+    ),
+    (
+        "vmap-over-no-axis",
+        _raised(
+            "vmap",
+            "ValueError",
+            "vmap was requested to map its argument along axis 0, which implies "
+            "that its rank should be at least 1, but is only 0",
+        ),
+        "no environment axis to `jax.vmap` over",
+    ),
+    (
+        "growing-buffer",
+        Failure(
+            "structure",
+            "on_step",
+            "`on_step` returns a step "
+            "state unlike the one it received (a scan carry): `step_state.seen: "
+            "float32[2] -> float32[3]`.",
+            leaf="step_state.seen",
+            expected="float32[2]",
+            found="float32[3]",
+            advice=GENERIC_ADVICE[2] + ".",
+        ),
+        "fixed-size buffer",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -383,7 +560,7 @@ def test_messages_are_never_cut_mid_sentence_nor_end_on_a_colon(text: str) -> No
 def _outcome(name: str, statuses: dict[str, str]) -> Outcome:
     results = tuple(
         CheckResult(c, statuses.get(c, "passed"), seconds=12.5) for c in CHECKS
-    )  # fmt: skip
+    )
     report = Report(name, f"m.{name}", None, results, seed=1)
     status = "failed" if "failed" in statuses.values() else "passed"
     return Outcome(name, "m", status, report)

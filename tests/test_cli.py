@@ -115,9 +115,22 @@ def test_every_format_from_one_run(
 ) -> None:
     good, bad = _names(project)
     status = main(
-        [good, f"{bad}.py", *FAST, "--format", "text", "--format", "json=out/r.json",
-         "-f", "junit=out/r.xml", "-f", "markdown=out/r.md", "-f", "github=out/gh"]
-    )  # fmt: skip
+        [
+            good,
+            f"{bad}.py",
+            *FAST,
+            "--format",
+            "text",
+            "--format",
+            "json=out/r.json",
+            "-f",
+            "junit=out/r.xml",
+            "-f",
+            "markdown=out/r.md",
+            "-f",
+            "github=out/gh",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 1
     # The text: a callbacks-by-checks table, the failure in full, a summary.
@@ -136,8 +149,12 @@ def test_every_format_from_one_run(
     assert data["exit_status"] == 1
     assert data["seed"] == 5
     assert data["summary"] == {
-        "callbacks": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0
-    }  # fmt: skip
+        "callbacks": 2,
+        "passed": 1,
+        "failed": 1,
+        "errors": 0,
+        "skipped": 0,
+    }
     bad_report = data["callbacks"][1]["report"]
     assert bad_report["callback_type"] == "bad_" + os.environ["CLI_SUFFIX"] + ".Bad"
     assert [r["status"] for r in bad_report["results"]] == [
@@ -150,8 +167,10 @@ def test_every_format_from_one_run(
     root = ET.parse(project / "out/r.xml").getroot()
     assert root.tag == "testsuites"
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
-        "6", "1", "0"
-    )  # fmt: skip
+        "6",
+        "1",
+        "0",
+    )
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [f"{good}:Good", f"{bad}.py:Bad"]
     cases = suites[1].findall("testcase")
@@ -248,10 +267,21 @@ USAGE_ERRORS = [
 @pytest.mark.parametrize(
     ("argv", "reason"),
     USAGE_ERRORS,
-    ids=["unknown-module", "missing-file", "no-callbacks", "no-attribute",
-         "not-a-callback", "unknown-check", "skip-no-reason", "zero-examples",
-         "unknown-option", "two-machine-formats", "unknown-format", "no-target"],
-)  # fmt: skip
+    ids=[
+        "unknown-module",
+        "missing-file",
+        "no-callbacks",
+        "no-attribute",
+        "not-a-callback",
+        "unknown-check",
+        "skip-no-reason",
+        "zero-examples",
+        "unknown-option",
+        "two-machine-formats",
+        "unknown-format",
+        "no-target",
+    ],
+)
 def test_usage_errors_exit_2_with_a_one_line_reason(
     project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
 ) -> None:
@@ -311,9 +341,12 @@ def test_discovery_of_classes_instances_and_factories(project: Path) -> None:
     entries = discover(parse_target("many.py"))
     found = {e.name: (e.callback is not None, e.skipped, e.error) for e in entries}
     assert list(found) == [
-        "many.py:imported", "many.py:Needs", "many.py:exposed", "many.py:Plain",
+        "many.py:imported",
+        "many.py:Needs",
+        "many.py:exposed",
+        "many.py:Plain",
         "many.py:Breaks",
-    ]  # fmt: skip
+    ]
     assert found["many.py:imported"] == (True, None, None)
     assert found["many.py:exposed"] == (True, None, None)
     assert found["many.py:Plain"] == (True, None, None)
@@ -377,14 +410,16 @@ def _failing(name: str, failures: int) -> Outcome:
         location=("cb.py", 1),
         results=(
             CheckResult(
-                "jit", "failed", tuple(
+                "jit",
+                "failed",
+                tuple(
                     Failure("jit", "on_step", f"problem {i} " + "x" * 5000)
                     for i in range(failures)
-                )
+                ),
             ),
         ),
         seed=1,
-    )  # fmt: skip
+    )
     return Outcome(f"m:{name}", "m", "failed", report, location=("cb.py", 1))
 
 
@@ -436,10 +471,19 @@ def test_init_writes_a_working_test_file(
 def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
     (tmp_path / "mine.py").write_text(GOOD)
     run = subprocess.run(
-        [Path(sys.executable).with_name("lerax-conformance"), "mine",
-         "--checks", "api", "--format", "json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            Path(sys.executable).with_name("lerax-conformance"),
+            "mine",
+            "--checks",
+            "api",
+            "--format",
+            "json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["summary"]["passed"] == 1
     # Help and usage errors come quickly: no JAX is imported for them.
@@ -459,7 +503,9 @@ def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
     assert "exit status: 0 all callbacks passed" in quick.stdout
     module = subprocess.run(
         [sys.executable, "-m", "lerax_testing", "--list-checks"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert module.returncode == 0
     assert module.stdout.split()[0] == "api"

@@ -129,33 +129,43 @@ EXPECTED = [
     Expected("zoo/hostile.py:ExitsZero", "failed", ("called `sys.exit(0)`",)),
     Expected("zoo/hostile.py:RaisesSystemExit", "failed", ("called `sys.exit(5)`",)),
     Expected(
-        "zoo/hostile.py:HardExit", "error",
-        ("exited with status 3 during the `runs` check", "`on_step` at",
-         "`os._exit(3)`"),
+        "zoo/hostile.py:HardExit",
+        "error",
+        (
+            "exited with status 3 during the `runs` check",
+            "`on_step` at",
+            "`os._exit(3)`",
+        ),
     ),
     Expected("zoo/hostile.py:AlsoFine", "passed"),
     Expected(
-        "zoo/hostile.py:Hangs", "error",
+        "zoo/hostile.py:Hangs",
+        "error",
         ("timed out after 20 s during the `runs` check", "in `on_training_start` at"),
     ),
     Expected("zoo/hostile.py:Allocates", "failed", ("RESOURCE_EXHAUSTED",)),
     Expected(
-        "zoo/hostile.py:LoopsInJax", "error",
+        "zoo/hostile.py:LoopsInJax",
+        "error",
         ("timed out after 20 s during the `runs` check",),
     ),
     Expected("zoo/hostile.py:LastFine", "passed"),
     Expected(
-        "zoo/import_exits.py", "error",
+        "zoo/import_exits.py",
+        "error",
         ("exited with status 4 while importing it",),
     ),
     Expected(
-        "zoo/nested/mistakes.py:Forgotten", "error",
-        ("`Forgotten` is abstract: `on_iteration`, `on_training_end`, "
-         "`on_training_start` are not implemented; implement them or name the "
-         "class `Abstract...`",),
+        "zoo/nested/mistakes.py:Forgotten",
+        "error",
+        (
+            "`Forgotten` is abstract: `on_iteration`, `on_training_end`, "
+            "`on_training_start` are not implemented; implement them or name the "
+            "class `Abstract...`",
+        ),
     ),
     Expected("zoo/nested/more/deep.py:Deep", "passed"),
-]  # fmt: skip
+]
 
 
 class Run(NamedTuple):
@@ -179,12 +189,28 @@ def hostile_run(tmp_path: Path) -> Run:
         (zoo / skipped / "never.py").write_text("raise RuntimeError('searched')\n")
     (zoo / "env_of_any_name" / "pyvenv.cfg").write_text("home = /usr\n")
     process = subprocess.run(
-        [Path(sys.executable).with_name("lerax-conformance"), "zoo",
-         "--timeout", "20", "--checks", "api,runs", "--max-examples", "2",
-         "--seed", "3", "-f", "text", "-f", "json=out/r.json"],
-        cwd=root, capture_output=True, text=True, timeout=400,
+        [
+            Path(sys.executable).with_name("lerax-conformance"),
+            "zoo",
+            "--timeout",
+            "20",
+            "--checks",
+            "api,runs",
+            "--max-examples",
+            "2",
+            "--seed",
+            "3",
+            "-f",
+            "text",
+            "-f",
+            "json=out/r.json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=400,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-    )  # fmt: skip
+    )
     data = json.loads((root / "out" / "r.json").read_text())
     return Run(root, process, data)
 
@@ -209,9 +235,11 @@ def test_a_hostile_callback_fails_alone_and_the_exit_status_is_1(
     bases = hostile_run.data["abstract_bases"]
     assert bases == [
         {"name": "zoo/hostile.py:Base", "why": "__conformance_abstract__ = True"},
-        {"name": "zoo/nested/mistakes.py:AbstractHelper",
-         "why": "names start with Abstract"},
-    ]  # fmt: skip
+        {
+            "name": "zoo/nested/mistakes.py:AbstractHelper",
+            "why": "names start with Abstract",
+        },
+    ]
     last = hostile_run.process.stdout.splitlines()[-1]
     assert last.startswith("FAILED: 3 of 12 callbacks failed (zoo/hostile.py:ExitsZero")
     assert last.endswith(
@@ -390,11 +418,22 @@ def test_folders_are_searched_recursively_past_environments_and_builds(
     tmp_path: Path,
 ) -> None:
     for path in [
-        "a.py", "_private.py", "__init__.py", "sub/b.py", "sub/deeper/c.py",
-        ".hidden/no.py", "venv/no.py", ".venv/no.py", "site-packages/no.py",
-        "build/no.py", "dist/no.py", "__pycache__/no.py", "node_modules/no.py",
-        "myenv/no.py", "notes.txt",
-    ]:  # fmt: skip
+        "a.py",
+        "_private.py",
+        "__init__.py",
+        "sub/b.py",
+        "sub/deeper/c.py",
+        ".hidden/no.py",
+        "venv/no.py",
+        ".venv/no.py",
+        "site-packages/no.py",
+        "build/no.py",
+        "dist/no.py",
+        "__pycache__/no.py",
+        "node_modules/no.py",
+        "myenv/no.py",
+        "notes.txt",
+    ]:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("")
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("")

@@ -189,16 +189,22 @@ def test_later_callbacks_reuse_the_examples_drawn_for_earlier_ones(monkeypatch):
     check_callback(ReturnTracker(), checks=checks, seed=12345, max_examples=7)
     first = len(draws)
     assert first == 2  # one stream for several environments, one for one
-    check_callback(_fresh_class(ReturnTracker)(), checks=checks, seed=12345,
-                   max_examples=7)  # fmt: skip
+    check_callback(
+        _fresh_class(ReturnTracker)(), checks=checks, seed=12345, max_examples=7
+    )
     assert len(draws) == first
     check_callback(ReturnTracker(), checks=checks, seed=12346, max_examples=7)
     assert len(draws) == first + 2
     # Strategies with equal reprs may draw differently: they are never shared.
     for value in (1.0, 2.0):
         logs = st.just(None).map(lambda _, v=value: {"loss": v, "approx_kl": v})
-        check_callback(ReturnTracker(), checks=["types"], seed=12345,
-                       max_examples=7, training_logs=logs)  # fmt: skip
+        check_callback(
+            ReturnTracker(),
+            checks=["types"],
+            seed=12345,
+            max_examples=7,
+            training_logs=logs,
+        )
     assert len(draws) == first + 4
 
 

@@ -207,14 +207,23 @@ def test_a_reproducer_of_default_options_is_the_short_one():
 
 def test_a_reproducer_carries_every_non_default_option(example: Path):
     settings = resolve_settings(
-        seed=5, max_examples=7, num_envs=4, max_steps=9, reward_range=(-1, 1),
-        allow_nonfinite_rewards=True, typecheck=True, env="my_envs:ScaledWalk",
-        context_values={"algorithm": "my_envs:ScaledWalk"}, project=False,
-    )  # fmt: skip
+        seed=5,
+        max_examples=7,
+        num_envs=4,
+        max_steps=9,
+        reward_range=(-1, 1),
+        allow_nonfinite_rewards=True,
+        typecheck=True,
+        env="my_envs:ScaledWalk",
+        context_values={"algorithm": "my_envs:ScaledWalk"},
+        project=False,
+    )
     code = Replay.of_run(
-        settings, policy=ToyPolicy(), training_logs=object(),
+        settings,
+        policy=ToyPolicy(),
+        training_logs=object(),
         context_values={"extra": 1},
-    ).code("Cb()", "scan", 5, lc.EmptyCallback)  # fmt: skip
+    ).code("Cb()", "scan", 5, lc.EmptyCallback)
     assert code.splitlines()[:5] == [
         "from lerax_callback._builtins._empty import EmptyCallback",
         "import my_envs",
@@ -224,11 +233,18 @@ def test_a_reproducer_carries_every_non_default_option(example: Path):
     ]
     call = code.splitlines()[-1]
     for part in (
-        "checks=['scan']", "max_examples=7", "num_envs=4", "max_steps=9", "seed=5",
-        "env=my_envs.ScaledWalk()", "policy=policy", "reward_range=(-1.0, 1.0)",
-        "allow_nonfinite_rewards=True", "training_logs=training_logs",
+        "checks=['scan']",
+        "max_examples=7",
+        "num_envs=4",
+        "max_steps=9",
+        "seed=5",
+        "env=my_envs.ScaledWalk()",
+        "policy=policy",
+        "reward_range=(-1.0, 1.0)",
+        "allow_nonfinite_rewards=True",
+        "training_logs=training_logs",
         "context_values={'algorithm': my_envs.ScaledWalk(), 'extra': extra_value}",
-    ):  # fmt: skip
+    ):
         assert part in call, (part, call)
     assert "# define first: `policy`" in code
 

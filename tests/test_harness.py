@@ -73,8 +73,9 @@ def test_a_callback_that_cannot_be_printed_is_still_checked():
 
 
 def test_one_failing_check_does_not_hide_the_others():
-    report = check_callback(PythonIf(), checks=["runs", "jit", "finite"], seed=0,
-                            max_examples=5)  # fmt: skip
+    report = check_callback(
+        PythonIf(), checks=["runs", "jit", "finite"], seed=0, max_examples=5
+    )
     statuses = {r.check: r.status for r in report.results}
     assert statuses == {"runs": "passed", "jit": "failed", "finite": "passed"}
 
@@ -98,8 +99,9 @@ def test_a_passing_report_raises_nothing():
 
 
 def test_the_report_is_plain_json_serialisable_data():
-    report = check_callback(UnguardedMean(), checks=["api", "finite"], seed=3,
-                            max_examples=5)  # fmt: skip
+    report = check_callback(
+        UnguardedMean(), checks=["api", "finite"], seed=3, max_examples=5
+    )
     data = json.loads(json.dumps(report.to_dict()))
     assert data["ok"] is False
     assert data["seed"] == 3
@@ -242,8 +244,12 @@ def test_a_broken_project_config_is_a_clear_error(tmp_path):
 
 def test_progress_is_reported_per_check():
     seen = []
-    check_callback(ReturnTracker(), checks=["api", "structure"], seed=0,
-                   progress=lambda cb, check: seen.append((cb, check)))  # fmt: skip
+    check_callback(
+        ReturnTracker(),
+        checks=["api", "structure"],
+        seed=0,
+        progress=lambda cb, check: seen.append((cb, check)),
+    )
     assert seen == [("ReturnTracker()", "api"), ("ReturnTracker()", "structure")]
 
 
@@ -260,23 +266,30 @@ def test_nonfinite_rewards_only_when_asked():
     rejecting = RejectsNonfiniteRewards()
     plain = check_callback(rejecting, checks=["jit"], seed=1, max_examples=30)
     assert plain.ok, plain.render()
-    asked = check_callback(rejecting, checks=["jit"], seed=1, max_examples=30,
-                           allow_nonfinite_rewards=True)  # fmt: skip
+    asked = check_callback(
+        rejecting, checks=["jit"], seed=1, max_examples=30, allow_nonfinite_rewards=True
+    )
     [failure] = asked.failures
     assert failure.method == "on_step"
     assert "a non-finite reward reached on_step" in (failure.details or ""), failure
     assert any(word in (failure.example or "") for word in ("inf", "nan")), failure
     tracker = ReturnTracker()
     assert check_callback(tracker, checks=["finite"], seed=1, max_examples=30).ok
-    robust = check_callback(tracker, checks=["finite"], seed=1, max_examples=30,
-                            allow_nonfinite_rewards=True)  # fmt: skip
+    robust = check_callback(
+        tracker,
+        checks=["finite"],
+        seed=1,
+        max_examples=30,
+        allow_nonfinite_rewards=True,
+    )
     assert robust.ok, "NaN in, NaN out is not the callback's fault"
 
 
 def test_trace_time_effects_are_seen_after_other_checks_compiled_the_method():
     # The jit check compiles `on_iteration` first; side_effects must trace again.
-    report = check_callback(PrintsAtTraceTime(), checks=["jit", "side_effects"],
-                            seed=0, max_examples=3)  # fmt: skip
+    report = check_callback(
+        PrintsAtTraceTime(), checks=["jit", "side_effects"], seed=0, max_examples=3
+    )
     assert report.result("jit").status == "passed"
     assert report.result("side_effects").status == "failed", report.render()
 

@@ -44,9 +44,12 @@ class Recorder(lc.AbstractCallback[Calls, Steps]):
     def on_iteration(self, ctx, *, key):
         s = ctx.state
         return Calls(
-            s.iterations + 1, s.started, s.ended, ctx.iteration_count,
+            s.iterations + 1,
+            s.started,
+            s.ended,
+            ctx.iteration_count,
             jnp.sum(ctx.step_state.steps).astype(jnp.int32),
-        )  # fmt: skip
+        )
 
     def on_training_start(self, ctx, *, key):
         s = ctx.state
@@ -88,8 +91,14 @@ def test_the_loop_is_reproducible_from_its_key():
 
 def test_the_loop_accepts_a_custom_environment_and_policy():
     env = ToyEnv(bound=0.5, max_episode_steps=3)
-    result = run_training(Recorder(), env=env, policy=ToyPolicy(0.5), num_envs=2,
-                          num_steps=5, num_iterations=3)  # fmt: skip
+    result = run_training(
+        Recorder(),
+        env=env,
+        policy=ToyPolicy(0.5),
+        num_envs=2,
+        num_steps=5,
+        num_iterations=3,
+    )
     assert int(jnp.sum(result.step_state.dones)) >= 2 * 15 // 3
 
 

@@ -87,8 +87,9 @@ class AppendsToItsState(lc.AbstractStepCallback[History]):
 
 
 def test_a_list_inside_a_state_changed_in_place_is_reported_with_its_line() -> None:
-    report = check_callback(AppendsToItsState(), checks=["purity"], seed=0,
-                            max_examples=2)  # fmt: skip
+    report = check_callback(
+        AppendsToItsState(), checks=["purity"], seed=0, max_examples=2
+    )
     failure = report.result("purity").failures[0]
     assert failure.method == "on_step"
     assert "replaces `ctx.state.rewards[0]`" in failure.message

@@ -296,11 +296,19 @@ def test_the_lazy_package_exports_exactly_its_public_names() -> None:
 
     public = {name for name in dir(lerax_testing) if not name.startswith("_")}
     assert public == {
-        "CHECKS", "CheckResult", "ConfigError", "ConformanceError", "Failure",
-        "Report", "TrainingResult", "check_callback", "is_checking", "run_training",
+        "CHECKS",
+        "CheckResult",
+        "ConfigError",
+        "ConformanceError",
+        "Failure",
+        "Report",
+        "TrainingResult",
+        "check_callback",
+        "is_checking",
+        "run_training",
         "strategies",
         "toy",
-    }  # fmt: skip
+    }
     for name in public:
         assert getattr(lerax_testing, name) is not None
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
@@ -344,9 +352,15 @@ def test_xdist_workers_share_the_seed(project: pytest.Pytester) -> None:
         """
     )
     result = project.runpytest_subprocess(
-        "-n", "2", "-v", "--lerax-max-examples", "2", "-p", "no:cacheprovider",
+        "-n",
+        "2",
+        "-v",
+        "--lerax-max-examples",
+        "2",
+        "-p",
+        "no:cacheprovider",
         timeout=240,
-    )  # fmt: skip
+    )
     result.assert_outcomes(passed=4)
     _lines(result, "PASSED test_par.py::test_good[jit]")
     seed = _header_seed(result)

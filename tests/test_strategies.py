@@ -12,8 +12,12 @@ from hypothesis import HealthCheck, find, given, seed, settings, strategies as s
 from lerax_testing import strategies as lst
 from lerax_testing._engine._encoding import FloatDecoder, RowDecoder, TailDecoder
 
-QUICK = settings(max_examples=200, database=None, deadline=None,
-                 suppress_health_check=list(HealthCheck))  # fmt: skip
+QUICK = settings(
+    max_examples=200,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _draw(strategy: st.SearchStrategy, count: int) -> list:
@@ -32,15 +36,20 @@ def _draw(strategy: st.SearchStrategy, count: int) -> list:
 def test_zero_bytes_are_the_simplest_example() -> None:
     """Hypothesis shrinks bytes towards zero: zeros must decode to the simplest
     numbers, so that a shrunk example reads plainly."""
-    row = RowDecoder(3, FloatDecoder(specials=lst.SPECIAL_REWARDS, min_value=-1e6,
-                                     max_value=1e6))  # fmt: skip
+    row = RowDecoder(
+        3, FloatDecoder(specials=lst.SPECIAL_REWARDS, min_value=-1e6, max_value=1e6)
+    )
     assert row(bytes(row.size)) == ((0.0, 0.0, 0.0), (False, False, False))
-    tail = TailDecoder(("loss",), powers_of_ten=lst.POWERS_OF_TEN,
-                       boundary_counts=lst.BOUNDARY_COUNTS)  # fmt: skip
+    tail = TailDecoder(
+        ("loss",), powers_of_ten=lst.POWERS_OF_TEN, boundary_counts=lst.BOUNDARY_COUNTS
+    )
     assert tail(bytes(tail.size)) == {
-        "seed": 0, "iteration_count": 0, "training_log": {"loss": 0.0},
-        "opt_step": 0, "locals_value": 0.0,
-    }  # fmt: skip
+        "seed": 0,
+        "iteration_count": 0,
+        "training_log": {"loss": 0.0},
+        "opt_step": 0,
+        "locals_value": 0.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -52,8 +61,12 @@ def test_zero_bytes_are_the_simplest_example() -> None:
 def test_rewards_keep_their_bounds(
     low: float, high: float, nonfinite: bool, data: bytes
 ) -> None:
-    reward = FloatDecoder(specials=lst.SPECIAL_REWARDS, min_value=low,
-                          max_value=high, allow_nonfinite=nonfinite)  # fmt: skip
+    reward = FloatDecoder(
+        specials=lst.SPECIAL_REWARDS,
+        min_value=low,
+        max_value=high,
+        allow_nonfinite=nonfinite,
+    )
     decode = RowDecoder(2, reward)
     rewards, dones = decode(data)
     assert len(rewards) == len(dones) == 2
@@ -71,11 +84,16 @@ def _checks_examples(count: int) -> list:
     from lerax_testing._subject import PER_DRAW, _scenario_groups
 
     groups = _draw(
-        _scenario_groups(PER_DRAW, num_envs=3, max_steps=8, reward_options=None,
-                         training_log_names=lst.TRAINING_LOG_KEYS,
-                         training_log_strategy=None),
+        _scenario_groups(
+            PER_DRAW,
+            num_envs=3,
+            max_steps=8,
+            reward_options=None,
+            training_log_names=lst.TRAINING_LOG_KEYS,
+            training_log_strategy=None,
+        ),
         count // PER_DRAW,
-    )  # fmt: skip
+    )
     return [s for group in groups for s in group]
 
 
@@ -139,8 +157,12 @@ def test_failing_examples_shrink_to_simple_values() -> None:
     assert sorted(found.rewards[0])[1] == 0.0
     assert found.dones == ((False, False),)
     assert found.iteration_count == 0
-    assert find(lst.scenarios(), lambda s: s.iteration_count >= 1000,
-                settings=QUICK).iteration_count == 1000  # fmt: skip
+    assert (
+        find(
+            lst.scenarios(), lambda s: s.iteration_count >= 1000, settings=QUICK
+        ).iteration_count
+        == 1000
+    )
 
 
 def test_a_given_training_log_strategy_is_used() -> None:
@@ -151,9 +173,11 @@ def test_a_given_training_log_strategy_is_used() -> None:
 
 @pytest.mark.parametrize(
     ("options", "word"),
-    [({"min_value": 1.0, "max_value": 0.0}, "min_value <= max_value"),
-     ({"min_value": -math.inf}, "finite")],
-)  # fmt: skip
+    [
+        ({"min_value": 1.0, "max_value": 0.0}, "min_value <= max_value"),
+        ({"min_value": -math.inf}, "finite"),
+    ],
+)
 def test_bad_reward_bounds_are_named(options: dict, word: str) -> None:
     with pytest.raises(ValueError, match=word):
         lst.scenarios(reward_options=options)

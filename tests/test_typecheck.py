@@ -299,9 +299,15 @@ def test_subclasses_of_an_opted_in_callback_are_checked_too(not_checking):
             return Stranger()
 
     ctx = lc.IterationContext(
-        Count(jnp.array(0)), lc.EmptyCallbackStepState(), None, None,
-        jnp.array(1), {}, {}, {},
-    )  # fmt: skip
+        Count(jnp.array(0)),
+        lc.EmptyCallbackStepState(),
+        None,
+        None,
+        jnp.array(1),
+        {},
+        {},
+        {},
+    )
     with pytest.raises(lc.TypeCheckError, match="return value of `Derived"):
         Derived().on_iteration(ctx, key=KEY)
 
@@ -374,7 +380,7 @@ def test_the_switch_covers_classes_defined_before_and_after_and_comes_off(
                     {},
                     {},
                     {},
-                ),  # fmt: skip
+                ),
                 key=KEY,
             )
         with lc.enable_typechecking(False):

@@ -200,9 +200,11 @@ class MixesEnvironments(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         shape = jax.ShapeDtypeStruct((), jnp.float32)
         centred = jax.pure_callback(
-            _host_centre, shape, ctx.reward.astype(jnp.float32),
+            _host_centre,
+            shape,
+            ctx.reward.astype(jnp.float32),
             vmap_method="broadcast_all",
-        )  # fmt: skip
+        )
         return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
 
 
@@ -219,8 +221,9 @@ class AssumesBatched(ReturnTracker):
 class DtypeDrift(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         # `steps / 1` turns the int32 counter into a float: the scan carry changes.
-        return Returns(ctx.state.ret + ctx.reward.astype(jnp.float32),
-                       ctx.state.steps + 1.0)  # type: ignore[arg-type]  # fmt: skip
+        return Returns(
+            ctx.state.ret + ctx.reward.astype(jnp.float32), ctx.state.steps + 1.0
+        )  # type: ignore[arg-type]
 
 
 class History(lc.AbstractCallbackStepState):
@@ -641,12 +644,10 @@ class PrintsThroughDebug(ReturnTracker):
 class WritesFileAtTraceTime(ReturnTracker):
     path: str = eqx.field(static=True, default="trace-log.txt")
 
-    def on_training_start(
-        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
-    ) -> Summary:
-        with open(self.path, "a") as file:
-            file.write("training started\n")
-        return ctx.state
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        with open(self.path, "a") as file:  # once, while tracing
+            file.write("iteration done\n")
+        return super().on_iteration(ctx, key=key)
 
 
 TRAINING_LOG = logging.getLogger("zoo.training")
@@ -753,8 +754,9 @@ class SnapshotsPolicyFromStart(
         current = eqx.filter(ctx.policy, eqx.is_inexact_array)
         params = jax.tree.map(
             lambda old, new: jnp.where(better, new, old).astype(old.dtype),
-            ctx.state.params, current,
-        )  # fmt: skip
+            ctx.state.params,
+            current,
+        )
         return PolicySnapshot(jnp.maximum(score, ctx.state.best), params)
 
     def on_training_end(
@@ -807,63 +809,173 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
     ("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
     ("types", ReturnsStepState(), ReturnTracker(), "on_training_end", "StateType"),
     ("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"),
-    ("types", StopsWithPythonTrue(), StopsWithScalar(), "continue_training",
-     "got bool"),
+    (
+        "types",
+        StopsWithPythonTrue(),
+        StopsWithScalar(),
+        "continue_training",
+        "got bool",
+    ),
     ("jit", PythonIf(), ReturnTracker(), "on_step", "Python `if`"),
     ("jit", FloatConversion(), ReturnTracker(), "on_iteration", "`float()`"),
     ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
     ("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
     ("vmap", AssumesBatched(), ReturnTracker(), "on_iteration", "one (unbatched)"),
-    ("vmap", MixesEnvironments(), BatchableHostCall(), "on_step",
-     "differs from calling it on each environment alone"),
-    ("structure", DtypeDrift(), WeakStart(), "on_step",
-     "step_state.steps: int32[] -> float32[]"),
-    ("structure", GrowingHistory(), RollingHistory(), "on_step",
-     "step_state.rewards: float32[0] -> float32[1]"),
-    ("structure", StaticCounter(), StaticConfig(), "on_step",
-     "step_state.generation: 0 -> 1"),
-    ("structure", NestedDrift(), NestedState(), "on_step",
-     "step_state.extras['max']: float32[] -> float16[]"),
+    (
+        "vmap",
+        MixesEnvironments(),
+        BatchableHostCall(),
+        "on_step",
+        "differs from calling it on each environment alone",
+    ),
+    (
+        "structure",
+        DtypeDrift(),
+        WeakStart(),
+        "on_step",
+        "step_state.steps: int32[] -> float32[]",
+    ),
+    (
+        "structure",
+        GrowingHistory(),
+        RollingHistory(),
+        "on_step",
+        "step_state.rewards: float32[0] -> float32[1]",
+    ),
+    (
+        "structure",
+        StaticCounter(),
+        StaticConfig(),
+        "on_step",
+        "step_state.generation: 0 -> 1",
+    ),
+    (
+        "structure",
+        NestedDrift(),
+        NestedState(),
+        "on_step",
+        "step_state.extras['max']: float32[] -> float16[]",
+    ),
     ("scan", DtypeDrift(), WeakStart(), None, "reference training loop"),
     ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
     ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
     ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
-    ("purity", SamplesWithPythonRandom(), SamplesWithTheKey(), "on_iteration",
-     "draws from Python's `random`"),
-    ("purity", JittersWithNumpy(), JittersWithTheKey(), "on_step",
-     "draws from NumPy's global `np.random`"),
-    ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
-     "changed the callback object"),
-    ("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",
-     "adds the key 'learning_rate' to `ctx.training_log` at "
-     "`log[\"learning_rate\"] = jnp.asarray(3e-4, jnp.float32)`"),
-    ("purity", AppendsToLocals(), CopiesLocals(), "on_step",
-     "adds the key 'rewards' to `ctx.locals`"),
+    (
+        "purity",
+        SamplesWithPythonRandom(),
+        SamplesWithTheKey(),
+        "on_iteration",
+        "draws from Python's `random`",
+    ),
+    (
+        "purity",
+        JittersWithNumpy(),
+        JittersWithTheKey(),
+        "on_step",
+        "draws from NumPy's global `np.random`",
+    ),
+    (
+        "purity",
+        SelfMutating(),
+        LogsThroughHost(),
+        "on_iteration",
+        "changed the callback object",
+    ),
+    (
+        "purity",
+        WritesTrainingLog(),
+        CopiesTrainingLog(),
+        "on_iteration",
+        "adds the key 'learning_rate' to `ctx.training_log` at "
+        '`log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)`',
+    ),
+    (
+        "purity",
+        AppendsToLocals(),
+        CopiesLocals(),
+        "on_step",
+        "adds the key 'rewards' to `ctx.locals`",
+    ),
     ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
-    ("purity", MasksNanAway(), GuardedMean(), "on_iteration",
-     "NaN eagerly, not under `jax.jit`"),
+    (
+        "purity",
+        MasksNanAway(),
+        GuardedMean(),
+        "on_iteration",
+        "NaN eagerly, not under `jax.jit`",
+    ),
     ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
-    ("finite", SpreadOverEnvironments(), SpreadOverSeveralEnvironments(),
-     "on_iteration", "from inputs without NaN with one environment"),
+    (
+        "finite",
+        SpreadOverEnvironments(),
+        SpreadOverSeveralEnvironments(),
+        "on_iteration",
+        "from inputs without NaN with one environment",
+    ),
     ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
-    ("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
-     "state.iterations: float32[] (weak) -> int32[]"),
+    (
+        "structure",
+        CountsInWeakFloat(),
+        WeakScalarStarts(),
+        "on_iteration",
+        "state.iterations: float32[] (weak) -> int32[]",
+    ),
     ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
-    ("x64", UncastReturns(), ReturnTracker(), "on_step",
-     "step_state.ret: float32[] -> float64[]"),
-    ("x64", StrongStartDrift(), WeakScalarStarts(), "on_iteration",
-     "state.mean: float32[] -> float64[]"),
-    ("x64", StoresIterationCount(), CastsIterationCount(), "on_iteration",
-     "state.iterations: int32[] -> int64[]"),
-    ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
-     "iteration"),
-    ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
-     "wrote file"),
-    ("side_effects", LogsAtTraceTime(), LogsEveryIteration(), "on_iteration",
-     "logged INFO zoo.training: iteration"),
-    ("side_effects", WritesHeldFileAtTraceTime(), WritesHeldFileThroughHost(),
-     "on_iteration", f"wrote to {os.devnull}"),
-    ("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
-     "`jax_disable_jit` from False to True at "
-     "`jax.config.update(\"jax_disable_jit\", True)`"),
-]  # fmt: skip
+    (
+        "x64",
+        UncastReturns(),
+        ReturnTracker(),
+        "on_step",
+        "step_state.ret: float32[] -> float64[]",
+    ),
+    (
+        "x64",
+        StrongStartDrift(),
+        WeakScalarStarts(),
+        "on_iteration",
+        "state.mean: float32[] -> float64[]",
+    ),
+    (
+        "x64",
+        StoresIterationCount(),
+        CastsIterationCount(),
+        "on_iteration",
+        "state.iterations: int32[] -> int64[]",
+    ),
+    (
+        "side_effects",
+        PrintsAtTraceTime(),
+        PrintsThroughDebug(),
+        "on_iteration",
+        "iteration",
+    ),
+    (
+        "side_effects",
+        WritesFileAtTraceTime(),
+        LogsThroughHost(),
+        "on_iteration",
+        "wrote file",
+    ),
+    (
+        "side_effects",
+        LogsAtTraceTime(),
+        LogsEveryIteration(),
+        "on_iteration",
+        "logged INFO zoo.training: iteration",
+    ),
+    (
+        "side_effects",
+        WritesHeldFileAtTraceTime(),
+        WritesHeldFileThroughHost(),
+        "on_iteration",
+        f"wrote to {os.devnull}",
+    ),
+    (
+        "side_effects",
+        DisablesJit(),
+        DebugsNansInScope(),
+        "on_step",
+        "`jax_disable_jit` from False to True at "
+        '`jax.config.update("jax_disable_jit", True)`',
+    ),
+]

@@ -1,7 +1,8 @@
 """The conformance checks, one function per check id, grouped by family in modules
 (`_api`, `_execution`, `_transforms`, `_structure`, `_purity` with `_mutation`,
-`_finite`, `_typecheck`, `_lerax`). Each takes a `Subject` and returns its
-`Failure`s; they may import the harness core, never the command or the formats."""
+`_retrace`, `_side_effects`, `_finite`, `_typecheck`, `_lerax`). Each takes a
+`Subject` and returns its `Failure`s; they may import the harness core, never the
+command or the formats."""
 
 from collections.abc import Callable
 
@@ -11,7 +12,9 @@ from ._api import check_api
 from ._execution import check_jit, check_runs, check_types
 from ._finite import check_finite
 from ._lerax import check_lerax
-from ._purity import check_purity, check_retrace, check_side_effects
+from ._purity import check_purity
+from ._retrace import check_retrace
+from ._side_effects import check_side_effects
 from ._structure import check_scan, check_structure, check_x64
 from ._transforms import check_vmap
 from ._typecheck import check_typecheck

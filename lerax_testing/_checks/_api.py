@@ -58,29 +58,32 @@ def check_api(subject: Subject) -> list[Failure]:
     if not isinstance(callback, eqx.Module):
         failures.append(
             Failure(
-                "api", None,
+                "api",
+                None,
                 f"{cls.__qualname__} is not an `equinox.Module`; algorithms pass "
                 "callbacks through `jax.jit` as pytrees.",
                 advice="Subclass `lerax_callback.AbstractCallback[MyState, "
                 "MyStepState]` (an `equinox.Module`).",
             )
-        )  # fmt: skip
+        )
     if api is None:
         failures.append(
             Failure(
-                "api", None,
+                "api",
+                None,
                 f"{cls.__qualname__} does not subclass `AbstractCallback` (neither "
                 "`lerax_callback`'s nor Lerax's `lerax.callback`'s).",
                 advice="Subclass `lerax_callback.AbstractCallback[MyState, "
                 "MyStepState]` (or `lerax.callback.AbstractCallback`) or one of the "
                 "partial bases such as `AbstractStepCallback[MyStepState]`.",
             )
-        )  # fmt: skip
+        )
     abstract = sorted(getattr(cls, "__abstractmethods__", ()))
     if abstract:
         failures.append(
             Failure(
-                "api", None,
+                "api",
+                None,
                 f"{cls.__qualname__} leaves abstract methods unimplemented: "
                 f"{', '.join(abstract)}.",
                 advice="Implement them, or derive from a partial base that "
@@ -88,26 +91,35 @@ def check_api(subject: Subject) -> list[Failure]:
                 + (
                     "; Lerax's `AbstractCallback` leaves `continue_training` "
                     "abstract too: return `jnp.array(True)` to always continue."
-                    if api is not None and not api.ours
+                    if api is not None
+                    and not api.ours
                     and "continue_training" in abstract
                     else "."
                 ),
             )
-        )  # fmt: skip
+        )
     for name in CALLBACK_METHODS:
         fn = getattr(callback, name, None)
         if fn is None or not callable(fn):
             failures.append(
-                Failure("api", name, f"`{name}` is missing or not callable.",
-                        advice=f"Define `def {name}(self, ctx, *, key): ...`.")
-            )  # fmt: skip
+                Failure(
+                    "api",
+                    name,
+                    f"`{name}` is missing or not callable.",
+                    advice=f"Define `def {name}(self, ctx, *, key): ...`.",
+                )
+            )
             continue
         problem = _signature_problem(fn)
         if problem:
             failures.append(
-                Failure("api", name, f"`{name}` {problem}.",
-                        advice=f"Define `def {name}(self, ctx, *, key): ...`.")
-            )  # fmt: skip
+                Failure(
+                    "api",
+                    name,
+                    f"`{name}` {problem}.",
+                    advice=f"Define `def {name}(self, ctx, *, key): ...`.",
+                )
+            )
     if api is not None:
         open_params = [
             label
@@ -121,12 +133,13 @@ def check_api(subject: Subject) -> list[Failure]:
         if open_params:
             failures.append(
                 Failure(
-                    "api", None,
+                    "api",
+                    None,
                     f"{cls.__qualname__} does not declare its "
                     f"{' and '.join(open_params)}; the harness cannot tell which "
                     "state classes its methods must return.",
                     advice=f"Declare them: `class {cls.__qualname__}("
                     f"{base}[MyState, MyStepState])`.",
                 )
-            )  # fmt: skip
+            )
     return failures

@@ -45,9 +45,12 @@ def check_runs(subject: Subject) -> list[Failure]:
         return []
 
     return find_failure(
-        subject, "runs", test, num_envs=1,
+        subject,
+        "runs",
+        test,
+        num_envs=1,
         max_examples=subject.few_examples,
-    )  # fmt: skip
+    )
 
 
 def check_jit(subject: Subject) -> list[Failure]:
@@ -89,12 +92,14 @@ def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
                 else type(output).__name__
             )
             return Failure(
-                "types", call.method,
+                "types",
+                call.method,
                 f"`continue_training` must return a scalar boolean array, got {found}.",
-                expected="bool[] (a scalar boolean array)", found=found,
+                expected="bool[] (a scalar boolean array)",
+                found=found,
                 advice="Return e.g. `jnp.asarray(flag, dtype=bool)` of shape `()`; "
                 "reduce per-environment values with `jnp.all`/`jnp.any`.",
-            )  # fmt: skip
+            )
         return None
     declared = state_types[0] if call.method in ITERATION_METHODS else state_types[1]
     expected = _expected(declared)
@@ -103,13 +108,15 @@ def type_problem(call: Call, state_types: tuple[Any, Any]) -> Failure | None:
     label = "StateType" if call.method in ITERATION_METHODS else "StepStateType"
     want, got = _names(expected, call.output_type)
     return Failure(
-        "types", call.method,
+        "types",
+        call.method,
         f"`{call.method}` returned a {got}, but the callback declares {label} = "
         f"{want}.",
-        expected=want, found=got,
+        expected=want,
+        found=got,
         advice=f"Return a `{want}` from `{call.method}`, or declare the class it "
         "returns as the callback's generic parameter.",
-    )  # fmt: skip
+    )
 
 
 def _names(a: type, b: type) -> tuple[str, str]:
@@ -139,14 +146,24 @@ def check_types(subject: Subject) -> list[Failure]:
             if id(scenario) in skips[jitted.batched]:
                 continue
             try:
-                drive_jit_first(subject.callback, scenario, jitted, eager,
-                                subject.context, on_call=inspect_call)  # fmt: skip
+                drive_jit_first(
+                    subject.callback,
+                    scenario,
+                    jitted,
+                    eager,
+                    subject.context,
+                    on_call=inspect_call,
+                )
             except MethodError as error:
                 if not eager.batched:  # batched errors are the `vmap` check's
                     found.append(
-                        method_failure("types", error, subject,
-                                       doing="could not be type-checked: it ")
-                    )  # fmt: skip
+                        method_failure(
+                            "types",
+                            error,
+                            subject,
+                            doing="could not be type-checked: it ",
+                        )
+                    )
             if found:
                 break
         return found

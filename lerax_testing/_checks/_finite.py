@@ -118,16 +118,18 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
         made = f" (first made by `{primitive}`)" if primitive else ""
         found.append(
             Failure(
-                "finite", call.method,
+                "finite",
+                call.method,
                 f"`{call.method}` returns NaN at `{leaf}` from inputs without "
                 f"NaN{alone}{made}.",
-                leaf=leaf, location=location,
+                leaf=leaf,
+                location=location,
                 advice="Guard divisions and logs (`x / jnp.maximum(n, 1)`, "
                 "`jnp.where(n > 0, ..., 0.0)`), avoid `inf - inf` and `0 * inf`, and "
                 "reset with `jnp.where(done, 0.0, x)` rather than `x * (1 - done)`.",
                 details=text or None,
             )
-        )  # fmt: skip
+        )
 
     def test(scenario: Scenario) -> list[Failure]:
         if not all(math.isfinite(r) for row in scenario.rewards for r in row):
@@ -150,6 +152,8 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
     # With one environment, the first few examples of the same stream.
     later = subject.beyond_few(subject.num_envs)
     return find_failure(
-        subject, "finite", lambda s: [] if id(s) in later else test(s),
+        subject,
+        "finite",
+        lambda s: [] if id(s) in later else test(s),
         num_envs=subject.num_envs,
-    )  # fmt: skip
+    )

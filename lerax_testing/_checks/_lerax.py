@@ -5,8 +5,10 @@ where it does not."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from .._explain._advice import advise
 from .._explain._report import Failure, SkipCheck
 from .._explain._source import error_summary, source_line, user_location
 from .._lerax._algorithms import titles
@@ -56,28 +58,25 @@ def _failure(
     if fine:
         message += f"; {titles(fine)} trace{'s' if len(fine) == 1 else ''} it fine"
     message += "."
-    advice = None
+    failure = Failure(
+        "lerax", first.method, message, location=location, details=source_line(location)
+    )
+    fix = advise(failure)
+    if first.changes:
+        fix = (
+            "Return a state of the class, structure, shapes and dtypes the method "
+            "was given (`eqx.tree_at` on array leaves, cast with `.astype`); "
+            "`apply_curriculum` returns `(algorithm_state, callback_state)`, both "
+            "unchanged in structure."
+        )
     if fine:
         keep = ", ".join(repr(n) for n in fine)
         comma = "," if len(fine) == 1 else ""
-        advice = (
+        only = (
             f"If the callback is meant for {titles(fine)} only, check it with "
             f"`algorithms=({keep}{comma})` (command: "
             + " ".join(f"`--algorithm {n}`" for n in fine)
-            + "); otherwise make it work with what every algorithm passes."
+            + "); otherwise make it work with what every algorithm passes"
         )
-    elif first.changes:
-        advice = (
-            "Return a state of the class, structure, shapes and dtypes the method was "
-            "given (`eqx.tree_at` on array leaves, cast with `.astype`); "
-            "`apply_curriculum` returns `(algorithm_state, callback_state)` with "
-            "both unchanged in structure."
-        )
-    return Failure(
-        "lerax",
-        first.method,
-        message,
-        location=location,
-        advice=advice,
-        details=source_line(location),
-    )
+        fix = only + (f": {fix}" if fix else ".")
+    return dataclasses.replace(failure, advice=fix)

@@ -129,8 +129,12 @@ def changes(method: str, before: Snapshot) -> list[Mutation]:
             if len(container) > len(copy) and kept:
                 add(path, f"appends to `{path}`", f"{path}[{len(copy)}]")
             elif len(container) != len(copy):
-                add(path, f"changes the length of `{path}` from {len(copy)} to "
-                    f"{len(container)}", path)  # fmt: skip
+                add(
+                    path,
+                    f"changes the length of `{path}` from {len(copy)} to "
+                    f"{len(container)}",
+                    path,
+                )
             elif not kept:
                 pairs = enumerate(zip(copy, container, strict=True))
                 i = next(i for i, (a, b) in pairs if a is not b)
@@ -352,14 +356,17 @@ def mutation_failures(subject: Subject) -> list[Failure]:
         where = f" at `{line}`" if line else ""
         failures.append(
             Failure(
-                "purity", m.method,
+                "purity",
+                m.method,
                 f"`{m.method}` changes its context in place: it {m.what}{where}. "
                 "Algorithms hand the same dicts and lists to later calls and other "
                 "callbacks, so the change leaks into them wherever the method is "
                 "called inline (eagerly, or traced inside the algorithm's own loop; "
                 "an added key then breaks the loop's carry), and is lost where it "
                 "is jitted on its own.",
-                leaf=m.leaf, location=location, advice=ADVICE,
+                leaf=m.leaf,
+                location=location,
+                advice=ADVICE,
             )
-        )  # fmt: skip
+        )
     return failures

@@ -60,12 +60,16 @@ def _structure_failures(
             location = locate(call, start) if d.kind in ("dtype", "shape") else None
             failures.append(
                 Failure(
-                    check, method,
+                    check,
+                    method,
                     f"{note}`{method}` {what}: `{d}`.",
-                    leaf=d.path, expected=d.before, found=d.after, advice=_ADVICE,
+                    leaf=d.path,
+                    expected=d.before,
+                    found=d.after,
+                    advice=_ADVICE,
                     location=location,
                 )
-            )  # fmt: skip
+            )
 
     for call in calls:
         if call.method == "on_step":
@@ -90,8 +94,12 @@ def _structure_failures(
                 "returns a state unlike the one it received (a scan carry)",
             )
         if call.method in LOOP_STATE_METHODS and first_state is not None:
-            report(call, first_state, "state",
-                   "returns a state unlike `on_training_start`'s")  # fmt: skip
+            report(
+                call,
+                first_state,
+                "state",
+                "returns a state unlike `on_training_start`'s",
+            )
     return failures
 
 
@@ -118,13 +126,22 @@ def _traced_structure_failures(
         scenario = subject.shape_scenario(subject.num_envs if batched else 1)
         calls: list[Call] = []
         try:
-            drive(subject.callback, scenario, invoker, subject.context,
-                  on_call=calls.append)  # fmt: skip
+            drive(
+                subject.callback,
+                scenario,
+                invoker,
+                subject.context,
+                on_call=calls.append,
+            )
         except MethodError as error:
             failures.append(
-                method_failure(check, error, subject,
-                               doing=f"{note}could not be checked: tracing it ")
-            )  # fmt: skip
+                method_failure(
+                    check,
+                    error,
+                    subject,
+                    doing=f"{note}could not be checked: tracing it ",
+                )
+            )
         table = tables(subject.context.contexts)[1 if batched else 0]
 
         def locate(
@@ -169,7 +186,8 @@ def scan_failures(
             summary = error_summary(error, limit=400)
             failures.append(
                 Failure(
-                    check, None,
+                    check,
+                    None,
                     f"{note}the reference training loop with {envs} fails: {summary}",
                     location=user_location(error, subject.callback),
                     advice="Run the `structure`, `jit` and `vmap` checks for the "
@@ -180,7 +198,7 @@ def scan_failures(
                     f"num_steps={subject.max_steps}, num_iterations=3, "
                     f"key={subject.seed})",
                 )
-            )  # fmt: skip
+            )
     return failures
 
 

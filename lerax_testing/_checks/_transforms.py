@@ -62,9 +62,18 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
     if "alone" not in made:
         single = tables(contexts)[0]
 
-        def run(static: StaticPart, step_static: StaticPart, impl: str,
-                dynamic: Any, loc: Any, reset_keys: Any, ins: Any, dones: Any,
-                rewards: Any, step_keys: Any) -> Any:  # fmt: skip
+        def run(
+            static: StaticPart,
+            step_static: StaticPart,
+            impl: str,
+            dynamic: Any,
+            loc: Any,
+            reset_keys: Any,
+            ins: Any,
+            dones: Any,
+            rewards: Any,
+            step_keys: Any,
+        ) -> Any:
             callback, env, policy = eqx.combine(dynamic, static.tree())
             rest = step_static.tree()
             reset_keys, step_keys = wrap(reset_keys, impl), wrap(step_keys, impl)
@@ -83,8 +92,11 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
             def one(xs: tuple[Any, ...]) -> Any:
                 state, done, reward, key = xs
                 state = eqx.combine(state, rest)
-                return arrays(single["on_step"](callback, state, env, policy, done,
-                                                reward, loc, key))  # fmt: skip
+                return arrays(
+                    single["on_step"](
+                        callback, state, env, policy, done, reward, loc, key
+                    )
+                )
 
             flat = jax.tree.map(
                 lambda x: x.reshape((length * num_envs, *x.shape[2:])),
@@ -140,22 +152,28 @@ def check_vmap(subject: Subject) -> list[Failure]:
         if where is None:
             return None
         return Failure(
-            "vmap", method,
+            "vmap",
+            method,
             f"`{method}` under `jax.vmap` over {num_envs} environments differs "
             f"from calling it on each environment alone, at `{where}`.",
             leaf=where,
             advice="Make the method depend only on its own environment's context "
             "and key; a host callback used under vmap must handle a batch "
             "(`jax.pure_callback(..., vmap_method=...)`).",
-        )  # fmt: skip
+        )
 
     def compare(call: Call) -> Failure | None:
         try:
             each = alone[call.method](subject.callback, *call.args)
         except Exception as error:
-            return method_failure("vmap", error, subject, method=call.method,
-                                  doing="called on each environment alone ",
-                                  advice=_ADVICE)  # fmt: skip
+            return method_failure(
+                "vmap",
+                error,
+                subject,
+                method=call.method,
+                doing="called on each environment alone ",
+                advice=_ADVICE,
+            )
         return mismatch(call.method, call.output, each)
 
     def compare_episode(trajectory: Trajectory) -> Failure | None:
@@ -164,10 +182,17 @@ def check_vmap(subject: Subject) -> list[Failure]:
         run = trajectory.episode
         dynamic, static = run.parts
         reset, outs = all_alone(
-            static, StaticPart(run.step_static), run.keys.impl, dynamic,
-            run.numbers["loc"], run.keys.reset, run.ins, run.numbers["dones"],
-            run.numbers["rewards"], run.keys.stacked,
-        )  # fmt: skip
+            static,
+            StaticPart(run.step_static),
+            run.keys.impl,
+            dynamic,
+            run.numbers["loc"],
+            run.keys.reset,
+            run.ins,
+            run.numbers["dones"],
+            run.numbers["rewards"],
+            run.keys.stacked,
+        )
         step_reset = trajectory.calls[1]
         count = run.num_steps
         # Leaf by leaf first (outputs of the episode are arrays only, in the
@@ -179,9 +204,10 @@ def check_vmap(subject: Subject) -> list[Failure]:
             return None
         treedef = jax.tree.structure(run.outs)
         failure = mismatch(
-            "step_reset", step_reset.output,
+            "step_reset",
+            step_reset.output,
             eqx.combine(jax.tree.unflatten(treedef, reset), run.step_static),
-        )  # fmt: skip
+        )
         if failure is not None:
             return failure
         batched_outs = eqx.combine(_first(host(run.outs), count), run.step_static)

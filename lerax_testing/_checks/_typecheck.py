@@ -54,8 +54,14 @@ def check_typecheck(subject: Subject) -> list[Failure]:
     def test(scenario: Scenario) -> list[Failure]:
         for jitted, eager in invokers:
             try:
-                drive_jit_first(checked, scenario, jitted, eager, subject.context,
-                                keep=(TypeCheckError,))  # fmt: skip
+                drive_jit_first(
+                    checked,
+                    scenario,
+                    jitted,
+                    eager,
+                    subject.context,
+                    keep=(TypeCheckError,),
+                )
             except MethodError as error:
                 if _harness_value(error.error, subject):
                     return []
@@ -66,16 +72,21 @@ def check_typecheck(subject: Subject) -> list[Failure]:
                     )
                     return [
                         Failure(
-                            "typecheck", error.method, str(error.error),
+                            "typecheck",
+                            error.method,
+                            str(error.error),
                             location=location,
                             advice="Make the value match its annotation, or fix the "
                             "annotation if it is the annotation that is wrong.",
                         )
-                    ]  # fmt: skip
+                    ]
                 return []  # other errors are the `runs` check's finding
         return []
 
     return find_failure(
-        subject, "typecheck", test, num_envs=subject.num_envs,
+        subject,
+        "typecheck",
+        test,
+        num_envs=subject.num_envs,
         max_examples=subject.few_examples,
-    )  # fmt: skip
+    )

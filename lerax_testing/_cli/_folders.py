@@ -37,7 +37,8 @@ def module_files(folder: Path) -> list[Path]:
         found += [
             here / name
             for name in sorted(files)
-            if name.endswith(".py") and not name.startswith("_")
+            if name.endswith(".py")
+            and not name.startswith("_")
             and (here / name).is_file()
-        ]  # fmt: skip
+        ]
     return found

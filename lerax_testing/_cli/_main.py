@@ -219,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--tests-dir", default="tests", type=Path, help="where --init writes")
     add("--force", action="store_true", help="let --init overwrite a file")
     add("--version", action="version", version=f"%(prog)s {_version()}")
-    return parser  # fmt: skip
+    return parser
 
 
 def _version() -> str:

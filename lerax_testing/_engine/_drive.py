@@ -220,9 +220,14 @@ def drive(
         episode = episode_function(context.contexts, batched=invoker.batched)
         try:
             recorded, run = run_episode(
-                episode, callback, env, policy, scenario, invoker.batched,
+                episode,
+                callback,
+                env,
+                policy,
+                scenario,
+                invoker.batched,
                 parts=_parts(context, callback),
-            )  # fmt: skip
+            )
         except Exception:  # `NotUniform` or a method's error: call them one by one
             pass
         else:
@@ -255,21 +260,43 @@ def drive(
     step_state = call("step_reset", loc, keys.reset)
     zero = zero_count()
     state = call(
-        "on_training_start", state, step_state, env, policy, zero, opt, loc,
+        "on_training_start",
+        state,
+        step_state,
+        env,
+        policy,
+        zero,
+        opt,
+        loc,
         keys.calls["on_training_start"],
-    )  # fmt: skip
+    )
     for t in range(scenario.num_steps):
         step_state = call(
-            "on_step", step_state, env, policy, arrays["dones"][t],
-            arrays["rewards"][t], loc, keys.steps[t],
-        )  # fmt: skip
+            "on_step",
+            step_state,
+            env,
+            policy,
+            arrays["dones"][t],
+            arrays["rewards"][t],
+            loc,
+            keys.steps[t],
+        )
     tail = (env, policy, count, opt)
-    state = call("on_iteration", state, step_state, *tail, log, loc,
-                 keys.calls["on_iteration"])  # fmt: skip
-    call("continue_training", state, step_state, *tail, log, loc,
-         keys.calls["continue_training"])  # fmt: skip
-    call("on_training_end", state, step_state, *tail, loc,
-         keys.calls["on_training_end"])  # fmt: skip
+    state = call(
+        "on_iteration", state, step_state, *tail, log, loc, keys.calls["on_iteration"]
+    )
+    call(
+        "continue_training",
+        state,
+        step_state,
+        *tail,
+        log,
+        loc,
+        keys.calls["continue_training"],
+    )
+    call(
+        "on_training_end", state, step_state, *tail, loc, keys.calls["on_training_end"]
+    )
     return Trajectory(calls)
 
 

@@ -172,13 +172,19 @@ class TailDecoder:
         self.powers_of_ten = tuple(powers_of_ten)
         self.boundary_counts = tuple(boundary_counts)
         self.log_value = FloatDecoder(
-            specials=(0.0, 1.0), min_value=-1e6, max_value=1e6,
-            special_kinds=128, integer_kinds=128,
-        )  # fmt: skip
+            specials=(0.0, 1.0),
+            min_value=-1e6,
+            max_value=1e6,
+            special_kinds=128,
+            integer_kinds=128,
+        )
         self.locals_value = FloatDecoder(
-            specials=(0.0,), min_value=-1e3, max_value=1e3,
-            special_kinds=32, integer_kinds=64,
-        )  # fmt: skip
+            specials=(0.0,),
+            min_value=-1e3,
+            max_value=1e3,
+            special_kinds=32,
+            integer_kinds=64,
+        )
 
     @property
     def size(self) -> int:
@@ -195,8 +201,13 @@ class TailDecoder:
             at += FLOAT_BYTES
         opt_step = _scaled(data[at : at + 3], 1_000_001)
         value = self.locals_value(data[at + 3 : at + 3 + FLOAT_BYTES])
-        return {"seed": seed, "iteration_count": count, "training_log": log,
-                "opt_step": opt_step, "locals_value": value}  # fmt: skip
+        return {
+            "seed": seed,
+            "iteration_count": count,
+            "training_log": log,
+            "opt_step": opt_step,
+            "locals_value": value,
+        }
 
     def _count(self, data: bytes) -> int:
         kind, rest = data[0], data[1:]

@@ -123,10 +123,20 @@ def split_static(tree: Any) -> tuple[Any, StaticPart]:
 
 def _episode(table: dict[str, Any]) -> Any:
     def run(
-        static: StaticPart, impl: str, dynamic: Any, loc: Any, count: Any, opt: Any,
-        log: Any, dones: Any, rewards: Any, num_steps: Any, call_keys: Any,
-        reset_keys: Any, step_keys: Any,
-    ) -> Any:  # fmt: skip
+        static: StaticPart,
+        impl: str,
+        dynamic: Any,
+        loc: Any,
+        count: Any,
+        opt: Any,
+        log: Any,
+        dones: Any,
+        rewards: Any,
+        num_steps: Any,
+        call_keys: Any,
+        reset_keys: Any,
+        step_keys: Any,
+    ) -> Any:
         # The keys come in split, as data: splitting them here would compile a
         # threefry hash per step into every callback's episode.
         callback, env, policy = eqx.combine(dynamic, static.tree())
@@ -136,9 +146,16 @@ def _episode(table: dict[str, Any]) -> Any:
         step_state = table["step_reset"](callback, loc, reset_keys)
         zero = zero_count()
         started = table["on_training_start"](
-            callback, state, step_state, env, policy, zero, opt, loc,
+            callback,
+            state,
+            step_state,
+            env,
+            policy,
+            zero,
+            opt,
+            loc,
             keys["on_training_start"],
-        )  # fmt: skip
+        )
         # The steps as one `lax.scan` (traced and compiled once, not once per
         # padded step); the states' static parts stay out of the carry. Inputs
         # and outputs stay stacked: unstacking inside the program would add
@@ -150,7 +167,7 @@ def _episode(table: dict[str, Any]) -> Any:
             current = eqx.combine(carried, step_static)
             new = table["on_step"](
                 callback, current, env, policy, done, reward, loc, key
-            )  # fmt: skip
+            )
             kept = _keep_until(t < num_steps, new, current)
             return _dynamic(kept), (carried, _dynamic(new))
 
@@ -225,19 +242,35 @@ def run_episode(
     dynamic, static = parts or split_static((callback, env, policy))
     data = example_key_data(scenario.seed, length, num_envs if batched else None)
     outputs = fn(
-        static, data.impl, dynamic, numbers["loc"], numbers["count"],
-        numbers["opt"], numbers["log"], numbers["dones"], numbers["rewards"],
-        np.int32(num_steps), data.calls, data.reset, data.stacked,
-    )  # fmt: skip
+        static,
+        data.impl,
+        dynamic,
+        numbers["loc"],
+        numbers["count"],
+        numbers["opt"],
+        numbers["log"],
+        numbers["dones"],
+        numbers["rewards"],
+        np.int32(num_steps),
+        data.calls,
+        data.reset,
+        data.stacked,
+    )
     jax.block_until_ready(outputs)
     (state, step_state, started, final, it, go, end), (ins, outs) = outputs
     step_static = eqx.partition(step_state, eqx.is_array)[1]
-    run = EpisodeRun(num_steps, ins, outs, step_static, data, numbers,
-                     (dynamic, static))  # fmt: skip
+    run = EpisodeRun(
+        num_steps, ins, outs, step_static, data, numbers, (dynamic, static)
+    )
     methods = [
-        "reset", "step_reset", "on_training_start", *["on_step"] * num_steps,
-        "on_iteration", "continue_training", "on_training_end",
-    ]  # fmt: skip
+        "reset",
+        "step_reset",
+        "on_training_start",
+        *["on_step"] * num_steps,
+        "on_iteration",
+        "continue_training",
+        "on_training_end",
+    ]
     ends = [state, step_state, started]
     tail_outputs = [it, go, end]
 
@@ -251,29 +284,47 @@ def run_episode(
         made = [
             (loc, call_keys["reset"]),
             (loc, reset_keys),
-            (state, step_state, env, policy, given["zero"], opt, loc,
-             call_keys["on_training_start"]),
-        ]  # fmt: skip
+            (
+                state,
+                step_state,
+                env,
+                policy,
+                given["zero"],
+                opt,
+                loc,
+                call_keys["on_training_start"],
+            ),
+        ]
         made += [
-            (inputs[t], env, policy, given["dones"][t], given["rewards"][t], loc,
-             steps[t])
+            (
+                inputs[t],
+                env,
+                policy,
+                given["dones"][t],
+                given["rewards"][t],
+                loc,
+                steps[t],
+            )
             for t in range(num_steps)
-        ]  # fmt: skip
+        ]
         made += [
             (started, final, *tail, log, loc, call_keys["on_iteration"]),
             (it, final, *tail, log, loc, call_keys["continue_training"]),
             (it, final, *tail, loc, call_keys["on_training_end"]),
-        ]  # fmt: skip
+        ]
         return made
 
     def device_args() -> list[Any]:
         arrays = scenario_arrays(scenario, num_envs)
         given = {
-            "loc": arrays["locals"], "count": arrays["count"], "opt": arrays["opt"],
-            "log": arrays["log"], "dones": arrays["dones"],
+            "loc": arrays["locals"],
+            "count": arrays["count"],
+            "opt": arrays["opt"],
+            "log": arrays["log"],
+            "dones": arrays["dones"],
             "rewards": arrays["rewards"],
             "zero": zero_count(),
-        }  # fmt: skip
+        }
         rows = unstack(ins, num_steps)
         inputs = [step_state] + [eqx.combine(r, step_static) for r in rows[1:]]
         keys = example_keys(scenario.seed, length, num_envs if batched else None)

@@ -61,8 +61,12 @@ def _typed(calls: Any, chosen: Any, *, impl: str) -> Any:
     data (`ExampleKeyData`): one dispatch, compiled once per shape."""
     keys = wrap(chosen, impl)
     steps = keys[1:]
-    return (wrap_calls(calls, impl), keys[0],
-            tuple(steps[t] for t in range(steps.shape[0])), steps)  # fmt: skip
+    return (
+        wrap_calls(calls, impl),
+        keys[0],
+        tuple(steps[t] for t in range(steps.shape[0])),
+        steps,
+    )
 
 
 def example_keys(seed: int, length: int, num_envs: int | None) -> ExampleKeys:
@@ -154,8 +158,10 @@ _KEY_DATA: dict[tuple[Any, ...], ExampleKeyData] = {}
 def example_key_data(seed: int, length: int, num_envs: int | None) -> ExampleKeyData:
     """`example_keys` as host data: the same keys, kept for the process like them;
     made with those of other examples when `prefetch_key_data` was told of them."""
-    config = (str(jax.config.jax_default_prng_impl),
-              bool(jax.config.jax_threefry_partitionable))  # fmt: skip
+    config = (
+        str(jax.config.jax_default_prng_impl),
+        bool(jax.config.jax_threefry_partitionable),
+    )
     kept = _KEY_DATA.get((seed, length, num_envs, *config))
     if kept is None:
         prefetch_key_data([seed], length, num_envs)
@@ -180,9 +186,14 @@ def prefetch_key_data(seeds: list[int], length: int, num_envs: int | None) -> No
         padded = np.zeros(KEY_BATCH, np.uint32)
         padded[: len(batch)] = batch
         calls, chosen = jax.device_get(
-            _key_data(padded, length=length, num_envs=num_envs, impl=impl,
-                      partitionable=partitionable)
-        )  # fmt: skip
+            _key_data(
+                padded,
+                length=length,
+                num_envs=num_envs,
+                impl=impl,
+                partitionable=partitionable,
+            )
+        )
         while len(_KEY_DATA) + len(batch) > MAX_KEPT:
             _KEY_DATA.pop(next(iter(_KEY_DATA)))
         for i, seed in enumerate(batch):

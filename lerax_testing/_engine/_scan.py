@@ -43,9 +43,16 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         return jr.split(key, num_envs) if batched else key
 
     def train(
-        callback: Any, env: Any, policy: Any, loc: Any, opt: Any, log: Any,
-        rewards: Any, dones: Any, key: Any,
-    ) -> Any:  # fmt: skip
+        callback: Any,
+        env: Any,
+        policy: Any,
+        loc: Any,
+        opt: Any,
+        log: Any,
+        rewards: Any,
+        dones: Any,
+        key: Any,
+    ) -> Any:
         keys = jr.split(key, 4)
         zero = zero_count()
         state = table["reset"](callback, loc, keys[0])
@@ -62,22 +69,44 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
             def step(step_state: Any, xs: Any) -> Any:
                 reward, done, key = xs
                 return table["on_step"](
-                    callback, step_state, env, policy, done, reward, loc,
+                    callback,
+                    step_state,
+                    env,
+                    policy,
+                    done,
+                    reward,
+                    loc,
                     env_keys(key),
-                ), None  # fmt: skip
+                ), None
 
             step_state, _ = lax.scan(
                 step, step_state, (rewards, dones, iteration_keys[2:])
             )
             count = count + 1
             state = table["on_iteration"](
-                callback, state, step_state, env, policy, count, opt, log, loc,
+                callback,
+                state,
+                step_state,
+                env,
+                policy,
+                count,
+                opt,
+                log,
+                loc,
                 iteration_keys[0],
-            )  # fmt: skip
+            )
             go = table["continue_training"](
-                callback, state, step_state, env, policy, count, opt, log, loc,
+                callback,
+                state,
+                step_state,
+                env,
+                policy,
+                count,
+                opt,
+                log,
+                loc,
                 iteration_keys[1],
-            )  # fmt: skip
+            )
             running = jnp.logical_and(running, jnp.asarray(go))
             return (state, step_state, count, running), running
 

@@ -37,9 +37,13 @@ common logging periods, and a large value."""
 
 
 LERAX_PPO_LOG_KEYS = (
-    "approx_kl", "loss", "policy_loss", "value_loss", "entropy_loss",
+    "approx_kl",
+    "loss",
+    "policy_loss",
+    "value_loss",
+    "entropy_loss",
     "explained_variance",
-)  # fmt: skip
+)
 """The metrics Lerax's PPO logs after each iteration, scalar floats: the
 training-log keys generated for a `lerax.callback` callback."""
 
@@ -98,15 +102,20 @@ def decoders(
     training_log_strategy: st.SearchStrategy[dict[str, float]] | None,
 ) -> tuple[RowDecoder, TailDecoder]:
     """The decoders of a step's bytes and of an example's other numbers."""
-    options = {"min_value": -REWARD_BOUND, "max_value": REWARD_BOUND,
-               "allow_nonfinite": False, **(reward_options or {})}  # fmt: skip
+    options = {
+        "min_value": -REWARD_BOUND,
+        "max_value": REWARD_BOUND,
+        "allow_nonfinite": False,
+        **(reward_options or {}),
+    }
     return (
         RowDecoder(num_envs, FloatDecoder(specials=SPECIAL_REWARDS, **options)),
         TailDecoder(
             () if training_log_strategy is not None else training_log_names,
-            powers_of_ten=POWERS_OF_TEN, boundary_counts=BOUNDARY_COUNTS,
+            powers_of_ten=POWERS_OF_TEN,
+            boundary_counts=BOUNDARY_COUNTS,
         ),
-    )  # fmt: skip
+    )
 
 
 def scenario_from(numbers: dict[str, Any], log: dict[str, float] | None) -> Scenario:

@@ -157,8 +157,11 @@ def _drift_advice(failure: Failure, kind: str) -> str:
 
 
 _ITERATION_METHODS = (
-    "on_iteration", "continue_training", "on_training_start", "on_training_end",
-)  # fmt: skip
+    "on_iteration",
+    "continue_training",
+    "on_training_start",
+    "on_training_end",
+)
 """The methods that get every environment's step states at once."""
 
 
@@ -309,6 +312,8 @@ def advise(failure: Failure) -> str | None:
     """Advice matched to what went wrong in `failure`: the check's own when it is
     specific, else one derived from the failure's fields; None when nothing fits."""
     own = failure.advice
+    if failure.check == "lerax" and own:
+        return own  # already matched to the cause, with the algorithms to name
     generic = own is None or own.startswith(GENERIC_ADVICE)
     name = exception_name(failure)
     loop = failure.check in ("scan", "x64") and failure.method is None

@@ -180,8 +180,12 @@ def kind(failures: Sequence[Failure]) -> str:
         return "config"
     if any(f.check == "purity" and _DRAWS.search(f.message) for f in failures):
         return "random"
-    if names & {"TracerBoolConversionError", "TracerIntegerConversionError",
-                "TracerArrayConversionError", "ConcretizationTypeError"}:  # fmt: skip
+    if names & {
+        "TracerBoolConversionError",
+        "TracerIntegerConversionError",
+        "TracerArrayConversionError",
+        "ConcretizationTypeError",
+    }:
         return "tracer"
     wrong = {_returned_by_mistake(f) for f in failures} - {None}
     if (
@@ -251,12 +255,19 @@ def _absorb(groups: list[list[Failure]]) -> list[list[Failure]]:
             state.extend(group)
             continue
         target = next(
-            (c for c in config if c is not group and all(
-                f.location is None and f.leaf is None
-                and f.method in {m.method for m in c} for f in group
-            )),
+            (
+                c
+                for c in config
+                if c is not group
+                and all(
+                    f.location is None
+                    and f.leaf is None
+                    and f.method in {m.method for m in c}
+                    for f in group
+                )
+            ),
             None,
-        )  # fmt: skip
+        )
         if target is not None:
             target.extend(group)
             continue

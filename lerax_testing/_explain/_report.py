@@ -246,8 +246,9 @@ def _status_lines(report: Report) -> list[str]:
         done = [r for r in report.results if r.status == status]
         if done:
             # A no-break space keeps each check with its time when wrapping.
-            items = ", ".join(f"{r.check}\N{NO-BREAK SPACE}{_seconds(r.seconds)}"
-                              for r in done)  # fmt: skip
+            items = ", ".join(
+                f"{r.check}\N{NO-BREAK SPACE}{_seconds(r.seconds)}" for r in done
+            )
             wrapped = textwrap.wrap(
                 items,
                 WIDTH,

@@ -12,7 +12,7 @@ therefore list only the algorithms that run on the env owning that field.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import jax.random as jr
 import optax
 from jax import lax
-
 from lerax.callback import (
     AbstractCallback,
     AbstractCallbackState,
@@ -275,7 +274,9 @@ class NextObservationNormTracker(AbstractStepCallback[ObsNormStepState]):
 
     def on_step(self, ctx, *, key):
         norm = jnp.linalg.norm(ctx.locals["next_observation"])
-        return ObsNormStepState(jnp.maximum(ctx.state.max_next_obs_norm, norm).astype(F32))
+        return ObsNormStepState(
+            jnp.maximum(ctx.state.max_next_obs_norm, norm).astype(F32)
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -560,9 +561,9 @@ class SafeMeanCompletedReturn(
         ret = ctx.state.episode_return + ctx.reward
         return CompletedStepState(
             episode_return=jnp.where(ctx.done, 0.0, ret).astype(F32),
-            completed_sum=(ctx.state.completed_sum + jnp.where(ctx.done, ret, 0.0)).astype(
-                F32
-            ),
+            completed_sum=(
+                ctx.state.completed_sum + jnp.where(ctx.done, ret, 0.0)
+            ).astype(F32),
             completed_count=ctx.state.completed_count + ctx.done.astype(I32),
         )
 
@@ -622,7 +623,9 @@ class StaticTotalTimestepsProgress(AbstractIterationCallback[ProgressState]):
         return ProgressState(ctx.total_timesteps, jnp.array(0.0, F32))
 
     def on_iteration(self, ctx, *, key):
-        done_steps = ctx.iteration_count * ctx.algorithm.num_envs * ctx.algorithm.num_steps
+        done_steps = (
+            ctx.iteration_count * ctx.algorithm.num_envs * ctx.algorithm.num_steps
+        )
         frac = done_steps / ctx.state.total_timesteps
         return ProgressState(ctx.state.total_timesteps, frac.astype(F32))
 
@@ -647,7 +650,9 @@ class LaxCondMilestone(AbstractIterationCallback[MilestoneState]):
         hit = ctx.iteration_count % self.every == 0
         lax.cond(
             hit,
-            lambda: jax.debug.print("milestone at iteration {i}", i=ctx.iteration_count),
+            lambda: jax.debug.print(
+                "milestone at iteration {i}", i=ctx.iteration_count
+            ),
             lambda: None,
         )
         return MilestoneState(ctx.state.milestones + hit.astype(I32))
@@ -661,9 +666,7 @@ class SummaryState(AbstractCallbackState):
     jitter: jax.Array
 
 
-class TrainingEndSummary(
-    AbstractCallback[SummaryState, RewardEMAStepState]
-):
+class TrainingEndSummary(AbstractCallback[SummaryState, RewardEMAStepState]):
     """Tracks the best env-mean reward EMA across iterations, derives a
     per-iteration key with ``jr.fold_in(key, iteration_count)`` for a jitter
     sample, and prints a summary with placeholders in on_training_end."""
@@ -679,7 +682,9 @@ class TrainingEndSummary(
 
     def on_iteration(self, ctx, *, key):
         k = jr.fold_in(key, ctx.iteration_count)
-        best = jnp.maximum(ctx.state.best_mean_reward, jnp.mean(ctx.step_state.reward_ema))
+        best = jnp.maximum(
+            ctx.state.best_mean_reward, jnp.mean(ctx.step_state.reward_ema)
+        )
         return SummaryState(best.astype(F32), jr.uniform(k, (), F32))
 
     def on_training_start(self, ctx, *, key):

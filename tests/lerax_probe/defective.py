@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-
 from lerax.callback import (
     AbstractCallback,
     AbstractCallbackState,
@@ -286,7 +285,9 @@ class SACEntropyFromLogProb(AbstractStepCallback[EntropyStepState]):
 
     def on_step(self, ctx, *, key):
         lp = ctx.locals["log_prob"]
-        return EntropyStepState((0.99 * ctx.state.neg_log_prob_ema - 0.01 * lp).astype(F32))
+        return EntropyStepState(
+            (0.99 * ctx.state.neg_log_prob_ema - 0.01 * lp).astype(F32)
+        )
 
 
 # ---------------------------------------------------------------------------

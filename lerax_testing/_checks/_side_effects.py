@@ -1,0 +1,147 @@
+"""The `side_effects` check: no Python side effect (a `print`, a log record, a
+file written) that runs only while a method is traced, and no change to JAX's
+global configuration."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .._engine._drive import Invoker, MethodError, drive
+from .._explain._report import Failure
+from .._explain._source import source_line
+from .._globals import (
+    ConfigUpdate,
+    config_changes,
+    config_snapshot,
+    recording_config_updates,
+    restore_config,
+)
+from .._subject import Subject
+from ._capture import capture_effects
+
+
+class _CapturingInvoker(Invoker):
+    """Calls through `inner`, recording each method's output, files written and
+    changes to JAX's configuration (undone at once, so that the next call runs
+    under the configuration the harness chose)."""
+
+    def __init__(self, inner: Invoker, callback: Any):
+        self.inner = inner
+        self.batched = inner.batched
+        self.callback = callback
+        self.effects: dict[str, str] = {}
+        self.config: list[Failure] = []
+
+    def bind(self, contexts: Any) -> None:
+        self.inner.bind(contexts)
+
+    def __call__(self, method: str, *args: Any) -> Any:
+        written: list[str] = []
+        updates: list[ConfigUpdate] = []
+        before = config_snapshot()
+        try:
+            with (
+                capture_effects(written) as buffer,
+                recording_config_updates(self.callback, updates),
+            ):
+                out = self.inner(method, *args)
+        finally:
+            changed = config_changes(before, config_snapshot())
+            restore_config(before)
+            self.config.extend(_config_failure(method, c, updates) for c in changed)
+        text = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
+        self.effects[method] = self.effects.get(method, "") + text
+        return out
+
+
+def _config_failure(
+    method: str, change: tuple[str, Any, Any], updates: list[ConfigUpdate]
+) -> Failure:
+    """A `side_effects` failure for a method that changed a JAX flag for good."""
+    name, old, new = change
+    location = next((u.location for u in updates if u.name == name), None)
+    line = source_line(location)
+    where = f" at `{line}`" if line else ""
+    return Failure(
+        "side_effects",
+        method,
+        f"`{method}` changes JAX's global configuration: `{name}` from {old!r} to "
+        f"{new!r}{where}. The flag stays changed after the call, for every later "
+        "computation of the program and every other callback, and under `jax.jit` "
+        "the change happens only while the method is traced.",
+        leaf=name,
+        expected=repr(old),
+        found=repr(new),
+        location=location,
+        advice="Do not change global JAX configuration in a callback: set flags "
+        "once where the program starts, or scope a change with its context manager "
+        "(e.g. `with jax.debug_nans(True):`) outside the jitted training code.",
+    )
+
+
+ONCE_PER_TRAINING = frozenset(
+    {"reset", "step_reset", "on_training_start", "on_training_end"}
+)
+"""Methods an algorithm traces once per `learn()` and never calls in a loop: what
+they do while traced happens once per training, as it would when run (a run's
+name printed at its start, a header written), so it is no finding unless the
+text shows a tracer where a value was meant."""
+
+TRACER_TEXT = re.compile(r"Tracer|Traced<")
+"""A traced value formatted as text: `JitTracer(float32[])`, `Traced<...>`."""
+
+
+def check_side_effects(subject: Subject) -> list[Failure]:
+    # What runs while tracing, per method: every call traced anew (nothing is
+    # compiled), even if another check already compiled the same method.
+    traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)
+    scenario = subject.shape_scenario(subject.num_envs if subject.num_envs > 1 else 1)
+    capturing = _CapturingInvoker(traced, subject.callback)
+    try:
+        drive(subject.callback, scenario, capturing, subject.context)
+    except MethodError:
+        return capturing.config  # the error itself is the `jit` check's
+    if capturing.config:
+        return capturing.config
+    first = capturing.effects
+    if not any(text.strip() for text in first.values()):
+        return []
+    # What runs when the compiled methods run: the second of two jitted drives
+    # (the first may trace and compile, once for every check), whose output
+    # cannot be told apart by method as one compiled program runs them all.
+    jitted = Invoker(jit=True, batched=subject.num_envs > 1)
+    later = ""
+    for _ in range(2):
+        written: list[str] = []
+        before = config_snapshot()
+        try:
+            with capture_effects(written) as buffer:
+                drive(subject.callback, scenario, jitted, subject.context)
+        except MethodError:
+            return []  # the `jit` check's finding
+        finally:
+            restore_config(before)
+        later = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
+    later_lines = {line.strip() for line in later.splitlines()}
+    failures = []
+    for method, text in first.items():
+        if method in ONCE_PER_TRAINING and not TRACER_TEXT.search(text):
+            continue
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines and not any(line in later_lines for line in lines):
+            shown = " ".join(text.split())
+            shown = shown if len(shown) <= 120 else shown[:117] + "..."
+            failures.append(
+                Failure(
+                    "side_effects",
+                    method,
+                    f"`{method}` has a Python side effect that runs only while it "
+                    f"is traced (first jitted call), not when the compiled function "
+                    f"runs: {shown!r}.",
+                    advice="Use `jax.debug.print` to print, and "
+                    "`jax.debug.callback` to write files or log, so that it happens "
+                    "on every call.",
+                )
+            )
+    return failures
