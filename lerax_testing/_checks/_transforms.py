@@ -22,6 +22,7 @@ from .._explain._report import Failure
 from .._search import find_failure, method_failure
 from .._subject import Subject
 from .._tree import comparable, first_mismatch, same_leaf
+from ._registry import REGISTRY
 
 RTOL, ATOL = 1e-5, 1e-6
 """How far a vmapped result may be from the same result computed alone (XLA may
@@ -116,13 +117,7 @@ def _first(tree: Any, count: int) -> Any:
     )
 
 
-_ADVICE = (
-    "Write per-environment methods for one environment and let the algorithm vmap "
-    "them; call host code through `jax.debug.callback` or "
-    '`jax.pure_callback(..., vmap_method="sequential")`; in `on_iteration` reduce '
-    "step states with `jnp.sum`/`jnp.mean`, which work batched and unbatched, "
-    "instead of indexing environments."
-)
+_ADVICE = REGISTRY["vmap"].fallback_advice
 
 
 def check_vmap(subject: Subject) -> list[Failure]:

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._checks import CHECKS, REGISTRY
 from .._config import ConfigError
-from .._explain._report import CHECK_SUMMARIES, CHECKS
 from .._settings import parse_context_values, parse_skip, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
@@ -273,8 +273,9 @@ def _checks(text: str | None) -> tuple[str, ...] | None:
 
 def _main(args: argparse.Namespace) -> int:
     if args.list_checks:
-        for check in CHECKS:
-            print(f"{check:<13} {CHECK_SUMMARIES.get(check, '')}")
+        width = max(map(len, REGISTRY)) + 1
+        for check in REGISTRY.values():
+            print(f"{check.id:<{width}} {check.summary}")
         return 0
     if os.getcwd() not in sys.path:  # as `python -m` does: the project's modules
         sys.path.insert(0, os.getcwd())
