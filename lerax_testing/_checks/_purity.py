@@ -153,10 +153,7 @@ def check_purity(subject: Subject) -> list[Failure]:
     leaks = _leak_failures(subject)
     if leaks:
         return leaks
-    return find_failure(
-        subject, "purity", test, num_envs=1,
-        max_examples=subject.few_examples,
-    )  # fmt: skip
+    return find_failure(subject, "purity", test, num_envs=1)
 
 
 class _LeakCheckingInvoker(WrappedInvoker):
@@ -276,9 +273,8 @@ def check_retrace(subject: Subject) -> list[Failure]:
     if warm_up:
         return warm_up
     return find_failure(
-        subject, "retrace", run, num_envs=subject.num_envs if batched else 1,
-        max_examples=min(subject.max_examples, 10),
-    )  # fmt: skip
+        subject, "retrace", run, num_envs=subject.num_envs if batched else 1
+    )
 
 
 class _CapturingInvoker(Invoker):

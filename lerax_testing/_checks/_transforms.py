@@ -218,5 +218,5 @@ def check_vmap(subject: Subject) -> list[Failure]:
 
     # One unbatched environment changes the shapes the methods see, and a shape
     # error shows on any example: only the first few examples also run unbatched.
-    later = subject.beyond_few(num_envs)
+    later = subject.beyond_few("vmap", num_envs)
     return find_failure(subject, "vmap", test, num_envs=num_envs)

@@ -75,7 +75,4 @@ def check_typecheck(subject: Subject) -> list[Failure]:
                 return []  # other errors are the `runs` check's finding
         return []
 
-    return find_failure(
-        subject, "typecheck", test, num_envs=subject.num_envs,
-        max_examples=subject.few_examples,
-    )  # fmt: skip
+    return find_failure(subject, "typecheck", test, num_envs=subject.num_envs)
