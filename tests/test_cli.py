@@ -235,7 +235,8 @@ USAGE_ERRORS = [
     (["plain.py"], "no callbacks found in 'plain.py'"),
     (["{good}:Nope"], "has no attribute 'Nope'; it defines Good"),
     (["{good}:Total"], "is a class, but not an `AbstractCallback` one"),
-    (["{good}", "--checks", "jit,jitt"], "--checks: unknown check(s) jitt"),
+    (["{good}", "--checks", "jit,jitt"], "--checks: unknown check id(s) ['jitt']"),
+    (["{good}", "--checks", ","], "--checks: no check ids given"),
     (["{good}", "--skip", "x64"], "takes `CHECK=REASON`"),
     (["{good}", "--max-examples", "0"], "expected a positive integer, got 0"),
     (["{good}", "--frobnicate"], "unrecognized arguments: --frobnicate"),
@@ -249,8 +250,9 @@ USAGE_ERRORS = [
     ("argv", "reason"),
     USAGE_ERRORS,
     ids=["unknown-module", "missing-file", "no-callbacks", "no-attribute",
-         "not-a-callback", "unknown-check", "skip-no-reason", "zero-examples",
-         "unknown-option", "two-machine-formats", "unknown-format", "no-target"],
+         "not-a-callback", "unknown-check", "no-check", "skip-no-reason",
+         "zero-examples", "unknown-option", "two-machine-formats", "unknown-format",
+         "no-target"],
 )  # fmt: skip
 def test_usage_errors_exit_2_with_a_one_line_reason(
     project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
