@@ -1,16 +1,19 @@
 """Defective callbacks, each with the correct twin the harness must not flag.
 
-Every defect is a mistake seen in real training code. `DEFECTS` maps each check
-id to `(defective, twin)` pairs; `tests/test_checks.py` asserts that the check
-catches the first and passes the second.
+Every defect is a mistake seen in real training code, and its twin is the same
+callback with the defect fixed. `DEFECTS` holds a `Defect` row per defect and
+check; `tests/test_checks.py` asserts that the check catches the defective
+callback and passes its twin, and that every registered check has rows, each
+with a twin of its own.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import random
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -82,12 +85,40 @@ class NotAModule:
     on_training_start = on_training_end = continue_training = reset
 
 
+class IsAModule(lc.AbstractCallback[lc.EmptyCallbackState, lc.EmptyCallbackStepState]):
+    """`NotAModule` as a callback: an `AbstractCallback` (so an equinox Module)
+    whose step methods return step states."""
+
+    def reset(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackState:
+        return lc.EmptyCallbackState()
+
+    def step_reset(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackStepState:
+        return lc.EmptyCallbackStepState()
+
+    on_step = step_reset
+    on_iteration = on_training_start = on_training_end = reset
+
+
 class PositionalKey(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, key: Key[Array, ""]) -> Returns:  # type: ignore[override]
         return super().on_step(ctx, key=key)
 
 
+class KeywordKey(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        return super().on_step(ctx, key=key)
+
+
 class Undeclared(lc.AbstractCallback):  # no state types declared
+    reset = ReturnTracker.reset
+    step_reset = ReturnTracker.step_reset
+    on_step = ReturnTracker.on_step
+    on_iteration = ReturnTracker.on_iteration
+    on_training_start = ReturnTracker.on_training_start
+    on_training_end = ReturnTracker.on_training_end
+
+
+class Declared(lc.AbstractCallback[Summary, Returns]):
     reset = ReturnTracker.reset
     step_reset = ReturnTracker.step_reset
     on_step = ReturnTracker.on_step
@@ -117,6 +148,13 @@ class ReturnsStepState(ReturnTracker):
         return zero_returns()
 
 
+class ReturnsFreshState(ReturnTracker):
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+
 class StopsWithPythonBool(ReturnTracker):
     def continue_training(
         self, ctx: lc.IterationContext, *, key: Key[Array, ""]
@@ -138,6 +176,13 @@ class StopsWithScalar(ReturnTracker):
         return jnp.all(ctx.step_state.steps < 100)
 
 
+class StopsWithArrayTrue(ReturnTracker):
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        return jnp.array(True)
+
+
 # ------------------------------------------------------------------------- jit
 
 
@@ -149,9 +194,22 @@ class PythonIf(ReturnTracker):
         return Returns(total, ctx.state.steps + 1)
 
 
+class SelectsWithWhere(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32)
+        ret = jnp.where(ctx.done, jnp.zeros((), jnp.float32), total)
+        return Returns(ret, ctx.state.steps + 1)
+
+
 class FloatConversion(ReturnTracker):
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         mean = float(jnp.mean(ctx.step_state.ret))  # concrete value needed
+        return Summary(jnp.asarray(mean, jnp.float32))
+
+
+class MeanAsArray(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        mean = jnp.mean(ctx.step_state.ret)  # stays a (traced) array
         return Summary(jnp.asarray(mean, jnp.float32))
 
 
@@ -159,6 +217,13 @@ class NumpyConversion(ReturnTracker):
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         return Summary(
             jnp.asarray(np.mean(np.asarray(ctx.step_state.ret)), jnp.float32)
+        )
+
+
+class JaxNumpyMean(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(
+            jnp.asarray(jnp.mean(jnp.asarray(ctx.step_state.ret)), jnp.float32)
         )
 
 
@@ -206,11 +271,30 @@ class MixesEnvironments(ReturnTracker):
         return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
 
 
+class CentresEachEnvironment(ReturnTracker):
+    """The same host call, made per environment (`vmap_method="sequential"`)."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        shape = jax.ShapeDtypeStruct((), jnp.float32)
+        centred = jax.pure_callback(
+            _host_centre, shape, ctx.reward.astype(jnp.float32),
+            vmap_method="sequential",
+        )  # fmt: skip
+        return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
+
+
 class AssumesBatched(ReturnTracker):
     """Reads environment 0 of the step states: breaks with one environment."""
 
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         return Summary(ctx.step_state.ret[0].astype(jnp.float32))
+
+
+class AveragesEnvironments(ReturnTracker):
+    """Reduces over the step states, batched or not."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.ret).astype(jnp.float32))
 
 
 # ------------------------------------------------------------------- structure
@@ -221,6 +305,12 @@ class DtypeDrift(ReturnTracker):
         # `steps / 1` turns the int32 counter into a float: the scan carry changes.
         return Returns(ctx.state.ret + ctx.reward.astype(jnp.float32),
                        ctx.state.steps + 1.0)  # type: ignore[arg-type]  # fmt: skip
+
+
+class CountsInInt(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        return Returns(ctx.state.ret + ctx.reward.astype(jnp.float32),
+                       ctx.state.steps + 1)  # fmt: skip
 
 
 class History(lc.AbstractCallbackStepState):
@@ -314,6 +404,15 @@ LEAKED: list[Any] = []
 class LeaksTracer(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         LEAKED.append(ctx.reward)  # a tracer escapes into a global list
+        return super().on_step(ctx, key=key)
+
+
+RECEIVED: collections.deque[Any] = collections.deque(maxlen=64)
+
+
+class SendsRewardToHost(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        jax.debug.callback(RECEIVED.append, ctx.reward)  # the value, on the host
         return super().on_step(ctx, key=key)
 
 
@@ -494,6 +593,15 @@ class MasksNanAway(GuardedMean):
         return jnp.sum(per_env * finished) / jnp.maximum(jnp.sum(finished), 1.0)
 
 
+class GuardsEachEnvironment(GuardedMean):
+    """Masks as `MasksNanAway` does, each environment's division guarded."""
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        finished = (counts.episodes > 0).astype(jnp.float32)
+        per_env = counts.total / jnp.maximum(counts.episodes, 1)
+        return jnp.sum(per_env * finished) / jnp.maximum(jnp.sum(finished), 1.0)
+
+
 class SpreadOverEnvironments(GuardedMean):
     """Reports how the environments' returns spread, with an unbiased standard
     deviation: NaN with one environment (no spread to estimate from one)."""
@@ -539,6 +647,12 @@ class UncastReturns(ReturnTracker):
 
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         total = ctx.state.ret + ctx.reward
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
+class CastsReturns(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = (ctx.state.ret + ctx.reward).astype(jnp.float32)
         return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
 
 
@@ -604,6 +718,15 @@ class StrongStartDrift(WeakScalarStarts):
         return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
 
 
+class CastsMean(StrongStartDrift):
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret) + ctx.training_log["loss"]
+        iterations = (ctx.state.iterations + 1).astype(jnp.int32)
+        return Progress(mean.astype(jnp.float32), iterations)
+
+
 class StoresIterationCount(StrongStartDrift):
     """Keeps the algorithm's iteration count in an int32 leaf: Lerax counts in
     the default integer, int64 under x64, and the carry's dtype then changes."""
@@ -647,6 +770,20 @@ class WritesFileAtTraceTime(ReturnTracker):
         with open(self.path, "a") as file:
             file.write("training started\n")
         return ctx.state
+
+
+class WritesFileThroughHost(WritesFileAtTraceTime):
+    """Writes the same line from a host callback, each time training starts."""
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        jax.debug.callback(self._write)
+        return ctx.state
+
+    def _write(self) -> None:
+        with open(self.path, "a") as file:
+            file.write("training started\n")
 
 
 TRAINING_LOG = logging.getLogger("zoo.training")
@@ -799,71 +936,89 @@ class PlainNumberField(lc.AbstractCallback[Summary, TaggedReturns]):
 
 # -------------------------------------------------------------------- the table
 
-# (check, defective, correct twin, method named, words the message must contain)
-DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
-    ("api", NotAModule(), ReturnTracker(), None, "not an `equinox.Module`"),
-    ("api", PositionalKey(), ReturnTracker(), "on_step", "keyword-only"),
-    ("api", Undeclared(), ReturnTracker(), None, "does not declare"),
-    ("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
-    ("types", ReturnsStepState(), ReturnTracker(), "on_training_end", "StateType"),
-    ("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"),
-    ("types", StopsWithPythonTrue(), StopsWithScalar(), "continue_training",
-     "got bool"),
-    ("jit", PythonIf(), ReturnTracker(), "on_step", "Python `if`"),
-    ("jit", FloatConversion(), ReturnTracker(), "on_iteration", "`float()`"),
-    ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
-    ("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
-    ("vmap", AssumesBatched(), ReturnTracker(), "on_iteration", "one (unbatched)"),
-    ("vmap", MixesEnvironments(), BatchableHostCall(), "on_step",
-     "differs from calling it on each environment alone"),
-    ("structure", DtypeDrift(), WeakStart(), "on_step",
-     "step_state.steps: int32[] -> float32[]"),
-    ("structure", GrowingHistory(), RollingHistory(), "on_step",
-     "step_state.rewards: float32[0] -> float32[1]"),
-    ("structure", StaticCounter(), StaticConfig(), "on_step",
-     "step_state.generation: 0 -> 1"),
-    ("structure", NestedDrift(), NestedState(), "on_step",
-     "step_state.extras['max']: float32[] -> float16[]"),
-    ("scan", DtypeDrift(), WeakStart(), None, "reference training loop"),
-    ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
-    ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
-    ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
-    ("purity", SamplesWithPythonRandom(), SamplesWithTheKey(), "on_iteration",
-     "draws from Python's `random`"),
-    ("purity", JittersWithNumpy(), JittersWithTheKey(), "on_step",
-     "draws from NumPy's global `np.random`"),
-    ("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
-     "changed the callback object"),
-    ("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",
-     "adds the key 'learning_rate' to `ctx.training_log` at "
-     "`log[\"learning_rate\"] = jnp.asarray(3e-4, jnp.float32)`"),
-    ("purity", AppendsToLocals(), CopiesLocals(), "on_step",
-     "adds the key 'rewards' to `ctx.locals`"),
-    ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
-    ("purity", MasksNanAway(), GuardedMean(), "on_iteration",
-     "NaN eagerly, not under `jax.jit`"),
-    ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
-    ("finite", SpreadOverEnvironments(), SpreadOverSeveralEnvironments(),
-     "on_iteration", "from inputs without NaN with one environment"),
-    ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
-    ("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
-     "state.iterations: float32[] (weak) -> int32[]"),
-    ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
-    ("x64", UncastReturns(), ReturnTracker(), "on_step",
-     "step_state.ret: float32[] -> float64[]"),
-    ("x64", StrongStartDrift(), WeakScalarStarts(), "on_iteration",
-     "state.mean: float32[] -> float64[]"),
-    ("x64", StoresIterationCount(), CastsIterationCount(), "on_iteration",
-     "state.iterations: int32[] -> int64[]"),
-    ("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
-     "iteration"),
-    ("side_effects", WritesFileAtTraceTime(), LogsThroughHost(), "on_training_start",
-     "wrote file"),
-    ("side_effects", LogsAtTraceTime(), LogsEveryIteration(), "on_iteration",
-     "logged INFO zoo.training: iteration"),
-    ("side_effects", WritesHeldFileAtTraceTime(), WritesHeldFileThroughHost(),
-     "on_iteration", f"wrote to {os.devnull}"),
-    ("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
-     "`jax_disable_jit` from False to True at "
-     "`jax.config.update(\"jax_disable_jit\", True)`"),
+
+class Defect(NamedTuple):
+    """A row of the table: `check` catches `defective`, naming `method` in a
+    message that contains `words`, and passes `twin`, the same callback with the
+    defect fixed."""
+
+    check: str
+    defective: Any
+    twin: Any
+    method: str | None
+    words: str
+
+
+DEFECTS: list[Defect] = [
+    Defect("api", NotAModule(), IsAModule(), None, "not an `equinox.Module`"),
+    Defect("api", PositionalKey(), KeywordKey(), "on_step", "keyword-only"),
+    Defect("api", Undeclared(), Declared(), None, "does not declare"),
+    Defect("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
+    Defect("types", ReturnsStepState(), ReturnsFreshState(), "on_training_end",
+           "StateType"),
+    Defect("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training",
+           "scalar"),
+    Defect("types", StopsWithPythonTrue(), StopsWithArrayTrue(), "continue_training",
+           "got bool"),
+    Defect("jit", PythonIf(), SelectsWithWhere(), "on_step", "Python `if`"),
+    Defect("jit", FloatConversion(), MeanAsArray(), "on_iteration", "`float()`"),
+    Defect("jit", NumpyConversion(), JaxNumpyMean(), "on_iteration",
+           "NumPy conversion"),
+    Defect("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
+    Defect("vmap", AssumesBatched(), AveragesEnvironments(), "on_iteration",
+           "one (unbatched)"),
+    Defect("vmap", MixesEnvironments(), CentresEachEnvironment(), "on_step",
+           "differs from calling it on each environment alone"),
+    Defect("structure", DtypeDrift(), CountsInInt(), "on_step",
+           "step_state.steps: int32[] -> float32[]"),
+    Defect("structure", GrowingHistory(), RollingHistory(), "on_step",
+           "step_state.rewards: float32[0] -> float32[1]"),
+    Defect("structure", StaticCounter(), StaticConfig(), "on_step",
+           "step_state.generation: 0 -> 1"),
+    Defect("structure", NestedDrift(), NestedState(), "on_step",
+           "step_state.extras['max']: float32[] -> float16[]"),
+    Defect("scan", DtypeDrift(), CountsInInt(), None, "reference training loop"),
+    Defect("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
+    Defect("purity", LeaksTracer(), SendsRewardToHost(), "on_step", "leaks a tracer"),
+    Defect("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
+    Defect("purity", SamplesWithPythonRandom(), SamplesWithTheKey(), "on_iteration",
+           "draws from Python's `random`"),
+    Defect("purity", JittersWithNumpy(), JittersWithTheKey(), "on_step",
+           "draws from NumPy's global `np.random`"),
+    Defect("purity", SelfMutating(), LogsThroughHost(), "on_iteration",
+           "changed the callback object"),
+    Defect("purity", WritesTrainingLog(), CopiesTrainingLog(), "on_iteration",
+           "adds the key 'learning_rate' to `ctx.training_log` at "
+           "`log[\"learning_rate\"] = jnp.asarray(3e-4, jnp.float32)`"),
+    Defect("purity", AppendsToLocals(), CopiesLocals(), "on_step",
+           "adds the key 'rewards' to `ctx.locals`"),
+    Defect("retrace", StaticCounter(), StaticConfig(), "on_step", "generation"),
+    Defect("purity", MasksNanAway(), GuardsEachEnvironment(), "on_iteration",
+           "NaN eagerly, not under `jax.jit`"),
+    Defect("finite", UnguardedMean(), GuardedMean(), "on_iteration",
+           "NaN at `state.mean`"),
+    Defect("finite", SpreadOverEnvironments(), SpreadOverSeveralEnvironments(),
+           "on_iteration", "from inputs without NaN with one environment"),
+    Defect("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
+    Defect("structure", CountsInWeakFloat(), WeakScalarStarts(), "on_iteration",
+           "state.iterations: float32[] (weak) -> int32[]"),
+    Defect("scan", CountsInWeakFloat(), WeakScalarStarts(), None,
+           "reference training loop"),
+    Defect("x64", UncastReturns(), CastsReturns(), "on_step",
+           "step_state.ret: float32[] -> float64[]"),
+    Defect("x64", StrongStartDrift(), CastsMean(), "on_iteration",
+           "state.mean: float32[] -> float64[]"),
+    Defect("x64", StoresIterationCount(), CastsIterationCount(), "on_iteration",
+           "state.iterations: int32[] -> int64[]"),
+    Defect("side_effects", PrintsAtTraceTime(), PrintsThroughDebug(), "on_iteration",
+           "iteration"),
+    Defect("side_effects", WritesFileAtTraceTime(), WritesFileThroughHost(),
+           "on_training_start", "wrote file"),
+    Defect("side_effects", LogsAtTraceTime(), LogsEveryIteration(), "on_iteration",
+           "logged INFO zoo.training: iteration"),
+    Defect("side_effects", WritesHeldFileAtTraceTime(), WritesHeldFileThroughHost(),
+           "on_iteration", f"wrote to {os.devnull}"),
+    Defect("side_effects", DisablesJit(), DebugsNansInScope(), "on_step",
+           "`jax_disable_jit` from False to True at "
+           "`jax.config.update(\"jax_disable_jit\", True)`"),
 ]  # fmt: skip
