@@ -14,9 +14,9 @@ if _typing.TYPE_CHECKING:
     from lerax_callback._checking import is_checking as is_checking
 
     from . import strategies as strategies, toy as toy
+    from ._checks._registry import CHECKS as CHECKS
     from ._config import ConfigError as ConfigError
     from ._explain._report import (
-        CHECKS as CHECKS,
         CheckResult as CheckResult,
         ConformanceError as ConformanceError,
         Failure as Failure,
@@ -34,7 +34,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "check_callback": ("._harness", "check_callback"),
     "TrainingResult": ("._loop._training", "TrainingResult"),
     "run_training": ("._loop._run", "run_training"),
-    "CHECKS": ("._explain._report", "CHECKS"),
+    "CHECKS": ("._checks._registry", "CHECKS"),
     "CheckResult": ("._explain._report", "CheckResult"),
     "ConformanceError": ("._explain._report", "ConformanceError"),
     "Failure": ("._explain._report", "Failure"),

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._explain._report import CHECKS
+from ._checks._registry import CHECKS
 from ._lerax._choice import validate_algorithms
 
 _KEYS = {

@@ -16,7 +16,7 @@ from lerax_callback import callback_state_types
 from lerax_callback._checking import checking
 from lerax_callback._family import OURS, callback_api
 
-from ._checks import CHECK_FUNCTIONS
+from ._checks import REGISTRY
 from ._config import ConfigError
 from ._engine._contexts import ContextBuilder
 from ._engine._drive import Env
@@ -316,7 +316,7 @@ def run_check(check: str, subject: Subject) -> CheckResult:
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
         ):
-            failures = CHECK_FUNCTIONS[check](subject)
+            failures = REGISTRY[check].run(subject)
             jax.effects_barrier()
     except SkipCheck as skip:
         seconds = time.perf_counter() - start

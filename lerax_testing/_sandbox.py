@@ -4,9 +4,10 @@ nowhere real while they are checked.
 Checks call a callback's methods hundreds of times on generated values. A logger
 written for training would put those values into the user's real runs. During a
 run of checks the working folder is a temporary one (relative paths land there),
-Weights & Biases is disabled, and TensorBoard writers made meanwhile
-(`tensorboardX` or PyTorch's, if the program imported them) write into the
-temporary folder whatever folder they are given.
+Weights & Biases is disabled, and TensorBoard writers (`tensorboardX` or
+PyTorch's, if the program imported them) add nothing to the runs they were made
+for: those made meanwhile write into the temporary folder whatever folder they are
+given, and those made before drop what they are given to add.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def sandbox() -> Iterator[str]:
             writer = getattr(module, "SummaryWriter", None)
             if isinstance(writer, type):
                 stack.enter_context(_redirected(writer, folder))
+                stack.enter_context(_muted(writer))
         yield folder
 
 
@@ -76,3 +78,25 @@ def _redirected(writer: type, folder: str) -> Iterator[None]:
         yield
     finally:
         writer.__init__ = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _muted(writer: type) -> Iterator[None]:
+    """`writer`'s `add_*` methods do nothing, for writers made before the checks
+    (a logging callback's, opened on the user's run)."""
+    saved = {
+        name: value
+        for name, value in vars(writer).items()
+        if name.startswith("add_") and callable(value)
+    }
+
+    def nothing(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    for name in saved:
+        setattr(writer, name, nothing)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(writer, name, value)

@@ -37,16 +37,16 @@ def find_failure(
     test: Callable[[Scenario], list[Failure]],
     *,
     num_envs: int,
-    max_examples: int | None = None,
 ) -> list[Failure]:
-    """Run `test` on generated scenarios; return the failures of the shrunk example.
+    """Run `test` on `check`'s generated scenarios (`Subject.examples`); return the
+    failures of the shrunk example.
 
     `test` returns the failures it finds in one scenario (empty when it passes).
     Hypothesis shrinks the first failing scenario to the shortest one that still
     fails, and the returned failures carry its description and a reproducer.
     """
 
-    count = max_examples or subject.max_examples
+    count = subject.examples(check)
     # The examples pass through the shared stream first (drawn once for every
     # check); only a check that fails one runs hypothesis, to find and shrink it.
     stream = subject.stream(num_envs, count)

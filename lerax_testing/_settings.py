@@ -7,8 +7,8 @@ and the defaults, and returns one frozen `Settings`. `check_callback`, the comma
 and the pytest plugin all use it, so an option means the same everywhere.
 
 The command and the plugin load this before knowing whether any callback will be
-checked, so it imports no JAX; it may import `_config` and `_report`'s constants,
-nothing else of ours.
+checked, so it imports no JAX; it may import `_config`, the check registry and
+the engine's `MAX_STEPS`, nothing else of ours.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ._checks._registry import CHECKS
 from ._config import (
     ConfigError,
     ProjectConfig,
@@ -30,7 +31,6 @@ from ._config import (
     validate_spec,
 )
 from ._engine import MAX_STEPS
-from ._explain._report import CHECKS
 from ._lerax._choice import validate_algorithms
 
 DEFAULT_MAX_EXAMPLES = 20

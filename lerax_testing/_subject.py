@@ -17,6 +17,7 @@ from hypothesis import (
     strategies as st,
 )
 
+from ._checks._registry import FEW_EXAMPLES, REGISTRY
 from ._engine._drive import Env
 from ._engine._encoding import ExampleDecoder
 from ._engine._scenario import TRAINING_LOG_KEYS, Scenario, decoders, scenario_from
@@ -126,18 +127,25 @@ class Subject:
             locals_value=0.0,
         )
 
-    def beyond_few(self, num_envs: int) -> set[int]:
-        """The ids of this run's examples for `num_envs` after the first
+    def beyond_few(self, check: str, num_envs: int) -> set[int]:
+        """The ids of `check`'s examples for `num_envs` after the first
         `few_examples`: what a check that runs a second, costlier pass on only
         the first few skips (examples hypothesis makes while shrinking are new
         objects, so they always run)."""
-        stream = self.stream(num_envs, self.max_examples)
+        stream = self.stream(num_envs, self.examples(check))
         return {id(s) for s in stream[self.few_examples :]}
 
     @property
     def few_examples(self) -> int:
-        """The examples of the checks capped at `CAPPED_EXAMPLES`."""
-        return min(self.max_examples, CAPPED_EXAMPLES)
+        """How many the first few examples are: `FEW_EXAMPLES`, or every example
+        when fewer are asked for."""
+        return min(self.max_examples, FEW_EXAMPLES)
+
+    def examples(self, check: str) -> int:
+        """How many examples `check` takes: every one asked for, or fewer when its
+        registry record caps them (`Check.max_examples`)."""
+        cap = REGISTRY[check].max_examples
+        return self.max_examples if cap is None else min(self.max_examples, cap)
 
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
@@ -216,15 +224,6 @@ def draws(max_examples: int) -> int:
     """The hypothesis examples that make `max_examples` of ours (one more, as the
     first is hypothesis's simplest, the same example `PER_DRAW` times)."""
     return -(-max_examples // PER_DRAW) + 1
-
-
-CAPPED_EXAMPLES = 5
-"""The most examples of the checks that call the methods eagerly or only trace
-them, whose examples add little after the first few: `runs` and `purity` call
-the methods eagerly (slow, and what they find, a method that raises or differs
-from its jitted self, shows on any example), and `typecheck`'s traced calls see
-only the shapes and dtypes, the same for every example. The jitted checks take
-every example asked for."""
 
 
 def hypothesis_settings(max_examples: int, phases: tuple[Phase, ...]) -> Any:

@@ -9,10 +9,12 @@ import dataclasses
 
 import pytest
 
+from lerax_testing import CHECKS
+from lerax_testing._checks import REGISTRY
 from lerax_testing._explain._advice import GENERIC_ADVICE, advise
 from lerax_testing._explain._causes import group_failures
 from lerax_testing._explain._failure import Failure
-from lerax_testing._explain._report import CHECKS, CheckResult, Report
+from lerax_testing._explain._report import CheckResult, Report
 from lerax_testing._explain._sentences import shorten
 from lerax_testing._explain._source import error_summary, message_summary
 from lerax_testing._formats import RunResult, render
@@ -23,10 +25,9 @@ from lerax_testing._settings import Settings
 AT = ("/project/callbacks.py", 32)
 IF = "a Python `if`, `while`, `and`/`or`/`not` or `bool()` on a traced value"
 LOOP = "the reference training loop with {} fails: "
-GENERIC_SCAN = (
-    "Run the `structure`, `jit` and `vmap` checks for the method and leaf at "
-    "fault; a `lax.scan` needs states whose structure, shapes and dtypes never change."
-)
+GENERIC_SCAN = REGISTRY["scan"].fallback_advice
+GENERIC_STRUCTURE = REGISTRY["structure"].fallback_advice
+GENERIC_VMAP = REGISTRY["vmap"].fallback_advice
 CARRY = (
     "TypeError: scan body function carry input and carry output must have equal "
     "types, but they differ: `carry[0].steps` int32[] -> float32[] (dtypes differ)."
@@ -80,7 +81,7 @@ DTYPE_DRIFT = [
         leaf="step_state.steps",
         expected="int32[]",
         found="float32[]",
-        advice=GENERIC_ADVICE[2] + ": create it with an explicit dtype.",
+        advice=GENERIC_STRUCTURE,
     ),
     Failure("scan", None, LOOP.format("one environment") + CARRY, advice=GENERIC_SCAN),
     Failure("scan", None, LOOP.format("3 environments") + CARRY, advice=GENERIC_SCAN),
@@ -120,7 +121,7 @@ WRONG_CLASS = [
         leaf="state",
         expected="Summary",
         found="Returns",
-        advice=GENERIC_ADVICE[2] + ".",
+        advice=GENERIC_STRUCTURE,
     ),
 ]
 
@@ -137,7 +138,7 @@ def _raised(check: str, name: str, text: str, line: str = "x = f(ctx)") -> Failu
         message = LOOP.format("one environment") + f"{name}: {text}"
         return Failure("scan", None, message, location=at, advice=GENERIC_SCAN)
     message = f"`on_iteration` {doing[check]}raised {name}: {text} at `{line}`."
-    advice = GENERIC_ADVICE[1] + "." if check == "vmap" else None
+    advice = GENERIC_VMAP if check == "vmap" else None
     return Failure(check, "on_iteration", message, location=at, advice=advice)
 
 
@@ -443,7 +444,7 @@ ADVICE_CASES = [
             leaf="state.last",
             expected="float32[]",
             found="float32[3]",
-            advice=GENERIC_ADVICE[2] + ".",
+            advice=GENERIC_STRUCTURE,
         ),
         "Reduce over environments",
     ),
@@ -480,7 +481,7 @@ ADVICE_CASES = [
             leaf="step_state.seen",
             expected="float32[2]",
             found="float32[3]",
-            advice=GENERIC_ADVICE[2] + ".",
+            advice=GENERIC_STRUCTURE,
         ),
         "fixed-size buffer",
     ),

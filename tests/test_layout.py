@@ -4,6 +4,7 @@ and small modules. Read from the source with `ast`, so nothing is imported."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,9 @@ def test_formats_do_not_import_the_command():
     }
 
 
+REGISTRY = "lerax_testing._checks._registry"
+"""The check registry: what every layer may know of the checks, without JAX."""
+
 LAYERS = {
     "lerax_testing._engine": (
         "lerax_callback",
@@ -162,6 +166,7 @@ LAYERS = {
         "lerax_testing._settings",
         "lerax_testing._config",
         "lerax_testing._engine",  # the package alone: `MAX_STEPS`, no JAX
+        REGISTRY,  # the checks' catch-all advice, which leaves name states
     ),
     "lerax_testing._lerax": ("lerax_callback", "lerax_testing._lerax"),
     "lerax_testing._loop": (
@@ -170,12 +175,13 @@ LAYERS = {
         "lerax_testing._engine",
         "lerax_testing._tree",
         "lerax_testing.toy",
+        REGISTRY,  # which checks run the loop
     ),
 }
 """What each subpackage of the harness may import: the engine drives callbacks and
-knows nothing of checks or reports; explaining a failure needs no engine; the
-reference loop needs the engine's contexts only; what the harness knows of Lerax's
-algorithms stands on its own."""
+knows nothing of checks or reports; explaining a failure needs no engine and of
+the checks only their records; the reference loop needs the engine's contexts
+only; what the harness knows of Lerax's algorithms stands on its own."""
 
 
 @pytest.mark.parametrize("subpackage", sorted(LAYERS))
@@ -196,6 +202,40 @@ def test_explanations_import_the_engine_package_alone():
     for name in explain:
         deep = {t for t in GRAPH[name] if t.startswith("lerax_testing._engine.")}
         assert not deep, f"{name} imports {sorted(deep)}"
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    """The top-level names of every module `path` imports that is neither ours nor
+    the standard library's."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add((node.module or "").partition(".")[0])
+    return found - set(sys.stdlib_module_names) - set(PACKAGES) - {"__future__"}
+
+
+def test_the_check_registry_imports_nothing_but_the_standard_library():
+    """The plugin, `_settings` and `_config` read the check ids when pytest starts:
+    the registry, and the `_checks` package that holds it, import no JAX, no check
+    module, nothing of ours but the registry."""
+    package = "lerax_testing._checks"
+    assert GRAPH[REGISTRY] == set()
+    assert GRAPH[package] == {REGISTRY}
+    for name in (REGISTRY, package):
+        assert _third_party_imports(MODULES[name]) == set(), name
+
+
+def test_below_the_checks_only_the_registry_is_imported():
+    """`_explain`, `_loop`, `_settings` and `_config` may read the registry, never a
+    check module (which imports JAX and the layers above)."""
+    below = ("_explain", "_loop", "_settings", "_config")
+    lower = [n for n in GRAPH if _inside(n, *(f"lerax_testing.{b}" for b in below))]
+    assert len(lower) > len(below)
+    for name in lower:
+        checks = {t for t in GRAPH[name] if _inside(t, "lerax_testing._checks")}
+        assert checks <= {REGISTRY}, f"{name} imports {sorted(checks)}"
 
 
 def _private_names_imported(modules: dict[str, Path] = MODULES) -> list[str]:

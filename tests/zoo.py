@@ -1,16 +1,21 @@
 """Defective callbacks, each with the correct twin the harness must not flag.
 
-Every defect is a mistake seen in real training code. `DEFECTS` maps each check
-id to `(defective, twin)` pairs; `tests/test_checks.py` asserts that the check
-catches the first and passes the second.
+Every defect is a mistake seen in real training code, and its twin is the same
+callback with the defect fixed. `DEFECTS` holds a `Defect` row per defect and
+check; `tests/test_checks.py` asserts that the check catches the defective
+callback and passes its twin, and that every registered check has rows, each
+with a twin of its own.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import random
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -82,12 +87,40 @@ class NotAModule:
     on_training_start = on_training_end = continue_training = reset
 
 
+class IsAModule(lc.AbstractCallback[lc.EmptyCallbackState, lc.EmptyCallbackStepState]):
+    """`NotAModule` as a callback: an `AbstractCallback` (so an equinox Module)
+    whose step methods return step states."""
+
+    def reset(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackState:
+        return lc.EmptyCallbackState()
+
+    def step_reset(self, ctx: Any, *, key: Any) -> lc.EmptyCallbackStepState:
+        return lc.EmptyCallbackStepState()
+
+    on_step = step_reset
+    on_iteration = on_training_start = on_training_end = reset
+
+
 class PositionalKey(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, key: Key[Array, ""]) -> Returns:  # type: ignore[override]
         return super().on_step(ctx, key=key)
 
 
+class KeywordKey(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        return super().on_step(ctx, key=key)
+
+
 class Undeclared(lc.AbstractCallback):  # no state types declared
+    reset = ReturnTracker.reset
+    step_reset = ReturnTracker.step_reset
+    on_step = ReturnTracker.on_step
+    on_iteration = ReturnTracker.on_iteration
+    on_training_start = ReturnTracker.on_training_start
+    on_training_end = ReturnTracker.on_training_end
+
+
+class Declared(lc.AbstractCallback[Summary, Returns]):
     reset = ReturnTracker.reset
     step_reset = ReturnTracker.step_reset
     on_step = ReturnTracker.on_step
@@ -117,6 +150,13 @@ class ReturnsStepState(ReturnTracker):
         return zero_returns()
 
 
+class ReturnsFreshState(ReturnTracker):
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+
 class StopsWithPythonBool(ReturnTracker):
     def continue_training(
         self, ctx: lc.IterationContext, *, key: Key[Array, ""]
@@ -138,6 +178,13 @@ class StopsWithScalar(ReturnTracker):
         return jnp.all(ctx.step_state.steps < 100)
 
 
+class StopsWithArrayTrue(ReturnTracker):
+    def continue_training(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Bool[Array, ""]:
+        return jnp.array(True)
+
+
 # ------------------------------------------------------------------------- jit
 
 
@@ -149,9 +196,22 @@ class PythonIf(ReturnTracker):
         return Returns(total, ctx.state.steps + 1)
 
 
+class SelectsWithWhere(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32)
+        ret = jnp.where(ctx.done, jnp.zeros((), jnp.float32), total)
+        return Returns(ret, ctx.state.steps + 1)
+
+
 class FloatConversion(ReturnTracker):
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         mean = float(jnp.mean(ctx.step_state.ret))  # concrete value needed
+        return Summary(jnp.asarray(mean, jnp.float32))
+
+
+class MeanAsArray(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        mean = jnp.mean(ctx.step_state.ret)  # stays a (traced) array
         return Summary(jnp.asarray(mean, jnp.float32))
 
 
@@ -159,6 +219,13 @@ class NumpyConversion(ReturnTracker):
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         return Summary(
             jnp.asarray(np.mean(np.asarray(ctx.step_state.ret)), jnp.float32)
+        )
+
+
+class JaxNumpyMean(ReturnTracker):
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(
+            jnp.asarray(jnp.mean(jnp.asarray(ctx.step_state.ret)), jnp.float32)
         )
 
 
@@ -208,11 +275,32 @@ class MixesEnvironments(ReturnTracker):
         return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
 
 
+class CentresEachEnvironment(ReturnTracker):
+    """The same host call, made per environment (`vmap_method="sequential"`)."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        shape = jax.ShapeDtypeStruct((), jnp.float32)
+        centred = jax.pure_callback(
+            _host_centre,
+            shape,
+            ctx.reward.astype(jnp.float32),
+            vmap_method="sequential",
+        )
+        return Returns(ctx.state.ret + centred, ctx.state.steps + 1)
+
+
 class AssumesBatched(ReturnTracker):
     """Reads environment 0 of the step states: breaks with one environment."""
 
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         return Summary(ctx.step_state.ret[0].astype(jnp.float32))
+
+
+class AveragesEnvironments(ReturnTracker):
+    """Reduces over the step states, batched or not."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.ret).astype(jnp.float32))
 
 
 # ------------------------------------------------------------------- structure
@@ -224,6 +312,13 @@ class DtypeDrift(ReturnTracker):
         return Returns(
             ctx.state.ret + ctx.reward.astype(jnp.float32), ctx.state.steps + 1.0
         )  # type: ignore[arg-type]
+
+
+class CountsInInt(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        return Returns(
+            ctx.state.ret + ctx.reward.astype(jnp.float32), ctx.state.steps + 1
+        )
 
 
 class History(lc.AbstractCallbackStepState):
@@ -317,6 +412,15 @@ LEAKED: list[Any] = []
 class LeaksTracer(ReturnTracker):
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         LEAKED.append(ctx.reward)  # a tracer escapes into a global list
+        return super().on_step(ctx, key=key)
+
+
+RECEIVED: collections.deque[Any] = collections.deque(maxlen=64)
+
+
+class SendsRewardToHost(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        jax.debug.callback(RECEIVED.append, ctx.reward)  # the value, on the host
         return super().on_step(ctx, key=key)
 
 
@@ -497,6 +601,15 @@ class MasksNanAway(GuardedMean):
         return jnp.sum(per_env * finished) / jnp.maximum(jnp.sum(finished), 1.0)
 
 
+class GuardsEachEnvironment(GuardedMean):
+    """Masks as `MasksNanAway` does, each environment's division guarded."""
+
+    def _mean(self, counts: Counts) -> Float[Array, ""]:
+        finished = (counts.episodes > 0).astype(jnp.float32)
+        per_env = counts.total / jnp.maximum(counts.episodes, 1)
+        return jnp.sum(per_env * finished) / jnp.maximum(jnp.sum(finished), 1.0)
+
+
 class SpreadOverEnvironments(GuardedMean):
     """Reports how the environments' returns spread, with an unbiased standard
     deviation: NaN with one environment (no spread to estimate from one)."""
@@ -542,6 +655,12 @@ class UncastReturns(ReturnTracker):
 
     def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
         total = ctx.state.ret + ctx.reward
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
+class CastsReturns(ReturnTracker):
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        total = (ctx.state.ret + ctx.reward).astype(jnp.float32)
         return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
 
 
@@ -607,6 +726,15 @@ class StrongStartDrift(WeakScalarStarts):
         return Progress(mean, (ctx.state.iterations + 1).astype(jnp.int32))
 
 
+class CastsMean(StrongStartDrift):
+    def on_iteration(
+        self, ctx: lc.IterationContext, *, key: Key[Array, ""]
+    ) -> Progress:
+        mean = jnp.mean(ctx.step_state.ret) + ctx.training_log["loss"]
+        iterations = (ctx.state.iterations + 1).astype(jnp.int32)
+        return Progress(mean.astype(jnp.float32), iterations)
+
+
 class StoresIterationCount(StrongStartDrift):
     """Keeps the algorithm's iteration count in an int32 leaf: Lerax counts in
     the default integer, int64 under x64, and the carry's dtype then changes."""
@@ -648,6 +776,19 @@ class WritesFileAtTraceTime(ReturnTracker):
         with open(self.path, "a") as file:  # once, while tracing
             file.write("iteration done\n")
         return super().on_iteration(ctx, key=key)
+
+
+class WritesFileThroughHost(WritesFileAtTraceTime):
+    """Writes the same line from a host callback, every iteration."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = ReturnTracker.on_iteration(self, ctx, key=key)
+        jax.debug.callback(self._write)
+        return summary
+
+    def _write(self) -> None:
+        with open(self.path, "a") as file:
+            file.write("iteration done\n")
 
 
 TRAINING_LOG = logging.getLogger("zoo.training")
@@ -799,89 +940,137 @@ class PlainNumberField(lc.AbstractCallback[Summary, TaggedReturns]):
         return jnp.array(True)
 
 
+# ----------------------------------------------------------------------- lerax
+
+
+class ObservationAtIteration(ReturnTracker):
+    """Reads `locals["observation"]` in `on_iteration`: Lerax's algorithms pass
+    the observation in `on_step`'s locals only, so every one raises `KeyError`."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        seen = jnp.mean(ctx.locals["observation"]).astype(jnp.float32)
+        return Summary(summary.mean + 0.0 * seen)
+
+
+class ObservationAtStep(ReturnTracker):
+    """Reads the observation where the algorithms pass it: in `on_step`."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        returns = super().on_step(ctx, key=key)
+        seen = jnp.mean(ctx.locals["observation"]).astype(jnp.float32)
+        return Returns(returns.ret + 0.0 * seen, returns.steps)
+
+
 # -------------------------------------------------------------------- the table
 
-# (check, defective, correct twin, method named, words the message must contain)
-DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
-    ("api", NotAModule(), ReturnTracker(), None, "not an `equinox.Module`"),
-    ("api", PositionalKey(), ReturnTracker(), "on_step", "keyword-only"),
-    ("api", Undeclared(), ReturnTracker(), None, "does not declare"),
-    ("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
-    ("types", ReturnsStepState(), ReturnTracker(), "on_training_end", "StateType"),
-    ("types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"),
-    (
+
+class Defect(NamedTuple):
+    """A row of the table: `check` catches `defective`, naming `method` in a
+    message that contains `words`, and passes `twin`, the same callback with the
+    defect fixed."""
+
+    check: str
+    defective: Any
+    twin: Any
+    method: str | None
+    words: str
+    options: Mapping[str, Any] = MappingProxyType({})
+    """More arguments of `check_callback` the row needs (the Lerax algorithms)."""
+
+
+DEFECTS: list[Defect] = [
+    Defect("api", NotAModule(), IsAModule(), None, "not an `equinox.Module`"),
+    Defect("api", PositionalKey(), KeywordKey(), "on_step", "keyword-only"),
+    Defect("api", Undeclared(), Declared(), None, "does not declare"),
+    Defect("runs", MissingLogKey(), ReadsLogKey(), "on_iteration", "KeyError"),
+    Defect(
+        "types", ReturnsStepState(), ReturnsFreshState(), "on_training_end", "StateType"
+    ),
+    Defect(
+        "types", StopsWithPythonBool(), StopsWithScalar(), "continue_training", "scalar"
+    ),
+    Defect(
         "types",
         StopsWithPythonTrue(),
-        StopsWithScalar(),
+        StopsWithArrayTrue(),
         "continue_training",
         "got bool",
     ),
-    ("jit", PythonIf(), ReturnTracker(), "on_step", "Python `if`"),
-    ("jit", FloatConversion(), ReturnTracker(), "on_iteration", "`float()`"),
-    ("jit", NumpyConversion(), ReturnTracker(), "on_iteration", "NumPy conversion"),
-    ("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
-    ("vmap", AssumesBatched(), ReturnTracker(), "on_iteration", "one (unbatched)"),
-    (
+    Defect("jit", PythonIf(), SelectsWithWhere(), "on_step", "Python `if`"),
+    Defect("jit", FloatConversion(), MeanAsArray(), "on_iteration", "`float()`"),
+    Defect(
+        "jit", NumpyConversion(), JaxNumpyMean(), "on_iteration", "NumPy conversion"
+    ),
+    Defect("vmap", UnbatchableHostCall(), BatchableHostCall(), "on_step", "batched"),
+    Defect(
+        "vmap",
+        AssumesBatched(),
+        AveragesEnvironments(),
+        "on_iteration",
+        "one (unbatched)",
+    ),
+    Defect(
         "vmap",
         MixesEnvironments(),
-        BatchableHostCall(),
+        CentresEachEnvironment(),
         "on_step",
         "differs from calling it on each environment alone",
     ),
-    (
+    Defect(
         "structure",
         DtypeDrift(),
-        WeakStart(),
+        CountsInInt(),
         "on_step",
         "step_state.steps: int32[] -> float32[]",
     ),
-    (
+    Defect(
         "structure",
         GrowingHistory(),
         RollingHistory(),
         "on_step",
         "step_state.rewards: float32[0] -> float32[1]",
     ),
-    (
+    Defect(
         "structure",
         StaticCounter(),
         StaticConfig(),
         "on_step",
         "step_state.generation: 0 -> 1",
     ),
-    (
+    Defect(
         "structure",
         NestedDrift(),
         NestedState(),
         "on_step",
         "step_state.extras['max']: float32[] -> float16[]",
     ),
-    ("scan", DtypeDrift(), WeakStart(), None, "reference training loop"),
-    ("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
-    ("purity", LeaksTracer(), ReturnTracker(), "on_step", "leaks a tracer"),
-    ("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
-    (
+    Defect("scan", DtypeDrift(), CountsInInt(), None, "reference training loop"),
+    Defect("scan", StaticCounter(), StaticConfig(), None, "reference training loop"),
+    Defect("purity", LeaksTracer(), SendsRewardToHost(), "on_step", "leaks a tracer"),
+    Defect("purity", NumpyRandom(), KeyRandom(), "reset", "different results"),
+    Defect(
         "purity",
         SamplesWithPythonRandom(),
         SamplesWithTheKey(),
         "on_iteration",
         "draws from Python's `random`",
     ),
-    (
+    Defect(
         "purity",
         JittersWithNumpy(),
         JittersWithTheKey(),
         "on_step",
         "draws from NumPy's global `np.random`",
     ),
-    (
+    Defect(
         "purity",
         SelfMutating(),
         LogsThroughHost(),
         "on_iteration",
         "changed the callback object",
     ),
-    (
+    Defect(
         "purity",
         WritesTrainingLog(),
         CopiesTrainingLog(),
@@ -889,93 +1078,105 @@ DEFECTS: list[tuple[str, Any, Any, str | None, str]] = [
         "adds the key 'learning_rate' to `ctx.training_log` at "
         '`log["learning_rate"] = jnp.asarray(3e-4, jnp.float32)`',
     ),
-    (
+    Defect(
         "purity",
         AppendsToLocals(),
         CopiesLocals(),
         "on_step",
         "adds the key 'rewards' to `ctx.locals`",
     ),
-    ("retrace", StaticCounter(), WeakStart(), "on_step", "generation"),
-    (
+    Defect("retrace", StaticCounter(), StaticConfig(), "on_step", "generation"),
+    Defect(
         "purity",
         MasksNanAway(),
-        GuardedMean(),
+        GuardsEachEnvironment(),
         "on_iteration",
         "NaN eagerly, not under `jax.jit`",
     ),
-    ("finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"),
-    (
+    Defect(
+        "finite", UnguardedMean(), GuardedMean(), "on_iteration", "NaN at `state.mean`"
+    ),
+    Defect(
         "finite",
         SpreadOverEnvironments(),
         SpreadOverSeveralEnvironments(),
         "on_iteration",
         "from inputs without NaN with one environment",
     ),
-    ("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
-    (
+    Defect("typecheck", WrongFieldDtype(), RightFieldDtype(), "on_step", "count"),
+    Defect(
         "structure",
         CountsInWeakFloat(),
         WeakScalarStarts(),
         "on_iteration",
         "state.iterations: float32[] (weak) -> int32[]",
     ),
-    ("scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"),
-    (
+    Defect(
+        "scan", CountsInWeakFloat(), WeakScalarStarts(), None, "reference training loop"
+    ),
+    Defect(
         "x64",
         UncastReturns(),
-        ReturnTracker(),
+        CastsReturns(),
         "on_step",
         "step_state.ret: float32[] -> float64[]",
     ),
-    (
+    Defect(
         "x64",
         StrongStartDrift(),
-        WeakScalarStarts(),
+        CastsMean(),
         "on_iteration",
         "state.mean: float32[] -> float64[]",
     ),
-    (
+    Defect(
         "x64",
         StoresIterationCount(),
         CastsIterationCount(),
         "on_iteration",
         "state.iterations: int32[] -> int64[]",
     ),
-    (
+    Defect(
         "side_effects",
         PrintsAtTraceTime(),
         PrintsThroughDebug(),
         "on_iteration",
         "iteration",
     ),
-    (
+    Defect(
         "side_effects",
         WritesFileAtTraceTime(),
-        LogsThroughHost(),
+        WritesFileThroughHost(),
         "on_iteration",
         "wrote file",
     ),
-    (
+    Defect(
         "side_effects",
         LogsAtTraceTime(),
         LogsEveryIteration(),
         "on_iteration",
         "logged INFO zoo.training: iteration",
     ),
-    (
+    Defect(
         "side_effects",
         WritesHeldFileAtTraceTime(),
         WritesHeldFileThroughHost(),
         "on_iteration",
         f"wrote to {os.devnull}",
     ),
-    (
+    Defect(
         "side_effects",
         DisablesJit(),
         DebugsNansInScope(),
         "on_step",
         "`jax_disable_jit` from False to True at "
         '`jax.config.update("jax_disable_jit", True)`',
+    ),
+    Defect(
+        "lerax",
+        ObservationAtIteration(),
+        ObservationAtStep(),
+        "on_iteration",
+        "KeyError",
+        {"algorithms": ("ppo",)},
     ),
 ]

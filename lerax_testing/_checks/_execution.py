@@ -24,14 +24,14 @@ def _modes(subject: Subject) -> tuple[bool, ...]:
     return (False, True) if subject.num_envs > 1 else (False,)
 
 
-def _skips(subject: Subject, batched: bool) -> set[int]:
+def _skips(subject: Subject, check: str, batched: bool) -> set[int]:
     """The examples a mode skips: with several environments, one unbatched
     environment runs the first few only. What differs between the modes, the
     shapes the methods see, shows on any example, and the batched run sees
     every value the unbatched one would (its first environment's)."""
     if batched or subject.num_envs == 1:
         return set()
-    return subject.beyond_few(subject.num_envs)
+    return subject.beyond_few(check, subject.num_envs)
 
 
 def check_runs(subject: Subject) -> list[Failure]:
@@ -44,19 +44,13 @@ def check_runs(subject: Subject) -> list[Failure]:
             return [method_failure("runs", error, subject)]
         return []
 
-    return find_failure(
-        subject,
-        "runs",
-        test,
-        num_envs=1,
-        max_examples=subject.few_examples,
-    )
+    return find_failure(subject, "runs", test, num_envs=1)
 
 
 def check_jit(subject: Subject) -> list[Failure]:
     # Both modes on each example: one generated example serves two drives.
     invokers = [Invoker(jit=True, batched=b, share=True) for b in _modes(subject)]
-    skips = {b: _skips(subject, b) for b in _modes(subject)}
+    skips = {b: _skips(subject, "jit", b) for b in _modes(subject)}
 
     def test(scenario: Scenario) -> list[Failure]:
         for invoker in invokers:
@@ -132,7 +126,7 @@ def check_types(subject: Subject) -> list[Failure]:
         (Invoker(jit=True, batched=b, share=True), Invoker(jit=False, batched=b))
         for b in _modes(subject)
     ]
-    skips = {b: _skips(subject, b) for b in _modes(subject)}
+    skips = {b: _skips(subject, "types", b) for b in _modes(subject)}
 
     def test(scenario: Scenario) -> list[Failure]:
         found: list[Failure] = []

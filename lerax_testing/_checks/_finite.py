@@ -150,7 +150,7 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
     if not alone:
         return find_failure(subject, "finite", test, num_envs=subject.num_envs)
     # With one environment, the first few examples of the same stream.
-    later = subject.beyond_few(subject.num_envs)
+    later = subject.beyond_few("finite", subject.num_envs)
     return find_failure(
         subject,
         "finite",

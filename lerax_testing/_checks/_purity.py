@@ -168,7 +168,6 @@ def check_purity(subject: Subject) -> list[Failure]:
         "purity",
         test,
         num_envs=1,
-        max_examples=subject.few_examples,
     )
 
 

@@ -106,5 +106,4 @@ def check_retrace(subject: Subject) -> list[Failure]:
         "retrace",
         run,
         num_envs=subject.num_envs if batched else 1,
-        max_examples=min(subject.max_examples, 10),
     )

@@ -19,15 +19,13 @@ from .._explain._source import error_summary, user_location
 from .._search import method_failure
 from .._subject import Subject
 from .._tree import diff
+from ._registry import REGISTRY
 
 LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
 """The methods that return the state `on_training_start` began the loop with."""
 
-_ADVICE = (
-    "Give every state leaf a fixed dtype and shape: create it with an explicit dtype "
-    "(`jnp.zeros((), jnp.float32)`) and cast updates back "
-    "(`(state.x + ctx.reward).astype(state.x.dtype)`); keep static fields unchanged."
-)
+_ADVICE = REGISTRY["structure"].fallback_advice
+_LOOP_ADVICE = REGISTRY["scan"].fallback_advice
 
 
 def _structure_failures(
@@ -190,9 +188,7 @@ def scan_failures(
                     None,
                     f"{note}the reference training loop with {envs} fails: {summary}",
                     location=user_location(error, subject.callback),
-                    advice="Run the `structure`, `jit` and `vmap` checks for the "
-                    "method and leaf at fault; a `lax.scan` needs states whose "
-                    "structure, shapes and dtypes never change.",
+                    advice=_LOOP_ADVICE,
                     reproducer="from lerax_testing import run_training\n"
                     f"run_training({subject.description}, num_envs={num_envs}, "
                     f"num_steps={subject.max_steps}, num_iterations=3, "

@@ -22,6 +22,7 @@ from .._explain._report import Failure
 from .._search import find_failure, method_failure
 from .._subject import Subject
 from .._tree import comparable, first_mismatch, same_leaf
+from ._registry import REGISTRY
 
 RTOL, ATOL = 1e-5, 1e-6
 """How far a vmapped result may be from the same result computed alone (XLA may
@@ -128,13 +129,7 @@ def _first(tree: Any, count: int) -> Any:
     )
 
 
-_ADVICE = (
-    "Write per-environment methods for one environment and let the algorithm vmap "
-    "them; call host code through `jax.debug.callback` or "
-    '`jax.pure_callback(..., vmap_method="sequential")`; in `on_iteration` reduce '
-    "step states with `jnp.sum`/`jnp.mean`, which work batched and unbatched, "
-    "instead of indexing environments."
-)
+_ADVICE = REGISTRY["vmap"].fallback_advice
 
 
 def check_vmap(subject: Subject) -> list[Failure]:
@@ -249,5 +244,5 @@ def check_vmap(subject: Subject) -> list[Failure]:
 
     # One unbatched environment changes the shapes the methods see, and a shape
     # error shows on any example: only the first few examples also run unbatched.
-    later = subject.beyond_few(num_envs)
+    later = subject.beyond_few("vmap", num_envs)
     return find_failure(subject, "vmap", test, num_envs=num_envs)

@@ -83,10 +83,4 @@ def check_typecheck(subject: Subject) -> list[Failure]:
                 return []  # other errors are the `runs` check's finding
         return []
 
-    return find_failure(
-        subject,
-        "typecheck",
-        test,
-        num_envs=subject.num_envs,
-        max_examples=subject.few_examples,
-    )
+    return find_failure(subject, "typecheck", test, num_envs=subject.num_envs)

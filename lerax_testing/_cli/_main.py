@@ -22,9 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._checks import CHECKS, REGISTRY
 from .._config import ConfigError
-from .._explain._report import CHECK_SUMMARIES, CHECKS
-from .._settings import parse_context_values, parse_skip, resolve_settings
+from .._settings import (
+    parse_context_values,
+    parse_skip,
+    resolve_settings,
+    select_checks,
+)
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
 if TYPE_CHECKING:
@@ -269,22 +274,26 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
 
 def _checks(text: str | None) -> tuple[str, ...] | None:
+    """The ids `--checks` names, comma-separated, selected as everywhere else
+    (`select_checks`)."""
     if text is None:
         return None
     wanted = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CHECKS]
-    if unknown or not wanted:
+    if not wanted:
         raise UsageError(
-            f"--checks: unknown check(s) {', '.join(unknown) or '(none given)'}; "
-            f"the checks are {', '.join(CHECKS)}."
+            f"--checks: no check ids given; the checks are {', '.join(CHECKS)}."
         )
-    return tuple(c for c in CHECKS if c in wanted)
+    try:
+        return select_checks(wanted)
+    except ValueError as error:
+        raise UsageError(f"--checks: {error}") from error
 
 
 def _main(args: argparse.Namespace) -> int:
     if args.list_checks:
-        for check in CHECKS:
-            print(f"{check:<13} {CHECK_SUMMARIES.get(check, '')}")
+        width = max(map(len, REGISTRY)) + 1
+        for check in REGISTRY.values():
+            print(f"{check.id:<{width}} {check.summary}")
         return 0
     if os.getcwd() not in sys.path:  # as `python -m` does: the project's modules
         sys.path.insert(0, os.getcwd())

@@ -141,7 +141,7 @@ def generated_scenario(subject: Any, num_envs: int) -> Scenario:
     subject's shared stream: no run of hypothesis of its own), so that rewards
     and dones respect the subject's options."""
     # With one environment, the examples `runs` draws.
-    count = subject.max_examples if num_envs > 1 else subject.few_examples
+    count = subject.max_examples if num_envs > 1 else subject.examples("runs")
     drawn = subject.stream(num_envs, count)[:LONGEST_OF]
     return max(drawn, key=lambda s: (s.num_steps, sum(map(any, s.dones))))
 

@@ -6,13 +6,15 @@ failure, the reference loop failing in `scan`, a plain exception caught by the
 its message, leaf and expected/found values and returns advice matched to the
 cause: tracer conversions, dtype, shape and static-field drift, a state of the
 wrong class, an attribute the harness's environment or policy lacks, a missing
-key, and plain exceptions by type. Pure text: no JAX.
+key, and plain exceptions by type. Pure text: no JAX (the check registry holds
+the checks' catch-all advice, and which checks run the reference loop).
 """
 
 from __future__ import annotations
 
 import re
 
+from .._checks._registry import LOOP_CHECKS, REGISTRY
 from ._failure import Failure
 
 TRACER_ERRORS: dict[str, tuple[str, str]] = {
@@ -58,12 +60,11 @@ _NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
 _KEY = re.compile(r"KeyError: ('[^']*'|\"[^\"]*\"|\S+)")
 _ENV_TYPES = ("Env", "Policy")  # class names that end so: the harness's toy ones
 
-GENERIC_ADVICE = (
-    "Run the `structure`, `jit` and `vmap` checks",  # the `scan` check's catch-all
-    "Write per-environment methods for one environment",  # `vmap`'s, for any error
-    "Give every state leaf a fixed dtype and shape",  # `structure`'s, for any change
+GENERIC_ADVICE = tuple(
+    c.fallback_advice for c in REGISTRY.values() if c.fallback_advice is not None
 )
-"""How the checks' catch-all advice begins: replaced wherever a cause is known."""
+"""The checks' catch-all advice (`Check.fallback_advice`): replaced wherever a
+cause is known."""
 
 
 def exception_name(failure: Failure) -> str | None:
@@ -316,7 +317,7 @@ def advise(failure: Failure) -> str | None:
         return own  # already matched to the cause, with the algorithms to name
     generic = own is None or own.startswith(GENERIC_ADVICE)
     name = exception_name(failure)
-    loop = failure.check in ("scan", "x64") and failure.method is None
+    loop = failure.check in LOOP_CHECKS and failure.method is None
     if loop and generic and name not in TRACER_ERRORS:
         matched = _scan_advice(failure)
         if matched is not None:

@@ -28,7 +28,8 @@ Failures share a cause when they share any of:
 A failure of the reference loop (`scan`) that is a state-type mismatch and matches
 nothing joins the first cause about states, which explains it; a change of JAX's
 global configuration explains the other failures of its method that name neither
-a line nor a leaf. Pure: no JAX, nothing but a `Failure`'s fields.
+a line nor a leaf. Pure: no JAX, nothing but a `Failure`'s fields and the check
+registry's records.
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from .._checks._registry import LOOP_CHECKS, REGISTRY
 from ._advice import advise, class_change, exception_name, leaf_name
 from ._failure import Failure
 
-_STATE_CHECKS = ("structure", "x64", "retrace", "typecheck", "scan", "types", "purity")
+_STATE_CHECKS = tuple(c.id for c in REGISTRY.values() if c.leaf_is_state)
 """Checks whose leaf names a state or context entry, so that a shared leaf is a
 shared cause (a NaN leaf or a vmap mismatch leaf is not)."""
 
-_STATE_CAUSES = ("structure", "x64", "types", "typecheck", "purity")
+_STATE_CAUSES = tuple(c.id for c in REGISTRY.values() if c.finds_state_defects)
+"""Checks whose failure with a leaf is a defect of a state itself."""
 
 PREFERRED: dict[str, tuple[str, ...]] = {
     "tracer": ("jit", "vmap", "structure", "types", "runs", "scan", "x64"),
@@ -245,7 +248,7 @@ def _absorb(groups: list[list[Failure]]) -> list[list[Failure]]:
     config = [g for g in groups if kind(g) == "config"]
     kept: list[list[Failure]] = []
     for group in groups:
-        loop_only = all(f.check in ("scan", "x64") and f.method is None for f in group)
+        loop_only = all(f.check in LOOP_CHECKS and f.method is None for f in group)
         if (
             state is not None
             and group is not state

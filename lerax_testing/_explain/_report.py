@@ -12,41 +12,6 @@ from typing import Any, Literal
 from ._causes import Cause, group_failures
 from ._failure import Failure as Failure
 
-CHECKS: tuple[str, ...] = (
-    "api",
-    "runs",
-    "types",
-    "jit",
-    "vmap",
-    "structure",
-    "scan",
-    "purity",
-    "retrace",
-    "finite",
-    "typecheck",
-    "x64",
-    "side_effects",
-    "lerax",
-)
-"""Every check id, in the order the harness runs and reports them."""
-
-CHECK_SUMMARIES: dict[str, str] = {
-    "api": "is a complete `AbstractCallback` with recoverable state types",
-    "runs": "every method runs eagerly on generated contexts",
-    "types": "methods return the declared state types",
-    "jit": "every method traces and runs under `jax.jit`",
-    "vmap": "step methods vmap over environments; others take batched states",
-    "structure": "states keep their pytree structure, shapes and dtypes",
-    "scan": "completes the reference training loop",
-    "purity": "deterministic, eager agrees with jit, no leaks, no in-place changes",
-    "retrace": "jitted methods do not retrace on new values",
-    "finite": "no NaN from NaN-free inputs",
-    "typecheck": "jaxtyping annotations hold at run time",
-    "x64": "structure and scan also hold with `jax_enable_x64`",
-    "side_effects": "no trace-time-only side effect, no global JAX config change",
-    "lerax": "traces through the real `learn()` of each chosen Lerax algorithm",
-}
-
 Status = Literal["passed", "failed", "skipped"]
 
 

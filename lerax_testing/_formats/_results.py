@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from .._explain._report import CHECKS, CheckResult, Failure, Report
+from .._checks import CHECKS
+from .._explain._report import CheckResult, Failure, Report
 from .._settings import Settings
 
 Status = Literal["passed", "failed", "error", "skipped"]

@@ -12,21 +12,13 @@ from __future__ import annotations
 import os
 import textwrap
 
+from .._checks import REGISTRY
 from ._results import Outcome, RunResult
 
 WIDTH = 100
 """Columns the table fits in."""
 
-SHORT = {
-    "types": "type",
-    "structure": "strc",
-    "purity": "pure",
-    "retrace": "retr",
-    "finite": "fin",
-    "typecheck": "tchk",
-    "side_effects": "side",
-    "lerax": "lrax",
-}
+SHORT = {check.id: check.short for check in REGISTRY.values() if check.short}
 """Headers of the checks whose ids are longer than a cell (four characters)."""
 
 CELLS = {"passed": "ok", "failed": "FAIL", "skipped": "skip"}

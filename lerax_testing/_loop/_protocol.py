@@ -2,14 +2,17 @@
 front so that a missing method is named before anything is traced.
 
 Contexts accept any environment and policy; only the reference loop
-(`run_training`, and the `scan` and `x64` checks that run it) calls their methods.
-Imports nothing, so the command and the plugin can use it before JAX is loaded.
+(`run_training`, and the checks registered with `runs_loop`) calls their methods.
+Imports only the check registry, so the command and the plugin can use it before
+JAX is loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from .._checks._registry import LOOP_CHECKS
 
 ENV_METHODS = {
     "initial": "initial(*, key) -> state",
@@ -20,9 +23,6 @@ ENV_METHODS = {
 
 POLICY_METHODS = {"action": "action(observation, *, key) -> action"}
 """The methods the reference loop calls on a policy."""
-
-LOOP_CHECKS = ("scan", "x64")
-"""The checks that run the reference loop, and so call these methods."""
 
 
 def protocol_problems(env: Any, policy: Any) -> list[str]:
