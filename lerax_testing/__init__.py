@@ -15,7 +15,13 @@ if _typing.TYPE_CHECKING:
 
     from . import strategies as strategies, toy as toy
     from ._checks._registry import CHECKS as CHECKS
-    from ._config import ConfigError as ConfigError
+    from ._config import (
+        ConfigError as ConfigError,
+        InvalidArgument as InvalidArgument,
+    )
+    from ._engine._contexts import (
+        MissingContextValueError as MissingContextValueError,
+    )
     from ._explain._report import (
         CheckResult as CheckResult,
         ConformanceError as ConformanceError,
@@ -31,6 +37,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "strategies": (".strategies", None),
     "toy": (".toy", None),
     "ConfigError": ("._config", "ConfigError"),
+    "InvalidArgument": ("._config", "InvalidArgument"),
+    "MissingContextValueError": ("._engine._contexts", "MissingContextValueError"),
     "check_callback": ("._harness", "check_callback"),
     "TrainingResult": ("._loop._training", "TrainingResult"),
     "run_training": ("._loop._run", "run_training"),

@@ -17,7 +17,7 @@ from lerax_callback._checking import checking
 from lerax_callback._family import OURS, callback_api
 
 from ._checks import REGISTRY
-from ._config import ConfigError
+from ._config import InvalidArgument
 from ._engine._contexts import ContextBuilder
 from ._engine._drive import Env
 from ._engine._scenario import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
@@ -137,7 +137,7 @@ def check_callback(
     itself, never because the callback is broken.
     """
     if isinstance(callback, type):
-        raise TypeError(
+        raise InvalidArgument(
             f"`check_callback` takes a callback instance, got the class "
             f"{callback.__qualname__}; pass an instance instead, e.g. "
             f"`{callback.__qualname__}()`."
@@ -177,10 +177,7 @@ def run_checks(
 ) -> Report:
     """Run the checks `settings` selects on `callback` (`check_callback` once its
     arguments are resolved; the command and the plugin call it directly)."""
-    try:
-        skips = settings.skips_for(callback)
-    except ConfigError as error:
-        raise ValueError(str(error)) from error
+    skips = settings.skips_for(callback)  # `ConfigError`, an `InvalidArgument`
     replay = Replay.of_run(
         settings,
         env=env,
@@ -190,9 +187,12 @@ def run_checks(
     )
     env, policy = settings.env_and_policy(env, policy)
     api = callback_api(callback)
-    lerax = choose_algorithms(
-        settings.algorithms, ours=api in (None, OURS), env=env, policy=policy
-    )
+    try:
+        lerax = choose_algorithms(
+            settings.algorithms, ours=api in (None, OURS), env=env, policy=policy
+        )
+    except ValueError as error:  # an algorithm the installed Lerax lacks
+        raise InvalidArgument(str(error)) from error
     if is_lerax_object(env) or is_lerax_object(policy):
         # A Lerax environment is for Lerax's algorithms: the contexts get it from
         # their recording, the reference loop keeps the toy one.

@@ -25,6 +25,7 @@ from typing import Any
 from ._checks._registry import CHECKS
 from ._config import (
     ConfigError,
+    InvalidArgument,
     ProjectConfig,
     load_project_config,
     validate_skip,
@@ -282,7 +283,7 @@ def _first(*values: Any) -> Any:
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+        raise InvalidArgument(f"`{name}` must be a positive int, got {value!r}.")
     return value
 
 
@@ -292,14 +293,14 @@ def select_checks(checks: Iterable[str] | None) -> tuple[str, ...]:
     if checks is None:
         return CHECKS
     if isinstance(checks, str):
-        raise TypeError(
+        raise InvalidArgument(
             f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
             "not a string."
         )
     wanted = list(checks)
     unknown = [c for c in wanted if c not in CHECKS]
     if unknown:
-        raise ValueError(
+        raise InvalidArgument(
             f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
         )
     return tuple(c for c in CHECKS if c in wanted)
@@ -351,15 +352,19 @@ def resolve_settings(
         "max_steps", _first(max_steps, config and config.num_steps, DEFAULT_MAX_STEPS)
     )
     if max_steps > MAX_STEPS:
-        raise ValueError(f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}.")
+        raise InvalidArgument(
+            f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}."
+        )
     if seed is None:
         seed, seed_source = choose_seed(None, config)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"`seed` must be an int, got {seed!r}.")
+        raise InvalidArgument(f"`seed` must be an int, got {seed!r}.")
     if reward_range is not None:
         low, high = reward_range
         if not low < high:
-            raise ValueError(f"`reward_range` must be (low, high), got {reward_range}.")
+            raise InvalidArgument(
+                f"`reward_range` must be (low, high), got {reward_range}."
+            )
         reward_range = (float(low), float(high))
     return Settings(
         seed=seed,
@@ -379,6 +384,13 @@ def resolve_settings(
         },
         env=validate_spec(env, "`env`") or (config.env if config else None),
         policy=validate_spec(policy, "`policy`") or (config.policy if config else None),
-        algorithms=validate_algorithms(algorithms)
-        or (config.algorithms if config else None),
+        algorithms=_algorithms(algorithms) or (config.algorithms if config else None),
     )
+
+
+def _algorithms(algorithms: Iterable[str] | None) -> tuple[str, ...] | None:
+    """`validate_algorithms`, its error an `InvalidArgument`."""
+    try:
+        return validate_algorithms(algorithms)
+    except (TypeError, ValueError) as error:
+        raise InvalidArgument(str(error)) from error

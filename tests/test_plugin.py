@@ -301,6 +301,8 @@ def test_the_lazy_package_exports_exactly_its_public_names() -> None:
         "ConfigError",
         "ConformanceError",
         "Failure",
+        "InvalidArgument",
+        "MissingContextValueError",
         "Report",
         "TrainingResult",
         "check_callback",
@@ -418,3 +420,21 @@ def test_unusable_project_settings_fail_the_conformance_tests_only(
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*`max_examples` must be a positive int, got 0*"])
+
+
+def test_the_plugin_keeps_the_error_and_its_cause(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nlerax_algorithms = ppo2\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from lerax_testing import InvalidArgument
+
+        def test_bad(callback_conformance):
+            with pytest.raises(InvalidArgument) as raised:
+                callback_conformance(object())
+            assert isinstance(raised.value.__cause__, InvalidArgument)
+            assert "unknown algorithm(s) ['ppo2']" in str(raised.value)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -58,7 +58,11 @@ CONTEXT_VALUES_HELP = (
 
 
 class MissingContextValueError(AttributeError):
-    """A callback used a context field the harness has no value for."""
+    """A callback used a context field the harness has no value for; the message
+    names the field and how to pass a value (`context_values`)."""
+
+
+MissingContextValueError.__module__ = "lerax_testing"
 
 
 class MissingContextValue:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._config import ConfigError
+from .._config import ConfigError, InvalidArgument
 from .._settings import (
     resolve_settings,
     select_checks,
@@ -117,7 +117,8 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
     if run is None:  # the plugin was not configured: `check_callback`'s defaults
         return check_callback(callback, **options)
     if run.settings is None:  # the run's settings could not be resolved
-        raise ValueError(run.error)
+        # A fresh error per test, the original (type, message, cause) as its cause.
+        raise InvalidArgument(str(run.error)) from run.error
     settings = run.settings
     objects = {k: options.pop(k) for k in _OBJECTS if k in options}
     if options:

@@ -28,7 +28,8 @@ class RunOptions:
     fails the tests that check a callback rather than the whole run)."""
 
     settings: Settings | None
-    error: str | None = None
+    error: Exception | None = None
+    """The `InvalidArgument` resolving raised, kept whole (type, message, cause)."""
     typecheck: bool = False
 
 
@@ -172,7 +173,7 @@ def read_settings(config: pytest.Config) -> RunOptions:
             algorithms=list(algorithms) or None,
         )
     except (TypeError, ValueError) as error:  # `check_callback` reports it
-        return RunOptions(None, str(error), typecheck)
+        return RunOptions(None, error, typecheck)
     return RunOptions(settings, typecheck=typecheck)
 
 
