@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lerax_callback import callback_state_types
 from lerax_callback._checking import checking
-from lerax_callback._family import OURS, callback_api
+from lerax_callback._family import OURS, callback_api, is_callback
 
 from ._checks import REGISTRY
 from ._config import InvalidArgument
@@ -40,6 +40,7 @@ from ._globals import restore_jax_config
 from ._lerax._choice import choose_algorithms, is_lerax_object
 from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
+from ._loop._run import callback_list
 from ._sandbox import sandbox
 from ._settings import Settings, resolve_settings
 from ._subject import Subject
@@ -131,11 +132,20 @@ def check_callback(
     - `progress`: called as `progress(callback_description, check_id)` before each
         check, for progress displays.
 
+    A list of callbacks is checked as the one `CallbackList` of their family that
+    Lerax's `learn(callback=[...])` makes of it.
+
     **Raises:**
 
-    `TypeError` or `ValueError` only for invalid arguments to `check_callback`
-    itself, never because the callback is broken.
+    `InvalidArgument` (a `TypeError` and a `ValueError`) only for invalid
+    arguments to `check_callback` itself, never because the callback is broken.
     """
+    if isinstance(callback, (list, tuple)) and callback:
+        if all(is_callback(c) for c in callback):
+            try:
+                callback = callback_list(list(callback))
+            except TypeError as error:  # callbacks of two families
+                raise InvalidArgument(str(error)) from error
     if isinstance(callback, type):
         raise InvalidArgument(
             f"`check_callback` takes a callback instance, got the class "

@@ -40,3 +40,9 @@ def test_check_callback_refuses_bad_arguments_before_any_check(options, words):
 def test_a_class_where_an_instance_belongs_is_refused():
     with pytest.raises(InvalidArgument, match=r"pass an instance"):
         check_callback(ReturnTracker)
+
+
+def test_a_list_of_callbacks_is_checked_as_their_callback_list():
+    report = check_callback([ReturnTracker(), ReturnTracker()], checks=["api", "jit"])
+    assert report.ok, report.render()
+    assert report.callback_type == "lerax_callback._builtins._list.CallbackList"

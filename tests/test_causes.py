@@ -581,5 +581,5 @@ def test_the_table_fits_100_columns_and_shows_times() -> None:
     assert "Checked in 321s." in text
     one = render("text", RunResult(outcomes[:1], Settings(seed=1)))
     assert "  jit           FAIL    12.5s" in one
-    assert "  total                 162s" in one
+    assert f"  total                 {12.5 * len(CHECKS):.0f}s" in one
     assert max(map(len, one.splitlines()[:20])) <= WIDTH

@@ -81,7 +81,7 @@ def run_training(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
     if isinstance(callback, list | tuple):
-        callback = _callback_list(list(callback))
+        callback = callback_list(list(callback))
     api = None if callback is None else callback_api(callback)
     if isinstance(callback, type):
         raise TypeError(
@@ -114,7 +114,7 @@ def run_training(
     return train(*arguments)
 
 
-def _callback_list(callbacks: list[Any]) -> Any:
+def callback_list(callbacks: list[Any]) -> Any:
     """A sequence of callbacks as one `CallbackList` of their family, as Lerax's
     `learn(callback=[...])` does."""
     import sys

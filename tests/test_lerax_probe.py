@@ -1,0 +1,62 @@
+"""The probe: callbacks written the way RL practitioners write them against Lerax
+0.0.6 (`lerax_probe/correct.py`, `lerax_probe/defective.py`), each labelled by
+what the real algorithms it is meant for do with it, checked as a user would:
+`check_callback(cb, algorithms=...)` must pass every correct one and fail every
+defective one.
+
+A defect class the harness does not catch yet is listed in `GAPS` with its
+reason, as a strict expected failure: the day it is caught, the test says so.
+Needs Lerax 0.0.6 (Python 3.13); skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("lerax.curriculum", reason="needs Lerax 0.0.6 (main branch)")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lerax_probe"))
+
+import correct  # noqa: E402
+import defective  # noqa: E402
+
+from lerax_testing import check_callback  # noqa: E402
+
+pytestmark = pytest.mark.lerax
+
+OPTIONS = {"seed": 0, "max_examples": 4}
+
+GAPS: dict[str, str] = {}
+"""Defective callbacks the harness passes today, with why."""
+
+
+def _params(cases: list[tuple[str, Any, tuple[str, ...]]]) -> list[Any]:
+    params = []
+    for name, factory, algorithms in cases:
+        marks = []
+        if name in GAPS:
+            marks.append(pytest.mark.xfail(reason=GAPS[name], strict=True))
+        params.append(pytest.param(factory, algorithms, id=name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize(("factory", "algorithms"), _params(correct.CASES))
+def test_a_correct_callback_passes(factory: Any, algorithms: tuple[str, ...]):
+    report = check_callback(factory(), algorithms=algorithms, **OPTIONS)
+    assert report.ok, report.render()
+
+
+@pytest.mark.parametrize(("factory", "algorithms"), _params(defective.CASES))
+def test_a_defective_callback_fails(factory: Any, algorithms: tuple[str, ...]):
+    if isinstance(factory, type) and inspect.isabstract(factory):
+        # A method left abstract: Python refuses to make one, before any check.
+        with pytest.raises(TypeError, match="abstract"):
+            factory()
+        return
+    report = check_callback(factory(), algorithms=algorithms, **OPTIONS)
+    assert not report.ok, report.render()
