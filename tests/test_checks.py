@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+import jax.numpy as jnp
 import pytest
 from zoo import (
     DEFECTS,
     Defect,
     PlainNumberField,
+    Returns,
+    ReturnTracker,
     SnapshotsPolicyFromStart,
     WeakStart,
 )
@@ -144,5 +147,27 @@ def test_weakly_typed_starts_are_not_flagged():
     `lax.scan`: no drift, no retrace."""
     report = check_callback(
         WeakStart(), checks=["structure", "scan", "retrace"], seed=0, max_examples=10
+    )
+    assert report.ok, report.render()
+
+
+class SumsRewardsFromAnIntegerStart(ReturnTracker):
+    """Starts its sum at `jnp.array(0)`, a weakly typed int32, and adds float
+    rewards: `lax.scan` makes the start float32 on entry, as Lerax's algorithms
+    train it without complaint."""
+
+    def step_reset(self, ctx: Any, *, key: Any) -> Returns:
+        return Returns(jnp.array(0), jnp.zeros((), jnp.int32))  # type: ignore[arg-type]
+
+    def on_step(self, ctx: Any, *, key: Any) -> Returns:
+        return Returns(ctx.state.ret + ctx.reward, ctx.state.steps + 1)
+
+
+def test_a_weak_integer_start_that_scan_promotes_is_not_flagged():
+    report = check_callback(
+        SumsRewardsFromAnIntegerStart(),
+        checks=["structure", "scan", "retrace"],
+        seed=0,
+        max_examples=10,
     )
     assert report.ok, report.render()

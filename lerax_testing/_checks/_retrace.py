@@ -42,16 +42,18 @@ def check_retrace(subject: Subject) -> list[Failure]:
         if not traced or last is None:
             return
         names = (*ARGUMENT_NAMES[call.method], "callback")
-        differences = [
-            d
-            for name, before, after in zip(names, last, current, strict=True)
-            for d in diff(before, after, name, weak=True)
+        pairs = list(zip(names, last, current, strict=True))
+        differences = [d for n, a, b in pairs for d in diff(a, b, n, weak=True)]
+        # One retrace while a weakly typed initial state becomes strongly typed, or
+        # takes the dtype the method returns (`jnp.array(0)` summing float
+        # rewards), is what `lax.scan` itself does on entry; anything else, or
+        # the same again later, is a real retrace.
+        promoted = [
+            d for n, a, b in pairs for d in diff(a, b, n, weak=True, carry=True)
         ]
-        # One retrace while a weakly typed initial state becomes strongly typed is
-        # what `lax.scan` itself does on entry; anything else is a real retrace.
         if (
             differences
-            and all(d.kind == "weak_type" for d in differences)
+            and all(d.kind == "weak_type" for d in promoted)
             and call.method not in warmed
         ):
             warmed.add(call.method)
