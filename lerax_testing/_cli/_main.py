@@ -228,7 +228,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The run's settings from the flags the option table gives the command;
     `InvalidArgument` naming the flag for a bad value."""
     given = {
-        option.name: option.from_text(getattr(args, option.dest), option.flag)
+        option.name: option.check(
+            option.from_text(getattr(args, option.dest), option.flag), option.flag
+        )
         for option in OPTIONS.values()
         if option.flag is not None
     }
