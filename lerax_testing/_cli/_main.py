@@ -226,11 +226,10 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The run's settings from the flags the option table gives the command;
-    `InvalidArgument` naming the flag for a bad value."""
+    `InvalidArgument` naming the flag for text it cannot read, the option for a
+    value it cannot use (as `check_callback` does)."""
     given = {
-        option.name: option.check(
-            option.from_text(getattr(args, option.dest), option.flag), option.flag
-        )
+        option.name: option.from_text(getattr(args, option.dest), option.flag)
         for option in OPTIONS.values()
         if option.flag is not None
     }
