@@ -42,7 +42,13 @@ from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._loop._run import callback_list
 from ._sandbox import sandbox
-from ._settings import Settings, resolve_settings
+from ._settings import (
+    OPTIONS,
+    Settings,
+    resolve_settings,
+    split_arguments,
+    typechecking,
+)
 from ._subject import Subject
 from .toy import ToyEnv, ToyPolicy
 
@@ -75,6 +81,7 @@ def check_callback(
     training_logs: st.SearchStrategy[dict[str, float]] | None = None,
     context_values: Mapping[str, Any] | None = None,
     algorithms: Iterable[str] | None = None,
+    typecheck: bool = False,
     project_config: bool = True,
     progress: ProgressHook | None = None,
 ) -> Report:
@@ -127,6 +134,8 @@ def check_callback(
         (it runs in the reference loop). The first shapes the contexts every check
         makes (its `locals`, training log, optimiser state and algorithm, recorded
         from its real `learn()`); the `lerax` check traces them all.
+    - `typecheck`: switch on `lerax_callback`'s runtime type checking while the
+        checks run (`--typecheck` of the command, `--lerax-typecheck` of pytest).
     - `project_config`: read `[tool.lerax_testing]` from the nearest
         `pyproject.toml` for defaults.
     - `progress`: called as `progress(callback_description, check_id)` before each
@@ -152,27 +161,11 @@ def check_callback(
             f"{callback.__qualname__}; pass an instance instead, e.g. "
             f"`{callback.__qualname__}()`."
         )
-    settings = resolve_settings(
-        checks=checks,
-        skip=skip,
-        max_examples=max_examples,
-        num_envs=num_envs,
-        max_steps=max_steps,
-        seed=seed,
-        reward_range=reward_range,
-        allow_nonfinite_rewards=allow_nonfinite_rewards,
-        algorithms=algorithms,
-        project=project_config,
-    )
-    return run_checks(
-        callback,
-        settings,
-        env=env,
-        policy=policy,
-        training_logs=training_logs,
-        context_values=context_values,
-        progress=progress,
-    )
+    arguments = locals()  # the parameters, each option of the table among them
+    given = {name: arguments[name] for name in OPTIONS}
+    settings, objects = split_arguments(given)
+    settings = resolve_settings(**settings, project=project_config)
+    return run_checks(callback, settings, **objects, progress=progress)
 
 
 def run_checks(
@@ -257,7 +250,8 @@ def run_checks(
         lerax=lerax,
     )
     results: list[CheckResult] = []
-    with sandbox():
+    switch = typechecking() if settings.typecheck else contextlib.nullcontext()
+    with sandbox(), switch:
         _run_each(callback, subject, settings.checks, skips, progress, results)
     return Report(
         callback=description,

@@ -7,8 +7,9 @@ and the defaults, and returns one frozen `Settings`. `check_callback`, the comma
 and the pytest plugin all use it, so an option means the same everywhere.
 
 The command and the plugin load this before knowing whether any callback will be
-checked, so it imports no JAX; it may import `_config`, the check registry and
-the engine's `MAX_STEPS`, nothing else of ours.
+checked, so it imports no JAX; it may import `_config`, the option table
+(`_options`) and the check registry, nothing else of ours. Which options there
+are, their defaults and what they accept is the option table's, not this module's.
 """
 
 from __future__ import annotations
@@ -17,102 +18,30 @@ import contextlib
 import dataclasses
 import inspect
 import os
-import random
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._checks._registry import CHECKS
-from ._config import (
-    ConfigError,
-    InvalidArgument,
-    ProjectConfig,
-    load_project_config,
-    validate_skip,
-    validate_spec,
+from ._config import ProjectConfig, load_project_config
+from ._options import (
+    CI_SEED as CI_SEED,
+    DEFAULT_MAX_EXAMPLES as DEFAULT_MAX_EXAMPLES,
+    DEFAULT_MAX_STEPS as DEFAULT_MAX_STEPS,
+    DEFAULT_NUM_ENVS as DEFAULT_NUM_ENVS,
+    OPTIONS as OPTIONS,
+    SETTINGS as SETTINGS,
+    ConfigError as ConfigError,
+    InvalidArgument as InvalidArgument,
+    in_ci as in_ci,
 )
-from ._engine import MAX_STEPS
-from ._lerax._choice import validate_algorithms
-
-DEFAULT_MAX_EXAMPLES = 20
-DEFAULT_NUM_ENVS = 3
-DEFAULT_MAX_STEPS = 6
-
-CI_SEED = 20261124
-"""The seed of a run in CI when none is given, so that CI runs are reproducible
-(`check_callback`, the pytest plugin and the command all use it)."""
+from ._options._values import (
+    select_checks as select_checks,
+    validate_skip,
+)
 
 TYPECHECK_VARIABLE = "LERAX_TYPECHECK"
 """Read by `lerax_callback` when it is imported: `1` switches type checking on."""
-
-
-def in_ci() -> bool:
-    """Whether we run in CI, where a run without a seed uses `CI_SEED`."""
-    return bool(os.environ.get("CI")) or "GITHUB_ACTIONS" in os.environ
-
-
-def choose_seed(explicit: int | None, config: ProjectConfig | None) -> tuple[int, str]:
-    """The seed of a whole run and where it came from, for the report header.
-
-    An explicit seed wins, then `[tool.lerax_testing] seed`, then the fixed CI seed
-    in CI, then a fresh random one.
-    """
-    if explicit is not None:
-        return explicit, "given"  # callers say where from
-    if config is not None and config.seed is not None:
-        return config.seed, "from [tool.lerax_testing]"
-    if in_ci():
-        return CI_SEED, "the CI default"
-    return random.SystemRandom().randrange(2**31), "random"
-
-
-def parse_int(text: str, what: str, *, minimum: int = 0) -> int:
-    """An integer option, or `ConfigError` saying what was given and what is allowed."""
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"{what} must be an integer, got {text!r}.") from None
-    if value < minimum:
-        raise ConfigError(f"{what} must be at least {minimum}, got {value}.")
-    return value
-
-
-def parse_skip(items: Iterable[str], what: str) -> dict[str, str]:
-    """`["x64=never in float64", ...]` as `{check: reason}`, validated.
-
-    `CHECK: REASON` is accepted too, for ini files.
-    """
-    skip: dict[str, str] = {}
-    for item in items:
-        item = item.strip()
-        if not item:
-            continue
-        separator = "=" if "=" in item else ":"
-        check, found, reason = item.partition(separator)
-        if not found:
-            raise ConfigError(
-                f"{what} takes `CHECK=REASON`, e.g. `x64=never run in float64`; "
-                f"got {item!r}, without the reason."
-            )
-        skip[check.strip()] = reason.strip()
-    return validate_skip(skip, what)
-
-
-def parse_context_values(items: Iterable[str], what: str) -> dict[str, str]:
-    """`["algorithm=mypkg:make_ppo", ...]` as `{field: "module:attribute"}`
-    (`FIELD = module:attribute` is accepted too, for ini files)."""
-    values: dict[str, str] = {}
-    for item in items:
-        name, found, spec = item.strip().partition("=")
-        if not item.strip():
-            continue
-        if not found or not name.strip() or ":" not in spec:
-            raise ConfigError(
-                f"{what} takes `FIELD=module:attribute`, e.g. "
-                f"`algorithm=mypkg.training:make_ppo`; got {item!r}."
-            )
-        values[name.strip()] = spec.strip()
-    return values
 
 
 @contextlib.contextmanager
@@ -276,121 +205,76 @@ def class_skips(callback: Any) -> dict[str, str]:
     return validate_skip(declared, where)
 
 
-def _first(*values: Any) -> Any:
-    """The first value that is not None (a project setting of 0 still counts)."""
-    return next(v for v in values if v is not None)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgument(f"`{name}` must be a positive int, got {value!r}.")
-    return value
-
-
-def select_checks(checks: Iterable[str] | None) -> tuple[str, ...]:
-    """The check ids to run, in `CHECKS` order; `TypeError`/`ValueError` naming
-    what is wrong for a string or an unknown id."""
-    if checks is None:
-        return CHECKS
-    if isinstance(checks, str):
-        raise InvalidArgument(
-            f"`checks` must be a list of check ids, e.g. `checks=[{checks!r}]`, "
-            "not a string."
-        )
-    wanted = list(checks)
-    unknown = [c for c in wanted if c not in CHECKS]
-    if unknown:
-        raise InvalidArgument(
-            f"unknown check id(s) {unknown}; the checks are {', '.join(CHECKS)}."
-        )
-    return tuple(c for c in CHECKS if c in wanted)
+def split_arguments(given: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Python arguments by option name, split as `OPTIONS` says: the settings,
+    for `resolve_settings`, and the objects that go beside them (`run_checks`'
+    keywords), such as an environment made in Python."""
+    settings: dict[str, Any] = {}
+    objects: dict[str, Any] = {}
+    for name, value in given.items():
+        option = OPTIONS.get(name)
+        if option is None:
+            raise InvalidArgument(
+                f"unknown option `{name}`; the options are {', '.join(OPTIONS)}."
+            )
+        spec = isinstance(value, str) or value is None
+        if option.python == "object" or (option.python != "setting" and not spec):
+            objects[name] = value
+        else:
+            settings[name] = value
+    return settings, objects
 
 
 def resolve_settings(
-    *,
-    checks: Iterable[str] | None = None,
-    skip: Mapping[str, str] | None = None,
-    max_examples: int | None = None,
-    num_envs: int | None = None,
-    max_steps: int | None = None,
-    seed: int | None = None,
-    seed_source: str = "given",
-    reward_range: tuple[float, float] | None = None,
-    allow_nonfinite_rewards: bool = False,
-    typecheck: bool = False,
-    context_values: Mapping[str, str] | None = None,
-    env: str | None = None,
-    policy: str | None = None,
-    algorithms: Iterable[str] | None = None,
-    project: ProjectConfig | bool = True,
+    *, seed_source: str = "given", project: ProjectConfig | bool = True, **given: Any
 ) -> Settings:
-    """The one place where a run's settings are merged and validated.
+    """The one place where a run's settings are merged and validated, option by
+    option as `OPTIONS` declares them.
 
-    Explicit arguments win, then `[tool.lerax_testing]` (`project=True` reads the
-    nearest `pyproject.toml`, `False` ignores it, or pass a `ProjectConfig`), then
-    the environment (a fixed seed in CI), then the defaults.
+    `given` holds the explicit values by option name (None: not given), which win;
+    then `[tool.lerax_testing]` (`project=True` reads the nearest `pyproject.toml`,
+    `False` ignores it, or pass a `ProjectConfig`), then the environment (a fixed
+    seed in CI), then the defaults. Mappings (`skip`, `context_values`) add up,
+    each source's items over the last's; the project's skips are kept apart, for
+    a callback class's own to go between.
 
-    **Raises:** `TypeError` or `ValueError` (`ConfigError` for a project table)
-    that name the bad value and what is allowed.
+    **Raises:** `InvalidArgument` (`ConfigError` for a project table) naming the
+    option, the bad value and what is allowed.
     """
+    settings_names = {option.name for option in SETTINGS}
+    unknown = sorted(set(given) - settings_names)
+    if unknown:
+        raise InvalidArgument(
+            f"unknown option(s) {unknown}; the options are {sorted(settings_names)}."
+        )
     if project is True:
-        config: ProjectConfig | None = load_project_config()
+        config = load_project_config()
     elif project is False:
-        config = None
+        config = ProjectConfig()
     else:
         config = project
-    project_skip = dict(config.skip) if config else {}
-    explicit_skip = validate_skip(skip, "`skip`")
-    max_examples = _positive_int(
-        "max_examples",
-        _first(max_examples, config and config.max_examples, DEFAULT_MAX_EXAMPLES),
-    )
-    num_envs = _positive_int(
-        "num_envs", _first(num_envs, config and config.num_envs, DEFAULT_NUM_ENVS)
-    )
-    max_steps = _positive_int(
-        "max_steps", _first(max_steps, config and config.num_steps, DEFAULT_MAX_STEPS)
-    )
-    if max_steps > MAX_STEPS:
-        raise InvalidArgument(
-            f"`max_steps` must be at most {MAX_STEPS}, got {max_steps}."
-        )
-    if seed is None:
-        seed, seed_source = choose_seed(None, config)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgument(f"`seed` must be an int, got {seed!r}.")
-    if reward_range is not None:
-        low, high = reward_range
-        if not low < high:
-            raise InvalidArgument(
-                f"`reward_range` must be (low, high), got {reward_range}."
-            )
-        reward_range = (float(low), float(high))
-    return Settings(
-        seed=seed,
-        seed_source=seed_source,
-        checks=select_checks(checks),
-        skip=explicit_skip,
-        project_skip=project_skip,
-        max_examples=max_examples,
-        num_envs=num_envs,
-        max_steps=max_steps,
-        reward_range=reward_range,
-        allow_nonfinite_rewards=bool(allow_nonfinite_rewards),
-        typecheck=bool(typecheck),
-        context_values={
-            **(dict(config.context_values) if config else {}),
-            **dict(context_values or {}),
-        },
-        env=validate_spec(env, "`env`") or (config.env if config else None),
-        policy=validate_spec(policy, "`policy`") or (config.policy if config else None),
-        algorithms=_algorithms(algorithms) or (config.algorithms if config else None),
-    )
-
-
-def _algorithms(algorithms: Iterable[str] | None) -> tuple[str, ...] | None:
-    """`validate_algorithms`, its error an `InvalidArgument`."""
-    try:
-        return validate_algorithms(algorithms)
-    except (TypeError, ValueError) as error:
-        raise InvalidArgument(str(error)) from error
+    values: dict[str, Any] = {}
+    for option in SETTINGS:
+        explicit = option.check(given.get(option.name))
+        if option.boolean and not explicit:
+            explicit = None  # as a flag: off unless some source switches it on
+        from_project = config.values.get(option.name)
+        source = seed_source
+        if option.name == "skip":  # the project's kept apart: see `skips_for`
+            values["skip"] = explicit or {}
+            values["project_skip"] = from_project or {}
+        elif option.merge == "update":
+            values[option.name] = {**(from_project or {}), **(explicit or {})}
+        elif explicit is not None:
+            values[option.name] = explicit
+        elif from_project is not None:
+            values[option.name], source = from_project, "from [tool.lerax_testing]"
+        elif option.environment is not None and option.environment() is not None:
+            values[option.name], source = option.environment(), "the CI default"
+        elif option.default is None and option.draw is not None:
+            values[option.name], source = option.draw(), "random"
+        else:
+            values[option.name] = option.default
+        if option.name == "seed":  # only the seed says where it came from
+            values["seed_source"] = source
+    return Settings(**values)

@@ -20,20 +20,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .._checks import CHECKS, REGISTRY
-from .._config import ConfigError
-from .._settings import (
-    parse_context_values,
-    parse_skip,
-    resolve_settings,
-    select_checks,
-)
+from .._checks import REGISTRY
+from .._settings import OPTIONS, InvalidArgument, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
 if TYPE_CHECKING:
     from .._formats import RunResult
+    from .._options import Option
     from .._settings import Settings
     from ._run import Progress
 
@@ -80,14 +75,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def flag_arguments(option: Option) -> dict[str, Any]:
+    """`add_argument`'s keywords for an option of the table: the text is kept
+    as given, and parsed and validated by the option itself (`settings_from`)."""
+    default = option.default_text
+    if option.boolean:
+        return {"action": "store_true", "help": f"{option.help} (default: {default})"}
+    where = "[tool.lerax_testing]" if option.pyproject_key else ""
+    help_text = f"{option.help} (default: {where} {option.pyproject_key}, else "
+    return {
+        "action": "append" if option.repeatable else "store",
+        "metavar": option.metavar,
+        "help": (help_text + f"{default}").replace("%", "%%")
+        + ("; repeatable)" if option.repeatable else ")"),
+    }
 
 
 def _seconds(text: str) -> float:
@@ -135,59 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the format that has no =FILE to FILE instead of the terminal",
     )
-    add("--checks", metavar="IDS", help="comma-separated check ids (default: all)")
-    add(
-        "--skip",
-        action="append",
-        default=[],
-        metavar="CHECK=REASON",
-        help="skip a check, saying why (repeatable)",
-    )
-    add(
-        "--max-examples",
-        type=_positive,
-        metavar="N",
-        help="examples per check (default: [tool.lerax_testing], else 20)",
-    )
-    add("--num-envs", type=_positive, metavar="N", help="parallel environments")
-    add("--max-steps", type=_positive, metavar="N", help="longest generated rollout")
-    add("--seed", type=int, help="seed of the examples, to reproduce a run")
-    add(
-        "--env",
-        metavar="MODULE:FACTORY",
-        help="the environment placed in contexts and run by the reference loop, "
-        "instead of the toy one: an object or a zero-argument factory (default: "
-        "[tool.lerax_testing] env)",
-    )
-    add(
-        "--policy",
-        metavar="MODULE:FACTORY",
-        help="the policy, likewise (default: [tool.lerax_testing] policy)",
-    )
-    add(
-        "--context-value",
-        action="append",
-        default=[],
-        metavar="FIELD=MODULE:FACTORY",
-        help="a value for a context field the harness cannot make, e.g. "
-        "algorithm=mypkg.training:make_ppo (repeatable; adds to "
-        "[tool.lerax_testing] context_values)",
-    )
-    add(
-        "--algorithm",
-        action="append",
-        dest="algorithms",
-        metavar="NAME",
-        help="a Lerax algorithm the callbacks are meant for, named as "
-        "lerax.algorithm's modules: ppo, a2c, reinforce, dqn, sac, sac_discrete, "
-        "ddpg, td3 (repeatable; default: [tool.lerax_testing] algorithms, else every "
-        "algorithm of the installed Lerax for lerax.callback callbacks)",
-    )
-    add(
-        "--typecheck",
-        action="store_true",
-        help="switch on lerax_callback's runtime type checking",
-    )
+    for option in OPTIONS.values():  # the run's options, from the option table
+        if option.flag is not None:
+            add(option.flag, **flag_arguments(option))
     add(
         "--isolate",
         action=argparse.BooleanOptionalAction,
@@ -245,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit.code if isinstance(exit.code, int) else 2
     try:
         return _main(args)
-    except (UsageError, ConfigError) as error:
+    except (UsageError, InvalidArgument) as error:
         sys.stderr.write(f"{PROG}: error: {error}\n")
         return 2
 
@@ -273,20 +224,16 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     return outputs
 
 
-def _checks(text: str | None) -> tuple[str, ...] | None:
-    """The ids `--checks` names, comma-separated, selected as everywhere else
-    (`select_checks`)."""
-    if text is None:
-        return None
-    wanted = [c.strip() for c in text.split(",") if c.strip()]
-    if not wanted:
-        raise UsageError(
-            f"--checks: no check ids given; the checks are {', '.join(CHECKS)}."
-        )
-    try:
-        return select_checks(wanted)
-    except ValueError as error:
-        raise UsageError(f"--checks: {error}") from error
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The run's settings from the flags the option table gives the command;
+    `InvalidArgument` naming the flag for text it cannot read, the option for a
+    value it cannot use (as `check_callback` does)."""
+    given = {
+        option.name: option.from_text(getattr(args, option.dest), option.flag)
+        for option in OPTIONS.values()
+        if option.flag is not None
+    }
+    return resolve_settings(**given)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -311,22 +258,7 @@ def _main(args: argparse.Namespace) -> int:
     targets = [parse_target(text) for text in args.targets]
     for target in targets:
         ensure_importable(target)
-    try:
-        settings = resolve_settings(
-            seed=args.seed,
-            checks=_checks(args.checks),
-            skip=parse_skip(args.skip, "--skip"),
-            max_examples=args.max_examples,
-            num_envs=args.num_envs,
-            max_steps=args.max_steps,
-            typecheck=args.typecheck,
-            env=args.env,
-            policy=args.policy,
-            context_values=parse_context_values(args.context_value, "--context-value"),
-            algorithms=args.algorithms,
-        )
-    except (TypeError, ValueError) as error:
-        raise UsageError(str(error)) from error
+    settings = settings_from(args)
     from .._formats import HUMAN, RunResult
     from ._run import Progress, stderr_if_wanted
 

@@ -14,13 +14,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from .._settings import (
-    DEFAULT_MAX_EXAMPLES,
-    DEFAULT_MAX_STEPS,
-    DEFAULT_NUM_ENVS,
-    Settings,
-    is_factory,
-)
+from .._settings import OPTIONS, Settings, is_factory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +56,9 @@ class Replay:
         keywords = [f"checks=[{check!r}]"]
         settings = self.settings
         if settings is not None:
-            for name, value, default in (
-                ("max_examples", settings.max_examples, DEFAULT_MAX_EXAMPLES),
-                ("num_envs", settings.num_envs, DEFAULT_NUM_ENVS),
-                ("max_steps", settings.max_steps, DEFAULT_MAX_STEPS),
-            ):
-                if value != default:
+            for name in ("max_examples", "num_envs", "max_steps"):
+                value = getattr(settings, name)
+                if value != OPTIONS[name].default:
                     keywords.append(f"{name}={value}")
         keywords.append(f"seed={seed}")
         for name in ("env", "policy"):

@@ -5,12 +5,10 @@
 - `conformance_suite`: `test_my_callback = conformance_suite(MyCallback(alpha=0.1))`
     in a test module makes one test item per check, `test_my_callback[jit]`, ...,
     which pytest-xdist spreads over its workers.
-- Options (`pytest --help`, group "lerax"): `--lerax-max-examples`, `--lerax-seed`,
-    `--lerax-skip CHECK=REASON`, `--lerax-context-value FIELD=MODULE:FACTORY`,
-    `--lerax-env MODULE:FACTORY`, `--lerax-policy MODULE:FACTORY`,
-    `--lerax-typecheck`, and the same as ini settings `lerax_max_examples`,
-    `lerax_seed`, `lerax_skip`, `lerax_context_values`, `lerax_env`, `lerax_policy`,
-    `lerax_typecheck`.
+- Options (`pytest --help`, group "lerax"): a `--lerax-*` option and a `lerax_*`
+    ini setting for each option of the option table (`--lerax-max-examples`,
+    `--lerax-num-envs`, `--lerax-seed`, `--lerax-skip CHECK=REASON`, ...; the
+    README's table of options lists them all).
 
 pytest loads this module (entry point `pytest11`, name `lerax_testing`; disable it
 with `-p no:lerax_testing`) in every run of every project that installs the toolkit,
@@ -27,10 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._config import ConfigError, InvalidArgument
 from .._settings import (
+    SETTINGS as SETTINGS_OPTIONS,
+    ConfigError,
+    InvalidArgument,
     resolve_settings,
     select_checks,
+    split_arguments,
     typechecking,
 )
 from ._options import (
@@ -120,24 +121,14 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
         # A fresh error per test, the original (type, message, cause) as its cause.
         raise InvalidArgument(str(run.error)) from run.error
     settings = run.settings
-    objects = {k: options.pop(k) for k in _OBJECTS if k in options}
-    if options:
-        explicit = {
-            "seed": settings.seed,
-            "max_examples": settings.max_examples,
-            "algorithms": settings.algorithms,
-            **options,
-            "skip": {**settings.skip, **dict(options.get("skip") or {})},
-            "context_values": dict(settings.context_values),
-            "env": settings.env,
-            "policy": settings.policy,
-        }
-        settings = resolve_settings(**explicit)
-    return run_checks(callback, settings, **objects)
-
-
-_OBJECTS = ("env", "policy", "training_logs", "context_values", "progress")
-"""`check_callback` keywords that are objects rather than settings."""
+    progress = options.pop("progress", None)
+    given, objects = split_arguments(options)
+    if given:
+        explicit = {o.name: getattr(settings, o.name) for o in SETTINGS_OPTIONS}
+        explicit.update(given)
+        explicit["skip"] = {**settings.skip, **dict(given.get("skip") or {})}
+        settings = resolve_settings(seed_source=settings.seed_source, **explicit)
+    return run_checks(callback, settings, **objects, progress=progress)
 
 
 def _failure_text(report: Report, nodeid: str) -> str:
@@ -203,6 +194,9 @@ def conformance_suite(
     selected = _select_checks(checks)
 
     def test(lerax_check: str, request: pytest.FixtureRequest) -> None:
+        wanted = getattr(request.config.stash.get(SETTINGS, None), "settings", None)
+        if wanted is not None and lerax_check not in wanted.checks:
+            pytest.skip(f"{lerax_check}: not among the run's checks (--lerax-checks)")
         instance = _instantiate(callback)
         run = ["api"] if lerax_check == "api" else ["api", lerax_check]
         report = _run(request.config, instance, {**options, "checks": run})
