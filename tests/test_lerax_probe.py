@@ -31,8 +31,24 @@ pytestmark = pytest.mark.lerax
 
 OPTIONS = {"seed": 0, "max_examples": 4}
 
-GAPS: dict[str, str] = {}
+GAPS: dict[str, str] = {
+    "DebugPrintFString": "text formatted from a tracer at trace time and handed "
+    "to `jax.debug.print` is not detected yet",
+    "KeyReuseNoSplit": "a PRNG key drawn from again without a split is not "
+    "detected yet",
+}
 """Defective callbacks the harness passes today, with why."""
+
+RELABELLED: dict[str, str] = {
+    "IntAccumulatorFloatReward": "written as a dtype drift, but `jnp.array(0)` is "
+    "weakly typed: `lax.scan` makes it float32 on entry and every algorithm trains it",
+    "LRSumIntInit": "written as a dtype drift of the iteration state, but "
+    "`jnp.array(0)` is weakly typed and promoted on entry, as above",
+    "NumpyOnTracer": "written as a NumPy conversion, but `np.mean` calls the "
+    "array's own `.mean()`, which traces: every algorithm trains it",
+}
+"""Callbacks written as defective that the real algorithms train without
+complaint: by the ground truth, correct."""
 
 
 def _params(cases: list[tuple[str, Any, tuple[str, ...]]]) -> list[Any]:
@@ -45,13 +61,17 @@ def _params(cases: list[tuple[str, Any, tuple[str, ...]]]) -> list[Any]:
     return params
 
 
-@pytest.mark.parametrize(("factory", "algorithms"), _params(correct.CASES))
+CORRECT = [*correct.CASES, *(c for c in defective.CASES if c[0] in RELABELLED)]
+DEFECTIVE = [c for c in defective.CASES if c[0] not in RELABELLED]
+
+
+@pytest.mark.parametrize(("factory", "algorithms"), _params(CORRECT))
 def test_a_correct_callback_passes(factory: Any, algorithms: tuple[str, ...]):
     report = check_callback(factory(), algorithms=algorithms, **OPTIONS)
     assert report.ok, report.render()
 
 
-@pytest.mark.parametrize(("factory", "algorithms"), _params(defective.CASES))
+@pytest.mark.parametrize(("factory", "algorithms"), _params(DEFECTIVE))
 def test_a_defective_callback_fails(factory: Any, algorithms: tuple[str, ...]):
     if isinstance(factory, type) and inspect.isabstract(factory):
         # A method left abstract: Python refuses to make one, before any check.
