@@ -93,6 +93,9 @@ class EarlyStoppingCallback(
         mode: Literal["max", "min"] = "max",
         smoothing: float = 0.1,
     ):
+        """Validate the options here, with messages that name the argument and what it
+        must be, rather than fail later inside a traced method; the episode metrics
+        come from an `EpisodeStatsCallback` held as a field."""
         if not isinstance(metric, str) or not metric:
             raise TypeError(
                 f"`EarlyStoppingCallback(metric=...)` must be a non-empty str, got "

@@ -46,6 +46,10 @@ def _signature_problem(fn: Any) -> str | None:
 
 
 def check_api(subject: Subject) -> list[Failure]:
+    """The callback's `api` failures, read from its class and signatures without calling
+    a method: not an `equinox.Module`, no `AbstractCallback` base, abstract methods
+    left, a method missing or not `(self, ctx, *, key)`, or state types left
+    undeclared (the `types` check needs them)."""
     callback = subject.callback
     cls = type(callback)
     api = callback_api(callback)

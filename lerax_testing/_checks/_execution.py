@@ -122,6 +122,10 @@ def _names(a: type, b: type) -> tuple[str, str]:
 
 
 def check_types(subject: Subject) -> list[Failure]:
+    """`types` failures: a method returning another class than its declared state type,
+    or a `continue_training` that is not a scalar boolean array; one per method. Each
+    mode runs jitted, with eager calls where a method cannot be jitted, so that a
+    callback the `jit` check fails is still type-checked."""
     invokers = [
         (Invoker(jit=True, batched=b, share=True), Invoker(jit=False, batched=b))
         for b in _modes(subject)
@@ -129,6 +133,9 @@ def check_types(subject: Subject) -> list[Failure]:
     skips = {b: _skips(subject, "types", b) for b in _modes(subject)}
 
     def test(scenario: Scenario) -> list[Failure]:
+        """The type failures of one example, from the first mode that has any; an
+        unbatched method error is reported as unchecked (a batched one is the `vmap`
+        check's)."""
         found: list[Failure] = []
 
         def inspect_call(call: Call) -> None:

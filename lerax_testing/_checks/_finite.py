@@ -97,6 +97,10 @@ def check_finite(subject: Subject) -> list[Failure]:
 
 
 def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
+    """The first method of an example that returns NaN from NaN-free inputs, located
+    with checkify, batched (every example) or with one environment (the first few). A
+    jitted episode is looked into call by call only when it holds a NaN, so that a
+    clean example costs one test."""
     invoker = Invoker(jit=True, batched=batched, share=True)
     table = tables(subject.context.contexts)[1 if batched else 0]
     alone = "" if batched or subject.num_envs == 1 else " with one environment"

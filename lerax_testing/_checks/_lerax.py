@@ -43,6 +43,10 @@ def check_lerax(subject: Subject) -> list[Failure]:
 def _failure(
     subject: Subject, crashes: list[LearnCrash], chosen: tuple[str, ...]
 ) -> Failure:
+    """One failure for the crashes that share a method, error and location: where it
+    crashes and where it traces fine, the cause (a changed carry or the error raised)
+    and advice; when some algorithms trace it fine, the advice also offers checking
+    with those alone (`algorithms=`)."""
     first = crashes[0]
     where = [c.algorithm for c in crashes]
     fine = [name for name in chosen if name not in where]

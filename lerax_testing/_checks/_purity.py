@@ -45,6 +45,10 @@ def _snapshots_differ(a: tuple[Any, list[Any]], b: tuple[Any, list[Any]]) -> boo
 
 
 def check_purity(subject: Subject) -> list[Failure]:
+    """`purity` failures: a method that changes the callback object, changes its
+    contexts, leaks a tracer, draws from global randomness, or gives different
+    results for the same inputs and key. The one-pass findings (changed contexts,
+    leaks) come first; the comparisons run on generated examples, one environment."""
     callback = subject.callback
     eager = GlobalRandomWatcher(Invoker(jit=False, batched=False))
     jitted = Invoker(jit=True, batched=False)
@@ -70,6 +74,9 @@ def check_purity(subject: Subject) -> list[Failure]:
         return drive(callback, scenario, invoker, subject.context, on_call=watch).calls
 
     def test(scenario: Scenario) -> list[Failure]:
+        """Drive one example twice eagerly and twice jitted, and report the first change
+        to the callback, draw from global randomness, or mismatch between the runs; a
+        NaN made only eagerly gets its own advice, as `jax.jit` may simplify it away."""
         found: list[Failure] = []
         try:
             first_eager = run(eager, scenario, found)

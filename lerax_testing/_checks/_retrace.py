@@ -35,6 +35,9 @@ def check_retrace(subject: Subject) -> list[Failure]:
     warmed: set[str] = set()
 
     def watch(call: Call, found: list[Failure]) -> None:
+        """Add a `retrace` failure to `found` when `call` makes `jax.jit` trace its
+        method again, naming the first input that changed; once per method, a weakly
+        typed start that `lax.scan` would promote is forgiven."""
         traced = new_signature(call.method, (subject.callback, *call.args))
         last = previous.get(call.method)
         current = (*call.args, subject.callback)

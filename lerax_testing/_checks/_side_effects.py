@@ -93,6 +93,10 @@ TRACER_TEXT = re.compile(r"Tracer|Traced<")
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
+    """`side_effects` failures: JAX configuration changed by a method, and output or
+    files a method makes only while traced. What each method does while traced anew
+    is compared with what a compiled drive does; a method traced once per training is
+    let off unless its text shows a tracer."""
     # What runs while tracing, per method: every call traced anew (nothing is
     # compiled), even if another check already compiled the same method.
     traced = Invoker(jit=True, batched=subject.num_envs > 1, trace=True, memo=False)

@@ -118,6 +118,9 @@ def structure_failures(subject: Subject, check: str, note: str = "") -> list[Fai
 def _traced_structure_failures(
     subject: Subject, check: str, note: str
 ) -> list[Failure]:
+    """Trace every method on one example, unbatched then batched, and compare each state
+    with the method's input (`_structure_failures`); a method that cannot be traced
+    is reported, and the first mode with failures ends the search."""
     failures: list[Failure] = []
     for batched in (False, True) if subject.num_envs > 1 else (False,):
         invoker = Invoker(jit=False, batched=batched, trace=True)

@@ -75,6 +75,9 @@ def _alone_episode(contexts: ContextBuilder) -> Callable[..., Any]:
             rewards: Any,
             step_keys: Any,
         ) -> Any:
+            """`step_reset` and every step's `on_step` on each environment alone, from
+            the batched episode's split callback and stacked inputs; returns the flat
+            leaves of the reset and step states, laid out as the batched episode's."""
             callback, env, policy = eqx.combine(dynamic, static.tree())
             rest = step_static.tree()
             reset_keys, step_keys = wrap(reset_keys, impl), wrap(step_keys, impl)
@@ -133,6 +136,10 @@ _ADVICE = REGISTRY["vmap"].fallback_advice
 
 
 def check_vmap(subject: Subject) -> list[Failure]:
+    """`vmap` failures: a step method whose batched result differs from calling it on
+    each environment alone, or a method that fails with batched step states or (first
+    few examples) with one environment. A jitted episode is compared whole, and call
+    by call only when that fails, to name the method."""
     num_envs = max(subject.num_envs, 2)
     batched = Invoker(jit=True, batched=True, share=True)
     single = Invoker(jit=True, batched=False, share=True)

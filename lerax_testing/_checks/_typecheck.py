@@ -39,6 +39,10 @@ def _harness_value(error: BaseException, subject: Subject) -> bool:
 
 
 def check_typecheck(subject: Subject) -> list[Failure]:
+    """`typecheck` failures: a value that breaks the callback's jaxtyping annotations,
+    every method called through `typecheck_call` whether or not the callback opted
+    in. A harness-made environment or policy that fails Lerax's annotations is no
+    finding."""
     from lerax_callback import TypeCheckError
 
     checked = _Checked(subject.callback)
@@ -52,6 +56,8 @@ def check_typecheck(subject: Subject) -> list[Failure]:
     ]
 
     def test(scenario: Scenario) -> list[Failure]:
+        """The first annotation failure of one example, unbatched then batched; other
+        method errors are the `runs` check's."""
         for jitted, eager in invokers:
             try:
                 drive_jit_first(

@@ -106,6 +106,10 @@ class _Job:
         bases: list[tuple[str, str]],
         usage_errors: list[str],
     ) -> None:
+        """Check the module in a worker, reading its events until it ends; a worker that
+        times out, exits or crashes gives the callback running then an error outcome,
+        and a fresh worker goes on without the callbacks reported (`done`). Bases and
+        totals come from the first worker, as a restarted one lists fewer."""
         first = True
         while True:
             worker = self.workers.get()

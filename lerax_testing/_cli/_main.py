@@ -113,6 +113,9 @@ def _format(text: str) -> tuple[str, str | None]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command's argument parser: targets, output formats, a flag per option of the
+    option table (`flag_arguments`) and the command's own flags; `_Parser` keeps a
+    usage error to one line."""
     parser = _Parser(
         prog=PROG,
         description="Check that Lerax callbacks are trace-safe, for CI.",
@@ -237,6 +240,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _main(args: argparse.Namespace) -> int:
+    """Run the parsed command and return the exit status: list the checks, write a test
+    file (`--init`), or check the targets, in workers or in this process, and write
+    every output (after a Ctrl-C too). The formats and the runner are imported only
+    here, so that `--help` and usage errors stay quick."""
     if args.list_checks:
         width = max(map(len, REGISTRY)) + 1
         for check in REGISTRY.values():

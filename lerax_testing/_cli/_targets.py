@@ -161,6 +161,9 @@ def _discover(target: Target) -> list[Entry]:
 
 
 def _import(target: Target) -> ModuleType:
+    """The target's module, imported by name or loaded from its file (its folder on
+    `sys.path`, as for a script), reusing a module loaded from that file before. A
+    module not found is a `UsageError`; what the user's module raises propagates."""
     if target.module is not None:
         try:
             return importlib.import_module(target.module)
@@ -194,6 +197,9 @@ def _import(target: Target) -> ModuleType:
 
 
 def _from_attribute(target: Target, module: ModuleType) -> Entry:
+    """The entry for `module:attribute`: a callback instance, or a concrete callback
+    class or zero-argument factory to build; anything else is a `UsageError` saying
+    what to name instead (and what the module defines, for a missing attribute)."""
     from lerax_callback._family import is_callback, is_callback_class
 
     obj: Any = module

@@ -83,6 +83,9 @@ class FloatDecoder:
         integer_kinds: int = 128,
         nonfinite_kinds: int = 192,
     ):
+        """Reject infinite or reversed bounds with the fix, and prepare the decoding:
+        the specials in range, the simplest first (what shrinking reaches), and the
+        span of magnitudes of log-uniform floats."""
         if not (math.isfinite(min_value) and math.isfinite(max_value)):
             raise ValueError(
                 f"Float bounds must be finite numbers; got {min_value!r} and "

@@ -122,6 +122,9 @@ def split_static(tree: Any) -> tuple[Any, StaticPart]:
 
 
 def _episode(table: dict[str, Any]) -> Any:
+    """The jitted episode of one call table: every method of an example in one program,
+    the split callback's static part a static argument."""
+
     def run(
         static: StaticPart,
         impl: str,
@@ -137,6 +140,9 @@ def _episode(table: dict[str, Any]) -> Any:
         reset_keys: Any,
         step_keys: Any,
     ) -> Any:
+        """One padded episode: every call's output, and the steps' stacked input and
+        output step states; `NotUniform` when a state changes structure or an output
+        is not all arrays."""
         # The keys come in split, as data: splitting them here would compile a
         # threefry hash per step into every callback's episode.
         callback, env, policy = eqx.combine(dynamic, static.tree())

@@ -39,6 +39,9 @@ NUM_ITERATIONS = 3
 
 
 def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
+    """The `scan` check's loop for one call table and `num_envs` environments, vmapped
+    step states when `batched`."""
+
     def env_keys(key: Any) -> Any:
         return jr.split(key, num_envs) if batched else key
 
@@ -53,6 +56,9 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         dones: Any,
         key: Any,
     ) -> Any:
+        """`reset`, `step_reset`, `on_training_start`, an iteration per row of `rewards`
+        and `dones`, then `on_training_end`: the final states and each iteration's
+        running flag. A state that changes across steps or iterations fails here."""
         keys = jr.split(key, 4)
         zero = zero_count()
         state = table["reset"](callback, loc, keys[0])
@@ -62,6 +68,9 @@ def _loop(table: dict[str, Any], num_envs: int, batched: bool) -> Any:
         )
 
         def iteration(carry: Any, xs: Any) -> Any:
+            """`on_step` scanned over one iteration's steps, then `on_iteration` and
+            `continue_training`; every iteration runs, so that each carry is traced,
+            and `running` stays false once `continue_training` has said no."""
             state, step_state, count, running = carry
             rewards, dones, key = xs
             iteration_keys = jr.split(key, rewards.shape[0] + 2)

@@ -111,6 +111,9 @@ def leaf_name(path: str) -> str:
 
 
 def _drift_advice(failure: Failure, kind: str) -> str:
+    """The fix for a state leaf that drifted (`drift`'s `kind`): the declared class, a
+    start of the right dtype, updates cast back, a fixed shape (or a reduction over
+    environments) or a constant static field, naming the user's field."""
     name = f"`{leaf_name(failure.leaf or '')}`"
     expected = failure.expected or ""
     dtype = expected.split("[", 1)[0]

@@ -65,6 +65,9 @@ def _testcase(suite: ET.Element, outcome: Outcome, result: CheckResult) -> str:
 
 
 def _suite(root: ET.Element, outcome: Outcome) -> dict[str, int]:
+    """Add `outcome`'s testsuite to `root`: a testcase per check of its report, or one
+    `load` testcase when it has none (an error or a skip); returns its counts for the
+    document's totals."""
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
     suite = _element(root, "testsuite", name=outcome.name)

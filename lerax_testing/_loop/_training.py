@@ -79,6 +79,8 @@ def _rollout(
     """One environment's steps of one iteration, as a `lax.scan` over `on_step`."""
 
     def one_step(carry: tuple[Any, Any], key: Key[Array, ""]) -> tuple[Any, Any]:
+        """One step: act, step the environment, and call `on_step` with the loop's
+        variables named as Lerax's PPO names them; returns the carry and the reward."""
         callback_state, env_state = carry
         action_key, env_key, callback_key = jr.split(key, 3)
         observation = env.observation(env_state)
@@ -143,6 +145,10 @@ def train(
     num_iterations: int,
     key: Key[Array, ""],
 ) -> TrainingResult:
+    """The reference loop: reset, `on_training_start`, `num_iterations` iterations of
+    rollouts and a toy policy update, each followed by `on_iteration` and
+    `continue_training`, then `on_training_end`; with `callback=None`, the loop
+    alone. Iterations after `continue_training` says no are skipped by a `lax.cond`."""
     start_key, reset_key, learn_key, end_key = jr.split(key, 4)
     total_timesteps = num_envs * num_steps * num_iterations
     env_key, step_key, callback_key = jr.split(reset_key, 3)
@@ -175,6 +181,9 @@ def train(
         )
 
     def iteration(carry: _Carry, key: Key[Array, ""]) -> _Carry:
+        """Roll out every environment, update the toy policy, then call `on_iteration`
+        and `continue_training`; the log is cast to the carry's dtypes, so that the
+        `lax.cond` branches agree."""
         rollout_key, callback_key, continue_key = jr.split(key, 3)
 
         def rollout(step_state: Any, env_state: Any, key: Key[Array, ""]) -> Any:
