@@ -362,3 +362,50 @@ def test_the_formatter_lays_out_every_module():
         if "# fmt: skip" in line or "# fmt: off" in line
     ]
     assert packed == []
+
+
+MAX_UNDOCUMENTED_LINES = 30
+"""A function (method, nested function) longer than this says what it does and why."""
+
+
+def _long_functions_without_docstrings(
+    modules: dict[str, Path] = MODULES,
+) -> list[str]:
+    """`module:line name` of every function over `MAX_UNDOCUMENTED_LINES` lines
+    without a docstring."""
+    found = []
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_UNDOCUMENTED_LINES and ast.get_docstring(node) is None:
+                found.append(f"{name}:{node.lineno} {node.name}")
+    return found
+
+
+def test_long_functions_say_what_they_do():
+    missing = _long_functions_without_docstrings()
+    assert not missing, "long functions without a docstring:\n" + "\n".join(missing)
+
+
+def test_the_docstring_test_sees_a_long_function(tmp_path):
+    """The finder itself: a long nested function without a docstring is found, a
+    documented one and a short one are not."""
+    lines = [f"x{i} = {i}\n" for i in range(MAX_UNDOCUMENTED_LINES)]
+    planted = tmp_path / "_planted.py"
+    planted.write_text(
+        'def documented():\n    """Says why."""\n'
+        + "".join("    " + line for line in lines)
+        + "def outer():\n"
+        + "    def inner():\n"
+        + "".join("        " + line for line in lines)
+        + "    return inner\n"
+        + "def short():\n    return 1\n",
+        encoding="utf-8",
+    )
+    found = _long_functions_without_docstrings({"lerax_testing._planted": planted})
+    assert found == [
+        f"lerax_testing._planted:{MAX_UNDOCUMENTED_LINES + 3} outer",
+        f"lerax_testing._planted:{MAX_UNDOCUMENTED_LINES + 4} inner",
+    ]
