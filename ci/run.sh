@@ -39,7 +39,10 @@ print("broken examples:", json.dumps(summary))
 assert summary["failed"] == summary["callbacks"] == 3, "every broken example must fail"
 PY
 
-echo "== tests (README)"
+echo "== quick tests (README)"
+python -m pytest -q tests/test_api.py tests/test_causes.py tests/test_layout.py tests/test_registry.py tests/test_arguments.py
+
+echo "== the full suite (README)"
 python -m pytest -n 2 -q
 deactivate
 
