@@ -32,8 +32,6 @@ pytestmark = pytest.mark.lerax
 OPTIONS = {"seed": 0, "max_examples": 4}
 
 GAPS: dict[str, str] = {
-    "DebugPrintFString": "text formatted from a tracer at trace time and handed "
-    "to `jax.debug.print` is not detected yet",
     "KeyReuseNoSplit": "a PRNG key drawn from again without a split is not "
     "detected yet",
 }

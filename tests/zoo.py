@@ -791,6 +791,26 @@ class WritesFileThroughHost(WritesFileAtTraceTime):
             file.write("iteration done\n")
 
 
+class FormatsTheMeanForDebugPrint(ReturnTracker):
+    """Hands `jax.debug.print` an f-string of a traced value: it prints
+    `JitTracer(...)` every iteration, never the mean."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        jax.debug.print(f"mean return {summary.mean}")
+        return summary
+
+
+class LeavesTheMeanToDebugPrint(ReturnTracker):
+    """Leaves the formatting to `jax.debug.print`, which fills the braces with
+    the value each time it runs."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        jax.debug.print("mean return {m}", m=summary.mean)
+        return summary
+
+
 TRAINING_LOG = logging.getLogger("zoo.training")
 TRAINING_LOG.setLevel(logging.INFO)
 
@@ -1134,6 +1154,13 @@ DEFECTS: list[Defect] = [
         CastsIterationCount(),
         "on_iteration",
         "state.iterations: int32[] -> int64[]",
+    ),
+    Defect(
+        "side_effects",
+        FormatsTheMeanForDebugPrint(),
+        LeavesTheMeanToDebugPrint(),
+        "on_iteration",
+        "already formatted from a traced value",
     ),
     Defect(
         "side_effects",

@@ -4,12 +4,18 @@ global configuration."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
+import traceback
+from collections.abc import Iterator
 from typing import Any
+
+import jax
 
 from .._engine._drive import Invoker, MethodError, drive
 from .._explain._report import Failure
-from .._explain._source import source_line
+from .._explain._source import source_line, user_frame
 from .._globals import (
     ConfigUpdate,
     config_changes,
@@ -32,6 +38,7 @@ class _CapturingInvoker(Invoker):
         self.callback = callback
         self.effects: dict[str, str] = {}
         self.config: list[Failure] = []
+        self.formatted: list[Failure] = []
 
     def bind(self, contexts: Any) -> None:
         self.inner.bind(contexts)
@@ -44,6 +51,7 @@ class _CapturingInvoker(Invoker):
             with (
                 capture_effects(written) as buffer,
                 recording_config_updates(self.callback, updates),
+                _formatted_prints(method, self.callback, self.formatted),
             ):
                 out = self.inner(method, *args)
         finally:
@@ -53,6 +61,44 @@ class _CapturingInvoker(Invoker):
         text = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
         self.effects[method] = self.effects.get(method, "") + text
         return out
+
+
+@contextlib.contextmanager
+def _formatted_prints(
+    method: str, callback: Any, found: list[Failure]
+) -> Iterator[None]:
+    """Notes each `jax.debug.print` whose text already holds a traced value
+    (an f-string or `str()` of a tracer): formatted once, while tracing, it
+    prints the tracer's description every time, never the value."""
+    real = jax.debug.print
+
+    @functools.wraps(real)
+    def watching(fmt: str, *args: Any, **kwargs: Any) -> None:
+        if isinstance(fmt, str) and TRACER_TEXT.search(fmt) and len(found) < 3:
+            frames = [(f.filename, f.lineno or 0) for f in traceback.extract_stack()]
+            location = user_frame(frames[::-1], callback)
+            line = source_line(location)
+            at = f" at `{line}`" if line else ""
+            found.append(
+                Failure(
+                    "side_effects",
+                    method,
+                    f"`{method}` hands `jax.debug.print` text already formatted "
+                    f"from a traced value{at}: {fmt!r}. The text is made once, "
+                    "while tracing, so every print shows the tracer, never a value.",
+                    location=location,
+                    advice="Pass the values as arguments and leave the braces to "
+                    '`jax.debug.print`: `jax.debug.print("reward {r}", '
+                    "r=ctx.reward)`, not an f-string or `str()` of a traced value.",
+                )
+            )
+        real(fmt, *args, **kwargs)
+
+    jax.debug.print = watching  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        jax.debug.print = real  # type: ignore[assignment]
 
 
 def _config_failure(
@@ -106,8 +152,8 @@ def check_side_effects(subject: Subject) -> list[Failure]:
         drive(subject.callback, scenario, capturing, subject.context)
     except MethodError:
         return capturing.config  # the error itself is the `jit` check's
-    if capturing.config:
-        return capturing.config
+    if capturing.config or capturing.formatted:
+        return capturing.config + capturing.formatted
     first = capturing.effects
     if not any(text.strip() for text in first.values()):
         return []
