@@ -56,11 +56,15 @@ class Recording:
         """The keys of `ctx.locals` in `method`."""
         return tuple(self.fields.get(method, {}).get("locals", {}))
 
-    @functools.cache  # noqa: B019 (one recording per algorithm in a process)
     def context_values(self, method: str) -> dict[str, Any]:
         """`{field: value}` for `method`'s context: the recorded structures made
-        concrete, one dict object per method (so that an in-place change of
-        `ctx.locals` shows to the `purity` check)."""
+        concrete, in dicts and lists of their own for every context, so that a
+        callback that changes `ctx.locals` in place (the `purity` check's
+        finding) changes nothing another context or callback gets."""
+        return _fresh(self._concrete_values(method))
+
+    @functools.cache  # noqa: B019 (one recording per algorithm in a process)
+    def _concrete_values(self, method: str) -> dict[str, Any]:
         recorded = self.fields.get(method, {})
         return {
             name: self._concrete(value)
@@ -76,6 +80,16 @@ class Recording:
         if isinstance(value, dict):
             return {k: self._concrete(v) for k, v in value.items()}
         return jax.tree.map(_array_of, value)
+
+
+def _fresh(value: Any) -> Any:
+    """`value` with its dicts and lists copied, all the way down; arrays and
+    modules, which cannot be changed in place, shared."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
 
 
 def _same_structure(a: Any, b: Any) -> bool:
