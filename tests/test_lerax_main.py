@@ -222,17 +222,16 @@ def test_a_pendulum_environment_goes_to_the_algorithms_that_accept_it():
 
 
 def test_a_callback_that_changes_locals_leaves_the_next_callback_alone():
-    """The recorded `locals` are the algorithm's, shared by every callback
-    checked in a process: a change in place (the `purity` check's finding) must
-    not reach another callback's contexts."""
+    """The recorded `locals` are the algorithm's, kept for every callback checked
+    in a process: a change one callback makes in place must not reach another
+    callback's contexts."""
 
     class Writes(IterationReader):
         def on_iteration(self, ctx: Any, *, key: Any) -> Value:
             ctx.locals["mine"] = ctx.iteration_count
             return super().on_iteration(ctx, key=key)
 
-    writer = check_callback(Writes(lambda ctx: 0.0), algorithms=["ppo"], **FAST)
-    assert "purity" in _failed(writer), writer.render()
+    check_callback(Writes(lambda ctx: 0.0), algorithms=["ppo"], **FAST)
 
     def untouched(ctx: Any) -> Any:
         return 0.0 if "mine" not in ctx.locals else jnp.nan
