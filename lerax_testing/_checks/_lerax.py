@@ -22,8 +22,8 @@ NO_LERAX = (
 
 
 def check_lerax(subject: Subject) -> list[Failure]:
-    """Trace the real `learn()` of each of `subject.algorithms` with the callback;
-    one failure per distinct crash."""
+    """Trace the real `learn()` of each chosen algorithm (`subject.lerax`) with
+    the callback; one failure per distinct crash."""
     if subject.lerax is None:
         raise SkipCheck(NO_LERAX)
     lerax = subject.lerax
