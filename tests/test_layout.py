@@ -168,7 +168,11 @@ LAYERS = {
         "lerax_testing._engine",  # the package alone: `MAX_STEPS`, no JAX
         REGISTRY,  # the checks' catch-all advice, which leaves name states
     ),
-    "lerax_testing._lerax": ("lerax_callback", "lerax_testing._lerax"),
+    "lerax_testing._lerax": (
+        "lerax_callback",
+        "lerax_testing._lerax",
+        "lerax_testing._tree",
+    ),
     "lerax_testing._loop": (
         "lerax_callback",
         "lerax_testing._loop",

@@ -37,23 +37,25 @@ def check_lerax(subject: Subject) -> list[Failure]:
             location = user_location(crash.error, subject.callback)
             key = (crash.method, type(crash.error).__name__, location, crash.changes)
             crashes.setdefault(key, []).append(crash)
-    return [_failure(subject, found, lerax.algorithms) for found in crashes.values()]
+    return [_failure(found, key[2], lerax.algorithms) for key, found in crashes.items()]
 
 
 def _failure(
-    subject: Subject, crashes: list[LearnCrash], chosen: tuple[str, ...]
+    crashes: list[LearnCrash], location: tuple[str, int] | None, chosen: tuple[str, ...]
 ) -> Failure:
-    """One failure for the crashes that share a method, error and location: where it
-    crashes and where it traces fine, the cause (a changed carry or the error raised)
-    and advice; when some algorithms trace it fine, the advice also offers checking
-    with those alone (`algorithms=`)."""
+    """One failure for the crashes that share a method, an error and the user's
+    line (`location`): where it crashes and where it traces fine, the cause (a
+    changed carry or the error raised) and advice; when some algorithms trace it
+    fine, the advice also offers checking with those alone (`algorithms=`)."""
     first = crashes[0]
     where = [c.algorithm for c in crashes]
     fine = [name for name in chosen if name not in where]
-    location = user_location(first.error, subject.callback)
     method = f"`{first.method}`" if first.method else "the callback"
     if first.changes:
-        what = "; ".join(f"`{m}` returned {change}" for m, change in first.changes)
+        what = "; ".join(
+            f"`{m}` returned a state that differs at `{change}`"
+            for m, change in first.changes
+        )
         cause = f"{what}, and the algorithm's `lax.scan` rejects the changed carry"
     else:
         cause = f"{method} raised {error_summary(first.error)}"

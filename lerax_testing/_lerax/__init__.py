@@ -13,5 +13,5 @@
   the user's line.
 
 Imports Lerax only inside functions, so the harness imports without it. May import
-`lerax_callback`, `_engine` and `_explain`.
+`lerax_callback` and `_tree` (states compared as `lax.scan` compares a carry).
 """

@@ -19,6 +19,7 @@ from typing import Any
 import jax
 import jax.random as jr
 
+from .._tree import diff
 from ._algorithms import SPECS
 
 STATE_METHODS = (
@@ -113,35 +114,6 @@ def _is_callback(obj: Any) -> bool:
     return any(c.__name__ == "AbstractCallback" for c in type(obj).__mro__)
 
 
-def _describe(tree: Any) -> list[tuple[str, str]]:
-    """`(path, type or shape/dtype)` of every leaf of `tree`."""
-    out = []
-    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        name = jax.tree_util.keystr(path)
-        if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
-            text = f"{leaf.dtype}[{','.join(map(str, leaf.shape))}]"
-        else:
-            text = f"{type(leaf).__name__} {leaf!r}"[:60]
-        out.append((name, text))
-    return out
-
-
-def _difference(before: Any, after: Any) -> str | None:
-    """How `after` differs from `before` in class, structure, shape or dtype."""
-    if type(before) is not type(after):
-        return (
-            f"the state's class changed from `{type(before).__qualname__}` to "
-            f"`{type(after).__qualname__}`"
-        )
-    old, new = dict(_describe(before)), dict(_describe(after))
-    if old.keys() != new.keys():
-        return f"its leaves changed from {sorted(old)} to {sorted(new)}"
-    for path, text in old.items():
-        if new[path] != text:
-            return f"`{path or 'state'}` changed from {text} to {new[path]}"
-    return None
-
-
 def changed_states(
     callback: Any, name: str, env: Any = None, policy: Any = None
 ) -> tuple[tuple[str, str], ...]:
@@ -152,10 +124,12 @@ def changed_states(
 
     changes: list[tuple[str, str]] = []
 
-    def note(method: str, before: Any, after: Any, what: str) -> None:
-        difference = _difference(before, after)
-        if difference is not None and (method, what + difference) not in changes:
-            changes.append((method, f"{what}{difference}"))
+    def note(method: str, before: Any, after: Any, path: str) -> None:
+        # Compared as `lax.scan` compares a carry: a weakly typed start may take
+        # the returned dtype, anything else must match.
+        found = diff(before, after, path, carry=True)
+        if found and (method, str(found[0])) not in changes:
+            changes.append((method, str(found[0])))
 
     class _Watch(AbstractCallback):
         inner: Any
@@ -168,17 +142,17 @@ def changed_states(
 
         def on_step(self, ctx: Any, *, key: Any) -> Any:
             out = self.inner.on_step(ctx, key=key)
-            note("on_step", ctx.state, out, "the step state: ")
+            note("on_step", ctx.state, out, "step_state")
             return out
 
         def on_iteration(self, ctx: Any, *, key: Any) -> Any:
             out = self.inner.on_iteration(ctx, key=key)
-            note("on_iteration", ctx.state, out, "the state: ")
+            note("on_iteration", ctx.state, out, "state")
             return out
 
         def on_training_start(self, ctx: Any, *, key: Any) -> Any:
             out = self.inner.on_training_start(ctx, key=key)
-            note("on_training_start", ctx.state, out, "the state: ")
+            note("on_training_start", ctx.state, out, "state")
             return out
 
         def on_training_end(self, ctx: Any, *, key: Any) -> Any:
@@ -201,8 +175,8 @@ def changed_states(
                     )
                 )
                 return out
-            note("apply_curriculum", state, out[0], "the algorithm state: ")
-            note("apply_curriculum", callback_state, out[1], "the callback state: ")
+            note("apply_curriculum", state, out[0], "algorithm_state")
+            note("apply_curriculum", callback_state, out[1], "callback_state")
             return out
 
     try:
