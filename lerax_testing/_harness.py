@@ -38,6 +38,7 @@ from ._explain._source import (
 )
 from ._globals import restore_jax_config
 from ._lerax._choice import choose_algorithms, is_lerax_object
+from ._lerax._notes import lerax_notes
 from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._loop._run import callback_list
@@ -265,6 +266,7 @@ def run_checks(
             "max_steps": settings.max_steps,
             "checks": list(settings.checks),
         },
+        notes=lerax_notes(callback, lerax.algorithms) if lerax is not None else (),
     )
 
 

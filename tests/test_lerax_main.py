@@ -236,3 +236,72 @@ def test_a_callback_that_changes_locals_leaves_the_next_callback_alone():
 
     reader = check_callback(IterationReader(untouched), algorithms=["ppo"], **FAST)
     assert reader.ok, reader.render()
+
+
+class StopWhenPositive(IterationReader):
+    """Means to stop training once the value read is positive."""
+
+    def continue_training(self, ctx: Any, *, key: Any) -> Any:
+        return ctx.state.value <= 0
+
+
+def test_a_callback_that_means_to_stop_training_is_told_no_algorithm_asks():
+    stops = check_callback(
+        StopWhenPositive(lambda ctx: ctx.iteration_count),
+        algorithms=("ppo", "dqn"),
+        checks=["types", "lerax"],
+        **FAST,
+    )
+    assert stops.ok, stops.render()
+    (note,) = stops.notes
+    assert "never call it" in note
+    assert "PPO and DQN" in note
+    assert "note: `continue_training`" in stops.render()
+    assert stops.to_dict()["notes"] == [note]
+    always = check_callback(
+        IterationReader(lambda ctx: ctx.iteration_count),
+        algorithms=("ppo",),
+        checks=["types"],
+        **FAST,
+    )
+    assert always.notes == ()
+
+
+class SuccessRate(IterationReader):
+    """Raises gravity with the rate of iterations whose value was positive."""
+
+    safe: bool = True
+
+    def apply_curriculum(self, state: Any, callback_state: Any) -> Any:
+        wins = jnp.maximum(callback_state.value, 0.0)
+        tries = jnp.abs(callback_state.value)
+        rate = wins / jnp.maximum(tries, 1.0) if self.safe else wins / tries
+        gravity = (9.8 * (1.0 + rate)).astype(state.env.gravity.dtype)
+        return eqx.tree_at(lambda s: s.env.gravity, state, gravity), callback_state
+
+
+def test_a_curriculum_that_makes_nan_is_caught_by_finite_and_its_twin_passes():
+    read = lambda ctx: jnp.where(ctx.iteration_count > 0, 1.0, 0.0)  # noqa: E731
+    report = check_callback(
+        SuccessRate(read, safe=False), algorithms=["ppo"], checks=["finite"], **FAST
+    )
+    [failure] = report.failures
+    assert failure.method == "apply_curriculum", report.render()
+    assert failure.leaf == "algorithm_state.env.gravity"
+    twin = check_callback(
+        SuccessRate(read), algorithms=["ppo"], checks=["finite", "structure"], **FAST
+    )
+    assert twin.ok, twin.render()
+
+
+def test_a_curriculum_that_stores_a_python_number_is_caught_without_learn():
+    class PythonGravity(IterationReader):
+        def apply_curriculum(self, state: Any, callback_state: Any) -> Any:
+            return eqx.tree_at(lambda s: s.env.gravity, state, 9.8), callback_state
+
+    report = check_callback(
+        PythonGravity(lambda ctx: 0.0), algorithms=["ppo"], checks=["structure"], **FAST
+    )
+    [failure] = report.failures
+    assert failure.method == "apply_curriculum", report.render()
+    assert failure.leaf == "algorithm_state.env.gravity"

@@ -17,6 +17,7 @@ from .._explain._source import user_frame
 from .._search import find_failure
 from .._subject import Subject
 from .._tree import float_leaves, has_nan
+from ._curriculum import curriculum_nan_failures
 
 
 def _first_nan(tree: Any, root: str) -> str | None:
@@ -145,11 +146,10 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
             trajectory = drive(subject.callback, scenario, invoker, subject.context)
         except MethodError:
             return []  # reported by the `jit` check
-        if trajectory.episode is not None and not _episode_has_nan(trajectory):
-            return []
-        for call in trajectory.calls:
-            inspect_call(call, found)
-        return found
+        if trajectory.episode is None or _episode_has_nan(trajectory):
+            for call in trajectory.calls:
+                inspect_call(call, found)
+        return found or curriculum_nan_failures(subject, trajectory.calls)
 
     if not alone:
         return find_failure(subject, "finite", test, num_envs=subject.num_envs)

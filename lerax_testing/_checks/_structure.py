@@ -19,6 +19,7 @@ from .._explain._source import error_summary, user_location
 from .._search import method_failure
 from .._subject import Subject
 from .._tree import diff
+from ._curriculum import curriculum_structure_failures
 from ._registry import REGISTRY
 
 LOOP_STATE_METHODS = ("on_iteration", "on_training_end")
@@ -153,6 +154,8 @@ def _traced_structure_failures(
             )
 
         failures.extend(_structure_failures(calls, check, note, locate))
+        if not batched:  # the iteration state is one, however many environments
+            failures.extend(curriculum_structure_failures(subject, calls, check, note))
         if failures:
             break
     return failures

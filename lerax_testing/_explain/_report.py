@@ -77,6 +77,8 @@ class Report:
     - `seed`: the seed the examples were generated from; pass it back as
         `check_callback(..., seed=...)` to reproduce the run.
     - `settings`: the options the run used (examples, environments, ...).
+    - `notes`: what the author should know beside the verdicts (a method the
+        chosen Lerax algorithms never call, say).
     """
 
     callback: str
@@ -85,6 +87,7 @@ class Report:
     results: tuple[CheckResult, ...]
     seed: int
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -133,6 +136,7 @@ class Report:
             "seed": self.seed,
             "settings": dict(self.settings),
             "results": [r.to_dict() for r in self.results],
+            "notes": list(self.notes),
         }
 
     def render(self, *, verbose: bool = False) -> str:
@@ -243,6 +247,10 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
     )
     out = [f"{report.callback} ({where}): {verdict} in {total} (seed {report.seed})"]
     out += _status_lines(report)
+    for note in report.notes:
+        out += textwrap.wrap(
+            note, WIDTH, initial_indent="  note: ", subsequent_indent="        "
+        )
     by_method: dict[str, list[Cause]] = {}
     for cause in group_failures(report.failures):
         by_method.setdefault(cause.failure.method or "(callback)", []).append(cause)

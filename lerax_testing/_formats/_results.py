@@ -79,6 +79,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         results=results,
         seed=data["seed"],
         settings=dict(data.get("settings", {})),
+        notes=tuple(data.get("notes", ())),
     )
 
 

@@ -8,6 +8,10 @@
   `learn()` (traced, never compiled): per method the `locals`, the training log's
   keys, the optimiser state, the algorithm object. The checks build their
   contexts from it, so they cannot drift from the Lerax installed.
+- `_curriculum`: `apply_curriculum` as the generated-example checks drive it,
+  with the recorded algorithm state holding the example's callback state.
+- `_notes`: what a report says beside the verdicts (a `continue_training` that
+  the algorithms never call).
 - `_learn`: the `lerax` check's core: the real `learn()` of each chosen algorithm
   traced with the callback, and a crash turned into the algorithm, the method and
   the user's line.

@@ -56,6 +56,19 @@ class Recording:
         """The keys of `ctx.locals` in `method`."""
         return tuple(self.fields.get(method, {}).get("locals", {}))
 
+    def algorithm_state(self, *, concrete: bool) -> Any:
+        """The algorithm state `apply_curriculum` was given (arrays when
+        `concrete`, else shapes and dtypes), or `None` when the algorithm never
+        called it (Lerax 0.0.5)."""
+        recorded = self.fields.get("apply_curriculum", {}).get("state")
+        if recorded is None or not concrete:
+            return recorded
+        return self._concrete_state()
+
+    @functools.cache  # noqa: B019 (one recording per algorithm in a process)
+    def _concrete_state(self) -> Any:
+        return self._concrete(self.fields["apply_curriculum"]["state"])
+
     def context_values(self, method: str) -> dict[str, Any]:
         """`{field: value}` for `method`'s context: the recorded structures made
         concrete, in dicts and lists of their own for every context, so that a
