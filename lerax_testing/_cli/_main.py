@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._checks import REGISTRY
+from .._options._values import output_file
 from .._settings import OPTIONS, InvalidArgument, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
@@ -222,6 +223,10 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             f"only one of the formats {', '.join(to_stdout)} can go to standard "
             "output; write the others to files, e.g. --format junit=report.xml."
         )
+    for fmt, path in outputs:  # a file that cannot be written: say so now
+        if path is not None:
+            flag = "--output" if path == args.output else f"--format {fmt}=FILE"
+            output_file(path, flag)
     if all(path is not None for _, path in outputs):
         outputs.append(("text", None))  # and the terminal still shows the table
     return outputs
@@ -297,28 +302,37 @@ def _main(args: argparse.Namespace) -> int:
         result.interrupted = True
         sys.stderr.write(f"\n{PROG}: interrupted; reporting the results so far\n")
     result.seconds = time.perf_counter() - start
-    _write(outputs, result, verbose=args.verbose)
-    for error in result.usage_errors:
+    unwritten = _write(outputs, result, verbose=args.verbose)
+    for error in result.usage_errors + unwritten:
         sys.stderr.write(f"{PROG}: error: {error}\n")
-    return result.exit_status
+    return 2 if unwritten else result.exit_status
 
 
 def _write(
     outputs: list[tuple[str, str | None]], result: RunResult, *, verbose: bool
-) -> None:
-    """Every output, the files first, so that they are written even if standard
-    output is gone (a closed pipe)."""
+) -> list[str]:
+    """Write every output, the files first, so that they are written even if
+    standard output is gone (a closed pipe); returns why each file that could
+    not be written anyway (a full disk, a folder removed meanwhile) was not, and
+    the other outputs are still written."""
     from .._formats import render
 
+    unwritten = []
     for fmt, path in sorted(outputs, key=lambda output: output[1] is None):
         text = render(fmt, result, verbose=verbose)
         if path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
-        else:
-            file = Path(path)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(text, encoding="utf-8")
+            continue
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            unwritten.append(
+                f"could not write the {fmt} report to {path!r}: "
+                f"{error.strerror or error}; the results are in the other outputs, "
+                "and a rerun with a writable FILE writes it."
+            )
+    return unwritten
 
 
 def _in_process(
