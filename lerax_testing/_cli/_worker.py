@@ -30,7 +30,7 @@ from typing import Any, NoReturn, TextIO
 
 from .._settings import Settings
 from ._entries import running_method, stack
-from ._run import check_entry
+from ._run import check_entry, check_inputs
 from ._targets import UsageError, discover, parse_target
 
 Emit = Callable[..., None]
@@ -103,6 +103,11 @@ def _check_module(job: dict[str, Any], settings: Settings, emit: Emit) -> None:
         if entry.base is not None:
             emit(event="base", name=entry.name, why=entry.base)
     entries = [e for e in entries if e.base is None and e.name not in job["exclude"]]
+    try:
+        check_inputs(entries, settings)
+    except UsageError as error:
+        emit(event="usage-error", reason=str(error))
+        return
     emit(event="total", count=sum(e.callback is not None for e in entries))
     for entry in entries:
         if entry.callback is not None:

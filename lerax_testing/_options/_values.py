@@ -159,22 +159,22 @@ def context_fields(
     has, which would be ignored (most often a misspelt field), or for `state` and
     `step_state`, which the harness makes from the callback itself.
 
-    `contexts` maps each context class the callback's methods receive to its
-    fields, e.g. `{"StepContext": ("state", "env", ...)}`.
+    `contexts` maps each context class the callback's methods receive (its
+    family's, e.g. `lerax.callback.StepContext`) to its fields.
     """
-    known = sorted({f for fields in contexts.values() for f in fields})
+    made = ("state", "step_state")
+    known = sorted({f for fields in contexts.values() for f in fields} - set(made))
     for name in names:
-        if name in ("state", "step_state"):
+        if name in made:
             raise InvalidArgument(
                 f"{what}: `{name}` cannot be given; the harness makes the "
                 f"callback's own states and passes them in `ctx.{name}`. Drop it."
             )
         if name not in known:
-            classes = ", ".join(contexts)
             raise InvalidArgument(
                 f"{what}: unknown context field `{name}`; the contexts this "
-                f"callback's methods receive ({classes}) have the fields "
-                f"{', '.join(known)}. Give one of them, or drop `{name}`."
+                f"callback's methods receive ({', '.join(contexts)}) have the "
+                f"fields {', '.join(known)}. Name one of them, or drop `{name}`."
             )
 
 
