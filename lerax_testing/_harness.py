@@ -38,11 +38,11 @@ from ._explain._source import (
     user_location,
 )
 from ._globals import restore_jax_config
-from ._options import _values as v
 from ._lerax._choice import choose_algorithms, is_lerax_object
 from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._loop._run import callback_list
+from ._options import _values as v
 from ._sandbox import sandbox
 from ._settings import (
     OPTIONS,

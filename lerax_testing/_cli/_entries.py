@@ -4,7 +4,6 @@ them (building a callback, describing an error in the user's code)."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 import traceback
 from collections.abc import Iterable
