@@ -3,9 +3,10 @@ module after another, and reports JSON events, one a line, on its standard outpu
 
 The parent (`_isolate`) writes jobs, one JSON line each, to the worker's standard
 input and reads its events: first a `discover` job per module (it is imported,
-and its callbacks counted and kept), then a job per module that checks them; the worker sends everything the user's code prints to
-standard error, and gives the user's code an empty standard input. A worker is
-reused for the next module, as importing JAX is the slow part of starting one.
+and its callbacks counted and kept), then a job per module that checks them. The
+worker sends everything the user's code prints to standard error, and gives the
+user's code an empty standard input. A worker is reused for the next module, as
+importing JAX is the slow part of starting one.
 
 So that the parent can say what was running when a callback hangs or kills the
 interpreter, the worker also reports:

@@ -36,10 +36,15 @@ def abstract_members(cls: type) -> list[str]:
     return sorted(names)
 
 
+def class_name(cls: type) -> str:
+    """`Outer.Inner` for a nested class, the bare name for one made in a function."""
+    return cls.__name__ if "<locals>" in cls.__qualname__ else cls.__qualname__
+
+
 def construction(cls: type) -> str:
     """How to make an instance, e.g. `ReturnHistory(window=...)`."""
     arguments = ", ".join(f"{name}=..." for name in required_arguments(cls))
-    return f"{cls.__qualname__}({arguments})"
+    return f"{class_name(cls)}({arguments})"
 
 
 def not_a_callback_class(cls: type) -> str | None:
@@ -48,7 +53,7 @@ def not_a_callback_class(cls: type) -> str | None:
     callback class."""
     from lerax_callback._family import class_family, is_callback_class
 
-    name = f"`{cls.__qualname__}`"
+    name = f"`{class_name(cls)}`"
     if not is_callback_class(cls):
         family = class_family(cls)
         if family is None:
@@ -83,6 +88,6 @@ def class_instead_of_instance(cls: type) -> str:
     required = required_arguments(cls)
     needs = f" (it needs {', '.join(f'`{r}`' for r in required)})" if required else ""
     return (
-        f"`{cls.__qualname__}` is a class; check an instance: "
+        f"`{class_name(cls)}` is a class; check an instance: "
         f"`{construction(cls)}`{needs}."
     )
