@@ -2,11 +2,13 @@
 
 Exit status: 0 when every callback passed, 1 when a check failed or a callback
 could not be checked (its module raised on import, it exited, crashed or hung), 2
-for a usage error (unknown module, no callbacks found, bad option), with a one-line
-reason on standard error, or when the run was interrupted (Ctrl-C: the results so
-far are still reported). Nothing a callback does changes these: each module's
-callbacks are checked in a worker process by default (`--no-isolate` to check in
-this process), so a callback that exits or hangs is that callback's failure.
+for a usage error (unknown module, no callbacks found, bad option, unknown context
+field, an output file that cannot be written), found before any check runs, with a
+one-line reason on standard error, or when the run was interrupted (Ctrl-C: the
+results so far are still reported). Nothing a callback does changes these: each
+module's callbacks are checked in a worker process by default (`--no-isolate` to
+check in this process), so a callback that exits or hangs is that callback's
+failure.
 
 Starting up imports neither JAX nor the harness, so `--help` and usage errors are
 quick; they are imported once there is a callback to check.
@@ -56,7 +58,8 @@ formats (--format, repeatable; FORMAT=FILE writes to FILE):
   markdown  for a CI job summary ($GITHUB_STEP_SUMMARY)
 
 exit status: 0 all callbacks passed, 1 a check failed or a callback could not be
-checked (raised on import, exited, crashed, timed out), 2 usage error or
+checked (raised on import, exited, crashed, timed out), 2 usage error (before any
+check runs; also an output FILE whose folder is missing or not writable) or
 interrupted.
 
 examples:

@@ -27,6 +27,7 @@ from typing import Any
 
 from .._explain._classes import (
     abstract_members as abstract_members,
+    class_name,
     construction,
     not_a_callback_class,
 )
@@ -229,7 +230,7 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
         if required:
             listed = ", ".join(f"`{r}`" for r in required)
             raise UsageError(
-                f"{what}: `{obj.__qualname__}` needs constructor arguments "
+                f"{what}: `{class_name(obj)}` needs constructor arguments "
                 f"({listed}); define an instance in the module, e.g. `callback = "
                 f"{construction(obj)}`, and name it as "
                 f"`{target.child('callback')}`, or name a zero-argument factory."
