@@ -148,3 +148,22 @@ def is_callback_class(obj: Any) -> bool:
 def is_callback(obj: Any) -> bool:
     """Whether `obj` is a callback instance of any family."""
     return not isinstance(obj, type) and callback_api(obj) is not None
+
+
+def class_family(cls: type) -> CallbackApi | None:
+    """The family a callback, callback state or context class belongs to, or
+    `None` for any other class: to say what a class given where a callback belongs
+    is (a state class is no callback, whichever family it is of)."""
+    api = callback_api(cls)
+    if api is not None:
+        return api
+    for klass in cls.__mro__:
+        base = _lookup(_modules_around(klass.__module__), "AbstractCallback")
+        family = None if base is None else _api_of_base(base)
+        if family is None:
+            continue
+        if cls in family.contexts.values() or issubclass(
+            cls, (family.state, family.step_state)
+        ):
+            return family
+    return None

@@ -18,10 +18,11 @@ from lerax_callback._family import OURS, callback_api, is_callback
 
 from ._checks import REGISTRY
 from ._config import InvalidArgument
-from ._engine._contexts import ContextBuilder
+from ._engine._contexts import ContextBuilder, context_fields
 from ._engine._drive import Env
 from ._engine._scenario import LERAX_PPO_LOG_KEYS, TRAINING_LOG_KEYS
 from ._explain._advice import advise
+from ._explain._classes import class_instead_of_instance
 from ._explain._report import (
     CheckResult,
     Failure,
@@ -42,6 +43,7 @@ from ._lerax._notes import lerax_notes
 from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._loop._run import callback_list
+from ._options import _values as v
 from ._sandbox import sandbox
 from ._settings import (
     OPTIONS,
@@ -158,9 +160,8 @@ def check_callback(
                 raise InvalidArgument(str(error)) from error
     if isinstance(callback, type):
         raise InvalidArgument(
-            f"`check_callback` takes a callback instance, got the class "
-            f"{callback.__qualname__}; pass an instance instead, e.g. "
-            f"`{callback.__qualname__}()`."
+            "`check_callback` takes a callback instance, not a class: "
+            + class_instead_of_instance(callback)
         )
     arguments = locals()  # the parameters, each option of the table among them
     given = {name: arguments[name] for name in OPTIONS}
@@ -181,6 +182,7 @@ def run_checks(
 ) -> Report:
     """Run the checks `settings` selects on `callback` (`check_callback` once its
     arguments are resolved; the command and the plugin call it directly)."""
+    check_context_values(callback, settings, context_values)
     skips = settings.skips_for(callback)  # `ConfigError`, an `InvalidArgument`
     replay = Replay.of_run(
         settings,
@@ -268,6 +270,21 @@ def run_checks(
         },
         notes=lerax_notes(callback, lerax.algorithms) if lerax is not None else (),
     )
+
+
+def check_context_values(
+    callback: Any, settings: Settings, context_values: Mapping[str, Any] | None = None
+) -> None:
+    """`InvalidArgument` for a context value no context of `callback`'s API family
+    has a field for (it would be ignored: most often a misspelt field), naming it
+    and the fields there are; before any check runs, and before any value is
+    loaded. The command calls it for every callback before checking the first."""
+    api = callback_api(callback)
+    if api is None:  # not a callback: the `api` check says so
+        return
+    given = [*settings.context_values, *(context_values or {})]
+    what = "`context_values` (`--context-value`)"
+    v.context_fields(given, context_fields(api), what)
 
 
 def _run_each(

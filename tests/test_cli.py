@@ -6,6 +6,7 @@ installed command. Worker processes and hostile callbacks: `test_cli_hostile.py`
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +88,35 @@ FAST = [
 """Quick options, in this process (`test_cli_hostile.py` covers the workers)."""
 
 
+NEEDS = """
+import lerax_callback as lc
+
+
+class Window(lc.AbstractStatelessCallback):
+    window: int
+
+    def on_step(self, ctx, *, key): return ctx.state
+    def on_iteration(self, ctx, *, key): return ctx.state
+    def on_training_start(self, ctx, *, key): return ctx.state
+    def on_training_end(self, ctx, *, key): return ctx.state
+"""
+
+
+@pytest.fixture
+def no_check_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The checks that ran in this process: none, for a refused input."""
+    from lerax_testing import _harness
+
+    ran: list[str] = []
+
+    def run_check(check: str, subject: Any) -> Any:
+        ran.append(check)
+        raise AssertionError(f"the `{check}` check ran")
+
+    monkeypatch.setattr(_harness, "run_check", run_check)
+    return ran
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A folder of callback modules, the working directory; `sys.path` and
@@ -114,6 +145,7 @@ def test_every_format_from_one_run(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good, bad = _names(project)
+    (project / "out").mkdir()  # the folder of an output file must exist
     status = main(
         [
             good,
@@ -253,7 +285,14 @@ USAGE_ERRORS = [
     (["missing.py"], "there is no file 'missing.py'"),
     (["plain.py"], "no callbacks found in 'plain.py'"),
     (["{good}:Nope"], "has no attribute 'Nope'; it defines Good"),
-    (["{good}:Total"], "is a class, but not an `AbstractCallback` one"),
+    (["{good}:Total"], "`Total` is a callback *state* class, not a callback"),
+    (["needs.py:Window"], "`Window` needs constructor arguments (`window`)"),
+    (["needs.py:Window"], "e.g. `callback = Window(window=...)`"),
+    (["{good}", "--context-value", "nofield=os:getcwd"], "context field `nofield`"),
+    (["{good}", "-f", "json=nowhere/r.json"], "the folder 'nowhere' does not exist"),
+    (["{good}", "-f", "junit=."], "'.' is a folder, not a file"),
+    (["{good}", "-o", "nowhere/r.txt"], "--output: cannot write 'nowhere/r.txt'"),
+    (["{good}", "-f", "json=plain.py/r"], "the folder 'plain.py' is not a folder"),
     (["{good}", "--checks", "jit,jitt"], "--checks: unknown check id(s) ['jitt']"),
     (["{good}", "--checks", ","], "--checks: no check ids given"),
     (["{good}", "--skip", "x64"], "takes `CHECK=REASON`"),
@@ -273,7 +312,14 @@ USAGE_ERRORS = [
         "missing-file",
         "no-callbacks",
         "no-attribute",
-        "not-a-callback",
+        "state-class",
+        "class-needs-arguments",
+        "class-needs-arguments-example",
+        "unknown-context-field",
+        "output-folder-missing",
+        "output-is-a-folder",
+        "output-folder-missing-o",
+        "output-folder-is-a-file",
         "unknown-check",
         "no-check",
         "skip-no-reason",
@@ -285,16 +331,74 @@ USAGE_ERRORS = [
     ],
 )
 def test_usage_errors_exit_2_with_a_one_line_reason(
-    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_check_runs: list[str],
+    argv: list[str],
+    reason: str,
 ) -> None:
     good, _ = _names(project)
     (project / "plain.py").write_text("from lerax_callback import EmptyCallback\n")
+    (project / "needs.py").write_text(NEEDS)
     assert main([a.format(good=good) for a in argv] + ["--no-isolate"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("lerax-conformance: error: ")
     assert reason in captured.err
+    assert no_check_runs == []  # refused before any check
+    assert not (project / "nowhere").exists()  # and no folder made
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc here")
+def test_an_output_file_that_cannot_be_made_is_refused_up_front(
+    project: Path, capsys: pytest.CaptureFixture[str], no_check_runs: list[str]
+) -> None:
+    good, _ = _names(project)
+    assert main([good, *FAST, "-f", "json=/proc/r.json"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write '/proc/r.json': it cannot be made or written there" in err
+    assert no_check_runs == []
+
+
+def test_an_output_that_cannot_be_written_at_the_end_exits_2_without_traceback(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, _ = _names(project)
+    real = Path.write_text
+
+    def full_disk(self: Path, *args: Any, **kwargs: Any) -> int:
+        if self.name == "r.json":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    status = main([good, *FAST, "--checks", "api", "-f", "json=r.json"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "could not write the json report to 'r.json': No space left" in captured.err
+    assert "Traceback" not in captured.err
+    assert "PASSED" in captured.out or f"{good}:Good" in captured.out  # the table
+
+
+def test_progress_counts_every_target_s_callbacks_in_workers(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Workers discover every module before checking the first, so the count is
+    the run's: `[1/3] [2/3] [3/3]`; a context field refused there costs no check."""
+    good, _ = _names(project)
+    (project / "second.py").write_text(GOOD.replace("Good", "Second"))
+    (project / "third.py").write_text(GOOD.replace("Good", "Third"))
+    argv = [good, "second.py", "third.py", "--checks", "api", "--progress"]
+    assert main([*argv, "--timeout", "300"]) == 0
+    err = capsys.readouterr().err
+    for index in (1, 2, 3):
+        assert f"[{index}/3] checking " in err, err
+    assert main([*argv, "--context-value", "nofield=os:getcwd"]) == 2
+    captured = capsys.readouterr()
+    assert "unknown context field `nofield`" in captured.err
+    assert "checking" not in captured.err  # no callback was started
+    assert "Traceback" not in captured.err
 
 
 DISCOVERED = """

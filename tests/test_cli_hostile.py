@@ -188,6 +188,7 @@ def hostile_run(tmp_path: Path) -> Run:
         (zoo / skipped).mkdir()
         (zoo / skipped / "never.py").write_text("raise RuntimeError('searched')\n")
     (zoo / "env_of_any_name" / "pyvenv.cfg").write_text("home = /usr\n")
+    (root / "out").mkdir()  # the folder of an output file must exist
     process = subprocess.run(
         [
             Path(sys.executable).with_name("lerax-conformance"),

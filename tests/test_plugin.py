@@ -291,6 +291,26 @@ def test_suite_rejects_unknown_checks() -> None:
         conformance_suite(lc.EmptyCallback(), checks="jit")
 
 
+def test_suite_refuses_a_class_it_cannot_make_a_callback_of() -> None:
+    """At collection, naming what the class needs or what it is."""
+
+    class Window(lc.AbstractStatelessCallback):
+        window: int
+
+        def on_step(self, ctx, *, key):
+            return ctx.state
+
+        on_iteration = on_training_start = on_training_end = on_step
+
+    with pytest.raises(
+        lerax_testing.InvalidArgument, match=r"`Window\(window=\.\.\.\)`"
+    ):
+        conformance_suite(Window)
+    with pytest.raises(lerax_testing.InvalidArgument, match=r"\*state\* class"):
+        conformance_suite(lc.EmptyCallbackStepState)
+    conformance_suite(lc.EmptyCallback)  # a class without arguments: made per item
+
+
 def test_the_lazy_package_exports_exactly_its_public_names() -> None:
     import lerax_testing
 

@@ -4,7 +4,6 @@ them (building a callback, describing an error in the user's code)."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 import traceback
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .._explain._classes import required_arguments as required_arguments
 from .._explain._locations import class_location as location
 
 _OWN_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,19 +52,6 @@ class Entry:
     skipped: str | None = None  # it is not checked, and why
     location: tuple[str, int] | None = None
     base: str | None = None  # a deliberate abstract base, passed over: why it is one
-
-
-def required_arguments(factory: Any) -> list[str]:
-    """The parameters `factory(...)` must be given (none for `factory()` to work)."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return []
-    return [
-        p.name
-        for p in signature.parameters.values()
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
 
 
 def build_entry(name: str, target: Target, factory: Any) -> Entry:

@@ -45,20 +45,40 @@ def run_isolated(
     """Check every target's modules in workers, appending to `outcomes` as results
     come (an interrupted run keeps them) and the abstract bases passed over to
     `bases`; a target's usage error (unknown attribute, no callbacks) is appended
-    to `usage_errors` and the other targets go on."""
+    to `usage_errors` and the other targets go on.
+
+    Every module is discovered first (imported in the worker, which keeps what it
+    found), so that the progress display counts the run's callbacks before the
+    first is checked: `[1/3]`, `[2/3]`, `[3/3]`, not `[1/1]`, `[2/2]`, `[3/3]`."""
     workers = _Workers()
+    jobs = [
+        (
+            target,
+            [
+                _Job(part, settings, progress, timeout, workers)
+                for part in expand(target)
+            ],
+        )
+        for target in targets
+    ]
     try:
-        for target in targets:
-            first, first_base = len(outcomes), len(bases)
-            for part in expand(target):
-                job = _Job(part, settings, progress, timeout, workers)
-                job.run(outcomes, bases, usage_errors)
+        for _, parts in jobs:
+            for job in parts:
+                job.discover(bases, usage_errors)
+        for target, parts in jobs:
+            for job in parts:
+                job.check(outcomes, usage_errors)
             if target.path is not None and target.path.is_dir():
-                error = _nothing_found(target, outcomes[first:], bases[first_base:])
+                found = [o for job in parts for o in job.outcomes]
+                found_bases = [b for job in parts for b in job.bases]
+                error = _nothing_found(target, found, found_bases)
                 if error is not None:
                     usage_errors.append(error)
     except BaseException:
         workers.kill()  # Ctrl-C: stop at once
+        for _, parts in jobs:  # modules that failed to import, not yet reported
+            for job in parts:
+                outcomes.extend(job.pending)
         raise
     finally:
         workers.close()
@@ -82,8 +102,8 @@ def _nothing_found(
 
 
 class _Job:
-    """One target module checked in workers, restarted past a callback that
-    ended its worker."""
+    """One target module, discovered then checked in workers, restarted past a
+    callback that ended its worker."""
 
     def __init__(
         self,
@@ -99,18 +119,36 @@ class _Job:
         self.timeout = timeout
         self.workers = workers
         self.done: list[str] = []  # callbacks reported, not to check again
+        self.outcomes: list[Outcome] = []  # this module's
+        self.bases: list[tuple[str, str]] = []  # this module's
+        self.pending: list[Outcome] = []  # its import's failure, reported in turn
+        self.counted = False  # its total and bases are known
+        self.over = False  # nothing to check: its import failed, or a usage error
 
-    def run(
+    def discover(self, bases: list[tuple[str, str]], usage_errors: list[str]) -> None:
+        """Import the module in a worker, which keeps its callbacks for `check`, and
+        add their number to the progress display's total."""
+        self._run(True, self.pending, bases, usage_errors)
+
+    def check(self, outcomes: list[Outcome], usage_errors: list[str]) -> None:
+        """Check the module's callbacks (a fresh worker imports it again)."""
+        pending, self.pending = self.pending, []
+        outcomes.extend(pending)
+        self.outcomes.extend(pending)
+        if not self.over:
+            self._run(False, outcomes, [], usage_errors)
+
+    def _run(
         self,
+        discovering: bool,
         outcomes: list[Outcome],
         bases: list[tuple[str, str]],
         usage_errors: list[str],
     ) -> None:
-        """Check the module in a worker, reading its events until it ends; a worker that
-        times out, exits or crashes gives the callback running then an error outcome,
-        and a fresh worker goes on without the callbacks reported (`done`). Bases and
-        totals come from the first worker, as a restarted one lists fewer."""
-        first = True
+        """Send the module to a worker and read its events until it ends; a worker that
+        times out, exits or crashes gives the callback running then (or the import) an
+        error outcome, and a fresh worker goes on without the callbacks reported
+        (`done`). Bases and totals come once, as a restarted worker lists fewer."""
         while True:
             worker = self.workers.get()
             worker.send(
@@ -119,6 +157,7 @@ class _Job:
                     "folder": self.target.folder,
                     "exclude": self.done,
                     "settings": self.settings.to_dict(),
+                    "discover": discovering,
                 }
             )
             current: str | None = None
@@ -128,10 +167,7 @@ class _Job:
             location: list[Any] | None = None  # of the current callback's class
             deadline = self._deadline()
             while True:
-                left = (
-                    None if deadline is None else max(0.0, deadline - time.monotonic())
-                )
-                event = worker.next_event(left)
+                event = worker.next_event(_left(deadline))
                 if event is None:
                     self.workers.kill()
                     what = f"timed out after {self.timeout:g} s"
@@ -145,10 +181,13 @@ class _Job:
                     return
                 if kind == "usage-error":
                     usage_errors.append(event["reason"])
-                elif kind == "base" and first:
+                    self.over = self.over or discovering
+                elif kind == "base" and not self.counted:
                     bases.append((event["name"], event["why"]))
-                elif kind == "total" and first:  # a restarted worker counts fewer
+                    self.bases.append((event["name"], event["why"]))
+                elif kind == "total" and not self.counted:
                     self.progress.total += event["count"]
+                    self.counted = True
                 elif kind == "start":
                     current, check, method = event["name"], None, None
                     location = event.get("location")
@@ -162,26 +201,30 @@ class _Job:
                 elif kind == "exit":
                     exited = event
                 elif kind == "outcome":
-                    outcomes.append(Outcome.from_dict(event["outcome"]))
+                    outcome = Outcome.from_dict(event["outcome"])
+                    outcomes.append(outcome)
+                    self.outcomes.append(outcome)
                     self.done.append(event["outcome"]["name"])
                     current = None
-            first = False
+            self.counted = True
             reason = _reason(what, current, check, method, exited)
             name = current or self.target.text
             where = (location[0], location[1]) if current and location else None
-            outcomes.append(
-                Outcome(
-                    name,
-                    self.target.text,
-                    "error",
-                    reason=reason,
-                    details=worker.stderr_tail() or None,
-                    location=where,
-                    check=check,
-                )
+            outcome = Outcome(
+                name,
+                self.target.text,
+                "error",
+                reason=reason,
+                details=worker.stderr_tail() or None,
+                location=where,
+                check=check,
             )
+            outcomes.append(outcome)
+            if outcomes is not self.pending:
+                self.outcomes.append(outcome)
             self.progress.note(f"{name}: ERROR: {reason}")
             if current is None:  # the import itself failed: nothing more to do
+                self.over = True
                 return
             self.done.append(current)
 

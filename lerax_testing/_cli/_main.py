@@ -2,11 +2,13 @@
 
 Exit status: 0 when every callback passed, 1 when a check failed or a callback
 could not be checked (its module raised on import, it exited, crashed or hung), 2
-for a usage error (unknown module, no callbacks found, bad option), with a one-line
-reason on standard error, or when the run was interrupted (Ctrl-C: the results so
-far are still reported). Nothing a callback does changes these: each module's
-callbacks are checked in a worker process by default (`--no-isolate` to check in
-this process), so a callback that exits or hangs is that callback's failure.
+for a usage error (unknown module, no callbacks found, bad option, unknown context
+field, an output file that cannot be written), found before any check runs, with a
+one-line reason on standard error, or when the run was interrupted (Ctrl-C: the
+results so far are still reported). Nothing a callback does changes these: each
+module's callbacks are checked in a worker process by default (`--no-isolate` to
+check in this process), so a callback that exits or hangs is that callback's
+failure.
 
 Starting up imports neither JAX nor the harness, so `--help` and usage errors are
 quick; they are imported once there is a callback to check.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._checks import REGISTRY
+from .._options._values import output_file
 from .._settings import OPTIONS, InvalidArgument, resolve_settings
 from ._targets import Target, UsageError, ensure_importable, parse_target
 
@@ -55,7 +58,8 @@ formats (--format, repeatable; FORMAT=FILE writes to FILE):
   markdown  for a CI job summary ($GITHUB_STEP_SUMMARY)
 
 exit status: 0 all callbacks passed, 1 a check failed or a callback could not be
-checked (raised on import, exited, crashed, timed out), 2 usage error or
+checked (raised on import, exited, crashed, timed out), 2 usage error (before any
+check runs; also an output FILE whose folder is missing or not writable) or
 interrupted.
 
 examples:
@@ -222,6 +226,10 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             f"only one of the formats {', '.join(to_stdout)} can go to standard "
             "output; write the others to files, e.g. --format junit=report.xml."
         )
+    for fmt, path in outputs:  # a file that cannot be written: say so now
+        if path is not None:
+            flag = "--output" if path == args.output else f"--format {fmt}=FILE"
+            output_file(path, flag)
     if all(path is not None for _, path in outputs):
         outputs.append(("text", None))  # and the terminal still shows the table
     return outputs
@@ -297,28 +305,37 @@ def _main(args: argparse.Namespace) -> int:
         result.interrupted = True
         sys.stderr.write(f"\n{PROG}: interrupted; reporting the results so far\n")
     result.seconds = time.perf_counter() - start
-    _write(outputs, result, verbose=args.verbose)
-    for error in result.usage_errors:
+    unwritten = _write(outputs, result, verbose=args.verbose)
+    for error in result.usage_errors + unwritten:
         sys.stderr.write(f"{PROG}: error: {error}\n")
-    return result.exit_status
+    return 2 if unwritten else result.exit_status
 
 
 def _write(
     outputs: list[tuple[str, str | None]], result: RunResult, *, verbose: bool
-) -> None:
-    """Every output, the files first, so that they are written even if standard
-    output is gone (a closed pipe)."""
+) -> list[str]:
+    """Write every output, the files first, so that they are written even if
+    standard output is gone (a closed pipe); returns why each file that could
+    not be written anyway (a full disk, a folder removed meanwhile) was not, and
+    the other outputs are still written."""
     from .._formats import render
 
+    unwritten = []
     for fmt, path in sorted(outputs, key=lambda output: output[1] is None):
         text = render(fmt, result, verbose=verbose)
         if path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
-        else:
-            file = Path(path)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(text, encoding="utf-8")
+            continue
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            unwritten.append(
+                f"could not write the {fmt} report to {path!r}: "
+                f"{error.strerror or error}; the results are in the other outputs, "
+                "and a rerun with a writable FILE writes it."
+            )
+    return unwritten
 
 
 def _in_process(

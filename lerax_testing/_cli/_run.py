@@ -110,6 +110,21 @@ def check_entry(
     )
 
 
+def check_inputs(entries: Sequence[Entry], settings: Settings) -> None:
+    """`UsageError` when an option cannot be used with one of `entries`' callbacks
+    (a context value no context of its family has a field for), before any of
+    them is checked: a mistake in the options costs no check."""
+    from .._harness import check_context_values
+
+    for entry in entries:
+        if entry.callback is None:
+            continue
+        try:
+            check_context_values(entry.callback, settings)
+        except (TypeError, ValueError) as error:  # `InvalidArgument`
+            raise UsageError(f"{entry.name}: {error}") from error
+
+
 def _raised(entry: Entry, error: BaseException, check: str | None) -> Outcome:
     """The error outcome of a callback whose check raised past the harness."""
     what = type(error).__name__
@@ -159,6 +174,7 @@ def run_in_process(
         discover_each(target, imported)
     bases += [(e.name, e.base) for e, _ in found if e.base is not None]
     found = [(e, config) for e, config in found if e.base is None]
+    check_inputs([entry for entry, _ in found], settings)
     progress.total = sum(entry.callback is not None for entry, _ in found)
     try:
         for entry, config in found:

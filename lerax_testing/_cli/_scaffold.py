@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import TextIO
 
+from .._options._values import output_file
 from ._targets import Target, UsageError, parse_target, required_arguments
 
 _TEMPLATE = '''\
@@ -110,7 +111,15 @@ def write_test_file(text: str, *, tests_dir: Path, force: bool, out: TextIO) -> 
     path = tests_dir / f"test_{name}_conformance.py"
     if path.exists() and not force:
         raise UsageError(f"{path} exists already; pass --force to overwrite it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not tests_dir.exists() and tests_dir.parent.is_dir():
+        try:  # the tests folder itself, never the folders above it
+            tests_dir.mkdir()
+        except OSError as error:
+            raise UsageError(
+                f"--tests-dir: cannot create {str(tests_dir)!r}: "
+                f"{error.strerror or error}; give a folder you can write to."
+            ) from error
+    output_file(path, "--init")
     path.write_text(
         _TEMPLATE.format(
             attribute=target.attribute,

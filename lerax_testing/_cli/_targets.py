@@ -25,6 +25,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._explain._classes import (
+    abstract_members as abstract_members,
+    class_name,
+    construction,
+    not_a_callback_class,
+)
 from ._entries import (
     Entry as Entry,
     Target as Target,
@@ -200,7 +206,7 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
     """The entry for `module:attribute`: a callback instance, or a concrete callback
     class or zero-argument factory to build; anything else is a `UsageError` saying
     what to name instead (and what the module defines, for a missing attribute)."""
-    from lerax_callback._family import is_callback, is_callback_class
+    from lerax_callback._family import is_callback
 
     obj: Any = module
     assert target.attribute is not None
@@ -216,39 +222,30 @@ def _from_attribute(target: Target, module: ModuleType) -> Entry:
     what = f"target {target.text!r}"
     if is_callback(obj):
         return Entry(target.text, target.text, obj, location=location(obj))
+    required = required_arguments(obj) if callable(obj) else []
     if isinstance(obj, type):
-        if not is_callback_class(obj):
-            raise UsageError(f"{what} is a class, but not an `AbstractCallback` one.")
-        missing = abstract_members(obj)
-        if missing:
+        problem = not_a_callback_class(obj)
+        if problem is not None:  # a state or context class, an abstract one, ...
+            raise UsageError(f"{what}: {problem}")
+        if required:
+            listed = ", ".join(f"`{r}`" for r in required)
             raise UsageError(
-                f"{what} is abstract (no {', '.join(missing)}); name a concrete "
-                "subclass."
+                f"{what}: `{class_name(obj)}` needs constructor arguments "
+                f"({listed}); define an instance in the module, e.g. `callback = "
+                f"{construction(obj)}`, and name it as "
+                f"`{target.child('callback')}`, or name a zero-argument factory."
             )
     elif not callable(obj):
         raise UsageError(
             f"{what} is a {type(obj).__name__}, not a callback, a callback class or "
             "a factory."
         )
-    required = required_arguments(obj)
     if required:
         raise UsageError(
             f"{what} needs arguments ({', '.join(required)}); name an instance or a "
             "zero-argument factory instead."
         )
     return build_entry(target.text, target, obj)
-
-
-def abstract_members(cls: type) -> list[str]:
-    """The methods and (equinox `AbstractVar`) fields `cls` leaves abstract."""
-    names: set[str] = set()
-    for attribute in (
-        "__abstractmethods__",
-        "__abstractvars__",
-        "__abstractclassvars__",
-    ):
-        names.update(getattr(cls, attribute, ()))
-    return sorted(names)
 
 
 def _declared_base(cls: type) -> str | None:

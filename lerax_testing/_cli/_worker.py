@@ -2,9 +2,11 @@
 module after another, and reports JSON events, one a line, on its standard output.
 
 The parent (`_isolate`) writes jobs, one JSON line each, to the worker's standard
-input and reads its events; the worker sends everything the user's code prints to
-standard error, and gives the user's code an empty standard input. A worker is
-reused for the next module, as importing JAX is the slow part of starting one.
+input and reads its events: first a `discover` job per module (it is imported,
+and its callbacks counted and kept), then a job per module that checks them. The
+worker sends everything the user's code prints to standard error, and gives the
+user's code an empty standard input. A worker is reused for the next module, as
+importing JAX is the slow part of starting one.
 
 So that the parent can say what was running when a callback hangs or kills the
 interpreter, the worker also reports:
@@ -30,8 +32,8 @@ from typing import Any, NoReturn, TextIO
 
 from .._settings import Settings
 from ._entries import running_method, stack
-from ._run import check_entry
-from ._targets import UsageError, discover, parse_target
+from ._run import check_entry, check_inputs
+from ._targets import Entry, UsageError, discover, parse_target
 
 Emit = Callable[..., None]
 
@@ -79,32 +81,58 @@ def _report_exits(emit: Emit) -> None:
     os._exit = _exit
 
 
-def _run_job(job: dict[str, Any], settings: Settings, emit: Emit) -> None:
-    """Check one target module's callbacks, except those in `job["exclude"]`, and
-    put JAX's configuration back as it was, so that a module that changes it on
-    import (say `jax_disable_jit`) affects no later module in this worker."""
+Found = dict[str, tuple[list[Entry], Any]]
+"""A module's callbacks found by a `discover` job, with the JAX configuration its
+import left, by TARGET, until its check job takes them."""
+
+
+def _run_job(job: dict[str, Any], settings: Settings, emit: Emit, found: Found) -> None:
+    """Discover or check one target module's callbacks, and put JAX's configuration
+    back as it was, so that a module that changes it on import (say
+    `jax_disable_jit`) affects no later module in this worker."""
     from .._globals import config_snapshot, restore_config
 
     baseline = config_snapshot()
     try:
-        _check_module(job, settings, emit)
+        _check_module(job, settings, emit, found)
     finally:
         restore_config(baseline)
 
 
-def _check_module(job: dict[str, Any], settings: Settings, emit: Emit) -> None:
-    target = dataclasses.replace(parse_target(job["target"]), folder=job["folder"])
-    try:
-        entries = discover(target)
-    except UsageError as error:
-        emit(event="usage-error", reason=str(error))
-        return
+def _check_module(
+    job: dict[str, Any], settings: Settings, emit: Emit, found: Found
+) -> None:
+    """A `discover` job imports the module, reports its abstract bases and how many
+    callbacks it has (so that the progress display knows the run's total before
+    the first check) and keeps them for the check job, which checks each one not in
+    `job["exclude"]`; a check job for a module not discovered here (in a fresh
+    worker) discovers it first."""
+    from .._globals import config_snapshot, restore_config
+
+    cached = found.pop(job["target"], None)
+    if cached is None:
+        target = dataclasses.replace(parse_target(job["target"]), folder=job["folder"])
+        try:
+            entries = discover(target)
+            for entry in entries:
+                if entry.base is not None:
+                    emit(event="base", name=entry.name, why=entry.base)
+            entries = [e for e in entries if e.base is None]
+            check_inputs(entries, settings)
+        except UsageError as error:
+            emit(event="usage-error", reason=str(error))
+            return
+        entries = [e for e in entries if e.name not in job["exclude"]]
+        emit(event="total", count=sum(e.callback is not None for e in entries))
+        if job.get("discover"):
+            found[job["target"]] = (entries, config_snapshot())
+            return
+    else:
+        entries, config = cached
+        restore_config(config)  # as the module's import left it
     for entry in entries:
-        if entry.base is not None:
-            emit(event="base", name=entry.name, why=entry.base)
-    entries = [e for e in entries if e.base is None and e.name not in job["exclude"]]
-    emit(event="total", count=sum(e.callback is not None for e in entries))
-    for entry in entries:
+        if entry.name in job["exclude"]:
+            continue
         if entry.callback is not None:
             emit(event="start", name=entry.name, location=entry.location)
         try:
@@ -138,6 +166,7 @@ def worker_main() -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     typechecking = False
+    found: Found = {}
     for line in jobs:
         job = json.loads(line)
         settings = Settings.from_dict(job["settings"])
@@ -146,7 +175,7 @@ def worker_main() -> int:
 
             switch().__enter__()  # for the rest of this process's life
             typechecking = True
-        _run_job(job, settings, emit)
+        _run_job(job, settings, emit, found)
         emit(event="end")
     return 0
 

@@ -117,6 +117,15 @@ def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
     return tuple(found)
 
 
+def context_fields(api: CallbackApi) -> dict[str, tuple[str, ...]]:
+    """`{context class name: its fields}` for the contexts `api`'s callbacks
+    receive, to say which fields `context_values` may name."""
+    return {
+        f"{api.name}.{cls.__qualname__}": tuple(name for name, _ in _fields(cls))
+        for cls in api.contexts.values()
+    }
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ContextBuilder:
     """Makes the contexts of one callback: its family's classes, its values.

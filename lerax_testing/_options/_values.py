@@ -10,8 +10,11 @@ names of Lerax's algorithms only.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .._checks._registry import CHECKS
@@ -147,6 +150,71 @@ def algorithms(value: Any, what: str) -> tuple[str, ...] | None:
         return validate_algorithms(value, what)
     except (TypeError, ValueError) as error:
         raise InvalidArgument(str(error)) from error
+
+
+def context_fields(
+    names: Iterable[str], contexts: Mapping[str, Iterable[str]], what: str
+) -> None:
+    """Refuse a context value for a field no context of the callback's API family
+    has, which would be ignored (most often a misspelt field), or for `state` and
+    `step_state`, which the harness makes from the callback itself.
+
+    `contexts` maps each context class the callback's methods receive (its
+    family's, e.g. `lerax.callback.StepContext`) to its fields.
+    """
+    made = ("state", "step_state")
+    known = sorted({f for fields in contexts.values() for f in fields} - set(made))
+    for name in names:
+        if name in made:
+            raise InvalidArgument(
+                f"{what}: `{name}` cannot be given; the harness makes the "
+                f"callback's own states and passes them in `ctx.{name}`. Drop it."
+            )
+        if name not in known:
+            raise InvalidArgument(
+                f"{what}: unknown context field `{name}`; the contexts this "
+                f"callback's methods receive ({', '.join(contexts)}) have the "
+                f"fields {', '.join(known)}. Name one of them, or drop `{name}`."
+            )
+
+
+def output_file(path: str | os.PathLike[str], what: str) -> Path:
+    """A file to write at the end of a run, checked now, before any check runs:
+    its folder exists and can be written to, and it is no folder itself. Only
+    the file is ever created: a missing folder is a mistake to report (a typo),
+    not to make. Opening the file proves it can be written (a check of the
+    permissions alone would pass `/proc/r.json`, or anything for root); a file
+    made by that test is removed again."""
+    file = Path(path).expanduser()
+    shown = str(file)
+    folder = file.parent
+    if file.is_dir():
+        raise InvalidArgument(
+            f"{what}: {shown!r} is a folder, not a file; name a file in it, e.g. "
+            f"{str(file / 'report.txt')!r}."
+        )
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidArgument(
+            f"{what}: cannot write {shown!r}: the folder {str(folder)!r} {problem}; "
+            "create the folder first, or write to one that exists."
+        )
+    existed = file.exists()
+    try:
+        with open(file, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        problem = f"it cannot be made or written there ({error.strerror or error})"
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            where = "the file" if existed else f"the folder {str(folder)!r}"
+            problem = f"{where} is not writable ({problem})"
+        raise InvalidArgument(
+            f"{what}: cannot write {shown!r}: {problem}; write to a folder you can "
+            "write to."
+        ) from None
+    if not existed:
+        file.unlink(missing_ok=True)
+    return file
 
 
 def anything(value: Any, what: str) -> Any:

@@ -192,6 +192,8 @@ def conformance_suite(
     A test function, parametrized over the check ids and marked `lerax_conformance`.
     """
     selected = _select_checks(checks)
+    if isinstance(callback, type):
+        _refuse_unmakeable(callback)
 
     def test(lerax_check: str, request: pytest.FixtureRequest) -> None:
         wanted = getattr(request.config.stash.get(SETTINGS, None), "settings", None)
@@ -222,6 +224,23 @@ def _select_checks(checks: Iterable[str] | None) -> list[str]:
     if not selected:
         raise ValueError("`checks` is empty; name at least one check, or leave it out.")
     return selected
+
+
+def _refuse_unmakeable(cls: type) -> None:
+    """`InvalidArgument` when `cls()` cannot make the callback to check (a state
+    or context class, an abstract class, one whose constructor needs arguments),
+    at collection rather than in every item."""
+    from .._explain._classes import (
+        class_instead_of_instance,
+        not_a_callback_class,
+        required_arguments,
+    )
+
+    if not_a_callback_class(cls) is not None or required_arguments(cls):
+        raise InvalidArgument(
+            "`conformance_suite` takes a callback instance, or a class or factory "
+            "that makes one without arguments: " + class_instead_of_instance(cls)
+        )
 
 
 def _instantiate(callback: Any) -> Any:
