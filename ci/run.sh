@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's CI: a fresh virtual environment, the README's install command,
-# lint, the README's main job on the shipped examples, and the README's tests.
+# lint, the README's main job on the shipped examples, the README's tests and its
+# documentation build.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,10 +41,14 @@ assert summary["failed"] == summary["callbacks"] == 3, "every broken example mus
 PY
 
 echo "== quick tests (README)"
-python -m pytest -q tests/test_api.py tests/test_causes.py tests/test_layout.py tests/test_registry.py tests/test_arguments.py
+python -m pytest -q -m "not slow" tests/test_api.py tests/test_causes.py tests/test_layout.py tests/test_registry.py tests/test_arguments.py tests/test_docs.py
 
 echo "== the full suite (README)"
 python -m pytest -n 2 -q
+
+echo "== the documentation site (README): a broken link or reference fails"
+pip install -q -e ".[docs]"
+zensical build --strict
 deactivate
 
 echo "== Python 3.13 with Lerax: both releases users run"

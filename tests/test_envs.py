@@ -1,8 +1,8 @@
 """Callbacks with their own environment: the protocol, the toy's hints, `--env` and
 friends from every entry point, reproducers that carry them, `TrainingResult`.
 
-The environment and callback are the README's example, read from the README, so the
-example is tested as printed.
+The environment and callback are the example of the docs' "Configuring a check"
+page, read from the page, so the example is tested as printed.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from lerax_testing.toy import ToyAttributeError, ToyEnv, ToyPolicy
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuring.md"
 QUICK = {"checks": ["runs", "jit", "scan"], "max_examples": 3, "seed": 3}
 
 
-def _readme_files() -> dict[str, str]:
-    """The README's example files, by the `# name.py` comment that opens each."""
-    text = README.read_text(encoding="utf-8")
+def _page_files() -> dict[str, str]:
+    """The page's example files, by the `# name.py` comment that opens each."""
+    text = PAGE.read_text(encoding="utf-8")
     section = text[text.index("## Your own environment and policy") :]
     section = section[: section.index("\n## ")]
     files = {}
@@ -48,9 +48,9 @@ def _readme_files() -> dict[str, str]:
 
 @pytest.fixture
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The README's `my_envs.py` and `my_callbacks.py` in the working directory,
+    """The page's `my_envs.py` and `my_callbacks.py` in the working directory,
     importable; `sys.path` and `sys.modules` restored afterwards."""
-    for name, text in _readme_files().items():
+    for name, text in _page_files().items():
         (tmp_path / name).write_text(text)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
@@ -311,7 +311,7 @@ def test_the_command_reads_env_from_pyproject_in_its_workers(example: Path):
 def test_the_plugin_takes_env_from_the_command_line_and_the_ini_file(
     pytester: pytest.Pytester,
 ):
-    pytester.makepyfile(**{n[:-3]: t for n, t in _readme_files().items()})
+    pytester.makepyfile(**{n[:-3]: t for n, t in _page_files().items()})
     pytester.makepyfile(
         test_scaled="""
         from lerax_testing.pytest_plugin import conformance_suite

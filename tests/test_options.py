@@ -1,6 +1,7 @@
 """The option table: every option is declared once in `_options.OPTIONS`, and
-`check_callback`, the command, the plugin, `[tool.lerax_testing]` and the README
-take theirs from it. These tests fail when a place bypasses the table."""
+`check_callback`, the command, the plugin, `[tool.lerax_testing]` and the docs'
+table of options take theirs from it. These tests fail when a place bypasses the
+table."""
 
 from __future__ import annotations
 
@@ -137,10 +138,10 @@ def test_typecheck_is_on_while_check_callback_runs():
     assert not lc.typechecking_enabled()
 
 
-def test_the_readme_lists_every_option_as_declared():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_list_every_option_as_declared():
+    text = (ROOT / "docs" / "configuring.md").read_text(encoding="utf-8")
     table = markdown_table()
-    assert table in text, f"Write this table in README.md:\n{table}"
+    assert table in text, f"Write this table in docs/configuring.md:\n{table}"
 
 
 # ------------------------------------------------------------------- the plugin

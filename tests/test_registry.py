@@ -1,7 +1,7 @@
 """The check registry: one record per check, from which the rest is derived (the
-public ids, the command's list, the examples each check takes, the README's
-table). Fast: one check runs here, on two examples; `test_checks.py` holds every
-registered check to its rows in `zoo.py`."""
+public ids, the command's list, the examples each check takes, the table of
+checks on the Checks page). Fast: one check runs here, on two examples;
+`test_checks.py` holds every registered check to its rows in `zoo.py`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lerax_testing._cli._main import main
 from lerax_testing._explain._causes import PREFERRED
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+CHECKS_PAGE = ROOT / "docs" / "checks.md"
 
 
 def test_every_registered_function_resolves() -> None:
@@ -114,11 +114,11 @@ def test_a_check_takes_the_examples_its_record_allows(monkeypatch) -> None:
     assert set(drawn) == {(3, 2)}
 
 
-# ------------------------------------------------------------------ the README
+# -------------------------------------------------------------- the Checks page
 
 
-def readme_table() -> str:
-    """The README's table of checks, as the registry has it."""
+def checks_table() -> str:
+    """The Checks page's table of checks, as the registry has it."""
     rows = [f"| `{c.id}` | {c.description} |" for c in REGISTRY.values()]
     return "\n".join(["| id | what it verifies |", "|---|---|", *rows])
 
@@ -131,7 +131,7 @@ def _listed(ids: list[str]) -> str:
 
 
 def capped_examples_text() -> str:
-    """What the README says of the capped checks: `runs`, ... take at most 5, ..."""
+    """What the Checks page says of the capped checks: `runs`, ... take at most 5."""
     caps = sorted({c.max_examples for c in REGISTRY.values() if c.max_examples})
     parts = []
     for cap in caps:
@@ -141,9 +141,11 @@ def capped_examples_text() -> str:
     return ", ".join(parts)
 
 
-def test_the_readme_lists_every_check_as_registered() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert readme_table() in text, f"Write this table in README.md:\n{readme_table()}"
+def test_the_checks_page_lists_every_check_as_registered() -> None:
+    text = CHECKS_PAGE.read_text(encoding="utf-8")
+    assert checks_table() in text, (
+        f"Write this table in docs/checks.md:\n{checks_table()}"
+    )
     flowing = " ".join(text.split())
     capped = capped_examples_text()
-    assert f"(default 20; {capped})" in flowing, f"README.md should say: {capped}"
+    assert f"(default 20; {capped})" in flowing, f"docs/checks.md should say: {capped}"

@@ -3,7 +3,7 @@
 - `_errors`: `InvalidArgument` and `ConfigError`, the one error for a bad option.
 - `_values`: what each kind of option accepts, from Python and from text.
 - `_table`: `OPTIONS`, one `Option` record per option, made by `define_option`.
-- `_docs`: the README's table of options, made from `OPTIONS`.
+- `_docs`: the docs' table of options (docs/configuring.md), made from `OPTIONS`.
 
 Everything that takes options reads them here: `_config` (the accepted
 `[tool.lerax_testing]` keys), `_settings` (validation and merging), the command's

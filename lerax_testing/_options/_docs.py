@@ -1,5 +1,5 @@
-"""The README's table of options, made from `OPTIONS` (a test holds the README to
-it, as it does the table of checks)."""
+"""The table of options on the docs' "Configuring a check" page, made from
+`OPTIONS` (a test holds the page to it, as it does the table of checks)."""
 
 from __future__ import annotations
 

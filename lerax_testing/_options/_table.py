@@ -2,7 +2,7 @@
 once with `define_option` (as hypothesis declares its settings), from which the
 rest is derived: `check_callback`'s validation, `resolve_settings`' merging, the
 accepted `[tool.lerax_testing]` keys, the command's flags, the plugin's
-`--lerax-*` options and `lerax_*` ini settings, and the README's table.
+`--lerax-*` options and `lerax_*` ini settings, and the docs' table.
 
 Imports no JAX: pytest loads the plugin, and with it this table, in every run.
 """
@@ -38,7 +38,7 @@ class Option:
         as `default_text` says).
     - `validate`: `validate(value, what)` gives the value to use or raises
         `InvalidArgument` naming `what` and what is allowed.
-    - `help`: one line, for `--help`, the plugin and the README.
+    - `help`: one line, for `--help`, the plugin and the docs.
     - `default_text`: the default as the docs show it.
     - `parse`: `parse(text, what)` for the command line and ini files (a list of
         strings when `repeatable`, a bool when `boolean`); `None`: Python only.

@@ -8,7 +8,7 @@
 - Options (`pytest --help`, group "lerax"): a `--lerax-*` option and a `lerax_*`
     ini setting for each option of the option table (`--lerax-max-examples`,
     `--lerax-num-envs`, `--lerax-seed`, `--lerax-skip CHECK=REASON`, ...; the
-    README's table of options lists them all).
+    table of options in docs/configuring.md lists them all).
 
 pytest loads this module (entry point `pytest11`, name `lerax_testing`; disable it
 with `-p no:lerax_testing`) in every run of every project that installs the toolkit,
