@@ -136,27 +136,30 @@ def _failures(
 
 
 def _location(where: Where | None, callback: Any) -> tuple[str, int] | None:
-    """The user's line of the outermost equation in `where` that is in the file
-    defining the callback's class (inner jaxprs of jitted functions are traced
-    once and cached, so their lines may be of another call), else the user's
-    line of the outermost equation."""
+    """The user's line of an equation nested in `where` (outermost first): the
+    innermost one in the file defining the callback's class, so that a draw in a
+    loop's body is its own line rather than the loop's, but none inside a `jit`
+    once one is found (a jitted function's jaxpr, `jax.random.normal`'s, is
+    traced once and cached, so its lines may be of another call). Without such
+    a line, the outermost equation's user line."""
     if not where:
         return None
     own = class_location(callback)
     own_file = os.path.realpath(own[0]) if own else None
-    first = None
+    first = best = None
     for eqn in where:
         traceback = getattr(eqn.source_info, "traceback", None)
-        if traceback is None:
-            continue
-        frames = [(f.file_name, f.line_num) for f in traceback.frames]
-        location = user_frame(frames, callback)
-        if location is None:
-            continue
-        if own_file is not None and os.path.realpath(location[0]) == own_file:
-            return location
-        first = first or location
-    return first
+        frames = (
+            [(f.file_name, f.line_num) for f in traceback.frames] if traceback else []
+        )
+        location = user_frame(frames, callback) if frames else None
+        if location is not None:
+            first = first or location
+            if own_file is not None and os.path.realpath(location[0]) == own_file:
+                best = location
+        if best is not None and eqn.primitive.name in ("jit", "pjit"):
+            break
+    return best or first
 
 
 def _at(location: tuple[str, int] | None) -> str:
@@ -270,7 +273,7 @@ def _stored_constant(
             "from it.",
             leaf=name,
             location=location,
-            advice="Store the method's `key` argument, or a half split from it: "
-            "`State(key=key, ...)`.",
+            advice="Store the method's `key` argument, or a half split from it "
+            "(`key, sub = jax.random.split(key)`): `State(key=key, ...)`.",
         )
     return None

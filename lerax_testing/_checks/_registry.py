@@ -263,8 +263,10 @@ REGISTRY: dict[str, Check] = _registry(
         "method or before, as a logger's handle) that runs only while tracing, in "
         "the methods an algorithm calls in its loops (in `reset` and the training "
         "start and end, called once per training, only a traced value printed as "
-        "text); no text formatted from a traced value handed to `jax.debug.print`; "
-        "no change to JAX's global configuration (`jax.config.update`)",
+        "text); no text formatted from a traced value (an f-string, `str()`, "
+        "`format()` or `%`) printed, logged or handed to `jax.debug.print`, with "
+        "the line and the fix; no change to JAX's global configuration "
+        "(`jax.config.update`)",
         short="side",
     ),
     Check(
