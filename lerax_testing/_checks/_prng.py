@@ -251,9 +251,25 @@ def _stale_failure(
         leaf=name,
         location=location,
         advice="Split the stored key, draw with one half and store the other: "
-        "`key, sub = jax.random.split(ctx.state.key)`, draw from `sub`, and "
-        "return `State(key=key, ...)`.",
+        f"`key, sub = jax.random.split({_in_context(method, source)})`, draw from "
+        f"`sub`, and return the state with `{_field(name)}=key`.",
     )
+
+
+def _in_context(method: str, name: str) -> str:
+    """How a method reads an input state leaf: `step_state.key` is `ctx.state.key`
+    in `on_step`, and `ctx.step_state.key` in the iteration methods."""
+    root, _, rest = name.partition(".")
+    if not rest:  # an entry of a dict or list, not a field
+        return f"ctx.{name}"
+    if root == "step_state" and method not in STEP_METHODS:
+        return f"ctx.step_state.{rest}"
+    return f"ctx.state.{rest}"
+
+
+def _field(name: str) -> str:
+    """The last field of a leaf path: `key` for `step_state.key`."""
+    return name.rsplit(".", 1)[-1]
 
 
 def _stored_constant(
