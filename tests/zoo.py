@@ -816,10 +816,11 @@ TRAINING_LOG.setLevel(logging.INFO)
 
 
 class LogsAtTraceTime(ReturnTracker):
-    """Logs with `logging`, whose handler writes to a terminal it holds."""
+    """Logs with `logging`, whose handler writes to a terminal it holds (plain
+    text: a traced value in it is `LogsTheRewardFormatted`'s defect)."""
 
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
-        TRAINING_LOG.info("iteration %s", ctx.iteration_count)  # once, while tracing
+        TRAINING_LOG.info("iteration over")  # once, while tracing
         return super().on_iteration(ctx, key=key)
 
 
@@ -850,6 +851,41 @@ class WritesHeldFileThroughHost(ReturnTracker):
     def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
         jax.debug.callback(lambda i: self.metrics.write(f"{i}\n"), ctx.iteration_count)
         return super().on_iteration(ctx, key=key)
+
+
+class LogsTheRewardFormatted(ReturnTracker):
+    """Logs each reward with an f-string: formatted once, while tracing, the
+    record shows the tracer, and no step after logs anything."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        TRAINING_LOG.info(f"reward {ctx.reward}")  # once, while tracing
+        return super().on_step(ctx, key=key)
+
+
+class LogsTheRewardFromHost(ReturnTracker):
+    """Formats and logs each reward in a host function, on every step."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        jax.debug.callback(lambda r: TRAINING_LOG.info(f"reward {r}"), ctx.reward)
+        return super().on_step(ctx, key=key)
+
+
+class PrintsStrOfTheMean(ReturnTracker):
+    """Prints `str()` of the traced mean: `JitTracer(float32[])`, once."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        print("mean return " + str(summary.mean))  # once, while tracing
+        return summary
+
+
+class PrintsTheMeanFromHost(ReturnTracker):
+    """Formats and prints the mean in a host function, every iteration."""
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        summary = super().on_iteration(ctx, key=key)
+        jax.debug.callback(lambda m: print("mean return " + str(m)), summary.mean)
+        return summary
 
 
 class DisablesJit(ReturnTracker):
@@ -958,6 +994,138 @@ class PlainNumberField(lc.AbstractCallback[Summary, TaggedReturns]):
         self, ctx: lc.IterationContext, *, key: Key[Array, ""]
     ) -> Bool[Array, ""]:
         return jnp.array(True)
+
+
+# ------------------------------------------------------------------------ prng
+
+
+class DitheredReturns(ReturnTracker):
+    """Adds a little exploration-style noise to each reward before summing, and
+    drops a random tenth of the steps (a dithered return, as some logging
+    callbacks compute to break ties)."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        noise = 1e-3 * jr.normal(key, dtype=jnp.float32)
+        keep = jr.uniform(key) > 0.1  # the same randomness as the noise
+        reward = jnp.where(keep, ctx.reward.astype(jnp.float32) + noise, 0.0)
+        total = ctx.state.ret + reward
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
+class DitheredReturnsSplit(ReturnTracker):
+    """`DitheredReturns` with one sub-key per draw."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Returns:
+        noise_key, keep_key = jr.split(key)
+        noise = 1e-3 * jr.normal(noise_key, dtype=jnp.float32)
+        keep = jr.uniform(keep_key) > 0.1
+        reward = jnp.where(keep, ctx.reward.astype(jnp.float32) + noise, 0.0)
+        total = ctx.state.ret + reward
+        return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
+
+
+class SampledEpisodes(lc.AbstractCallbackStepState):
+    """A running return, and the return of the last finished episode picked for
+    logging (zero until one is picked)."""
+
+    ret: Float[Array, ""]
+    logged: Float[Array, ""]
+
+
+class EpisodeSampler(lc.AbstractCallback[Summary, SampledEpisodes]):
+    """Logs the returns of a random fifth of the finished episodes."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+    def step_reset(
+        self, ctx: lc.ResetContext, *, key: Key[Array, ""]
+    ) -> SampledEpisodes:
+        return SampledEpisodes(jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32))
+
+    def pick(self, key: Key[Array, ""]) -> Bool[Array, ""]:
+        return jr.bernoulli(key, 0.2)
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> SampledEpisodes:
+        total = ctx.state.ret + ctx.reward.astype(jnp.float32)
+        picked = jnp.logical_and(ctx.done, self.pick(key))
+        logged = jnp.where(picked, total, ctx.state.logged)
+        return SampledEpisodes(jnp.where(ctx.done, 0.0, total), logged)
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.logged).astype(jnp.float32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+
+class PicksWithAFixedSeed(EpisodeSampler):
+    """Seeds its pick in the method: every step of every environment makes the
+    same pick, so it logs all episodes or none."""
+
+    def pick(self, key: Key[Array, ""]) -> Bool[Array, ""]:
+        return jr.bernoulli(jr.PRNGKey(0), 0.2)
+
+
+class PicksWithTheKey(EpisodeSampler):
+    """`PicksWithAFixedSeed` picking with the method's `key`."""
+
+    def pick(self, key: Key[Array, ""]) -> Bool[Array, ""]:
+        return jr.bernoulli(key, 0.2)
+
+
+class Explores(lc.AbstractCallbackStepState):
+    """A key carried from step to step, and how many steps took a random action
+    under an epsilon-greedy schedule."""
+
+    key: Key[Array, ""]
+    random_steps: Int[Array, ""]
+
+
+class EpsilonCounter(lc.AbstractCallback[Summary, Explores]):
+    """Counts the steps an epsilon-greedy schedule (epsilon 0.1) would explore,
+    drawing from a key kept in the step state."""
+
+    def reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.zeros((), jnp.float32))
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Explores:
+        return Explores(key, jnp.zeros((), jnp.int32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Explores:
+        explore = jr.bernoulli(ctx.state.key, 0.1)
+        count = ctx.state.random_steps + explore.astype(jnp.int32)
+        return Explores(ctx.state.key, count)  # the same key next step
+
+    def on_iteration(self, ctx: lc.IterationContext, *, key: Key[Array, ""]) -> Summary:
+        return Summary(jnp.mean(ctx.step_state.random_steps).astype(jnp.float32))
+
+    def on_training_start(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+    def on_training_end(
+        self, ctx: lc.TrainingContext, *, key: Key[Array, ""]
+    ) -> Summary:
+        return ctx.state
+
+
+class EpsilonCounterSplit(EpsilonCounter):
+    """`EpsilonCounter` splitting its stored key: one half drawn, one stored."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Explores:
+        carried, draw = jr.split(ctx.state.key)
+        explore = jr.bernoulli(draw, 0.1)
+        count = ctx.state.random_steps + explore.astype(jnp.int32)
+        return Explores(carried, count)
 
 
 # ----------------------------------------------------------------------- lerax
@@ -1181,7 +1349,7 @@ DEFECTS: list[Defect] = [
         LogsAtTraceTime(),
         LogsEveryIteration(),
         "on_iteration",
-        "logged INFO zoo.training: iteration",
+        "logged INFO zoo.training: iteration over",
     ),
     Defect(
         "side_effects",
@@ -1197,6 +1365,42 @@ DEFECTS: list[Defect] = [
         "on_step",
         "`jax_disable_jit` from False to True at "
         '`jax.config.update("jax_disable_jit", True)`',
+    ),
+    Defect(
+        "side_effects",
+        LogsTheRewardFormatted(),
+        LogsTheRewardFromHost(),
+        "on_step",
+        'logs text formatted from a traced value at `TRAINING_LOG.info(f"reward',
+    ),
+    Defect(
+        "side_effects",
+        PrintsStrOfTheMean(),
+        PrintsTheMeanFromHost(),
+        "on_iteration",
+        'prints text formatted from a traced value at `print("mean return " + '
+        "str(summary.mean))",
+    ),
+    Defect(
+        "prng",
+        DitheredReturns(),
+        DitheredReturnsSplit(),
+        "on_step",
+        "draws from one key twice (a split counts as a draw): at line",
+    ),
+    Defect(
+        "prng",
+        PicksWithAFixedSeed(),
+        PicksWithTheKey(),
+        "on_step",
+        "draws from a key made from constants at line",
+    ),
+    Defect(
+        "prng",
+        EpsilonCounter(),
+        EpsilonCounterSplit(),
+        "on_step",
+        "draws from the stored key `step_state.key`",
     ),
     Defect(
         "lerax",

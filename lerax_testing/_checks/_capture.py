@@ -23,10 +23,12 @@ import functools
 import io
 import logging
 import random
+import re
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -41,14 +43,34 @@ _WRITES = frozenset({"write", "writelines"})
 _OWN_LOGGERS = frozenset({"jax", "jaxlib", "equinox", "absl", "hypothesis"})
 """Loggers of the libraries the checks run, whose records are not the callback's."""
 
+TRACER_TEXT = re.compile(r"Tracer|Traced<")
+"""A traced value formatted as text: `JitTracer(float32[])`, `Traced<...>`."""
+
+
+class TracerText(NamedTuple):
+    """Text made from a traced value that a method printed (`kind` "print") or
+    logged ("log"), and the frames it was printed or logged from, innermost
+    first."""
+
+    kind: str
+    text: str
+    frames: list[tuple[str, int]]
+
 
 class _CallersStream(io.TextIOBase):
     """Writes from the calling thread and from threads Python did not start (the
     runtime's, running host callbacks) go to `buffer`; writes from other Python
     threads go to `other`, the stream they would have reached."""
 
-    def __init__(self, buffer: io.StringIO, other: Any, owner: int):
+    def __init__(
+        self,
+        buffer: io.StringIO,
+        other: Any,
+        owner: int,
+        shown: list[TracerText] | None = None,
+    ):
         self.buffer, self.other, self.owner = buffer, other, owner
+        self.shown = shown
 
     def _ours(self) -> bool:
         thread = threading.current_thread()
@@ -56,6 +78,10 @@ class _CallersStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         if self._ours():
+            if self.shown is not None and TRACER_TEXT.search(text):
+                stack = traceback.extract_stack()[::-1]
+                frames = [(f.filename, f.lineno or 0) for f in stack]
+                self.shown.append(TracerText("print", text, frames))
             return self.buffer.write(text)
         return self.other.write(text) if self.other is not None else len(text)
 
@@ -73,9 +99,13 @@ def _file_name(file: Any) -> str:
 
 
 @contextlib.contextmanager
-def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
+def capture_effects(
+    written: list[str], shown: list[TracerText] | None = None
+) -> Iterator[io.StringIO]:
     """Capture printed output, log records and writes to open files as text in
-    the yielded buffer, and record in `written` the files opened for writing."""
+    the yielded buffer, and record in `written` the files opened for writing;
+    with `shown`, also each print and log record whose text shows a tracer, and
+    where it was made."""
     buffer = io.StringIO()
     real_open = builtins.open
     real_handle = logging.Logger.handle
@@ -94,9 +124,11 @@ def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
             or record.threadName == "Dummy"
             or record.threadName.startswith("Dummy-")
         ):
-            buffer.write(
-                f"[logged {record.levelname} {record.name}: {record.getMessage()}]\n"
-            )
+            message = record.getMessage()
+            if shown is not None and TRACER_TEXT.search(message):
+                frames = [(record.pathname, record.lineno)]
+                shown.append(TracerText("log", message, frames))
+            buffer.write(f"[logged {record.levelname} {record.name}: {message}]\n")
         real_handle(logger, record)
 
     def profile(frame: Any, event: str, arg: Any) -> None:
@@ -110,8 +142,8 @@ def capture_effects(written: list[str]) -> Iterator[io.StringIO]:
     logging.Logger.handle = recording_handle  # type: ignore[method-assign]
     sys.setprofile(profile)
     try:
-        out = _CallersStream(buffer, sys.stdout, owner)
-        err = _CallersStream(buffer, sys.stderr, owner)
+        out = _CallersStream(buffer, sys.stdout, owner, shown)
+        err = _CallersStream(buffer, sys.stderr, owner, shown)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             yield buffer
             jax.effects_barrier()

@@ -263,9 +263,25 @@ REGISTRY: dict[str, Check] = _registry(
         "method or before, as a logger's handle) that runs only while tracing, in "
         "the methods an algorithm calls in its loops (in `reset` and the training "
         "start and end, called once per training, only a traced value printed as "
-        "text); no text formatted from a traced value handed to `jax.debug.print`; "
-        "no change to JAX's global configuration (`jax.config.update`)",
+        "text); no text formatted from a traced value (an f-string, `str()`, "
+        "`format()` or `%`) printed, logged or handed to `jax.debug.print`, with "
+        "the line and the fix; no change to JAX's global configuration "
+        "(`jax.config.update`)",
         short="side",
+    ),
+    Check(
+        "prng",
+        function="_prng:check_prng",
+        summary="no PRNG key drawn from twice, made from constants, or kept unsplit",
+        description="no PRNG key consumed twice (two draws, or a split and a draw, "
+        "from one key), none made from constants (`jax.random.key(0)` in a method, "
+        "or a key the callback holds), and no key carried in a state returned "
+        "unchanged after a draw; the lines and the split that fixes it",
+        # Its calls are traced: they see shapes and dtypes, the same every example.
+        max_examples=FEW_EXAMPLES,
+        fallback_advice="Draw only from the method's `key` argument or a key "
+        "carried in the state, and split a key before each further use: "
+        "`k1, k2 = jax.random.split(key)`.",
     ),
     Check(
         "lerax",

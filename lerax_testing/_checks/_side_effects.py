@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +23,7 @@ from .._globals import (
     restore_config,
 )
 from .._subject import Subject
-from ._capture import capture_effects
+from ._capture import TRACER_TEXT, TracerText, capture_effects
 
 
 class _CapturingInvoker(Invoker):
@@ -46,10 +45,11 @@ class _CapturingInvoker(Invoker):
     def __call__(self, method: str, *args: Any) -> Any:
         written: list[str] = []
         updates: list[ConfigUpdate] = []
+        shown: list[TracerText] = []
         before = config_snapshot()
         try:
             with (
-                capture_effects(written) as buffer,
+                capture_effects(written, shown) as buffer,
                 recording_config_updates(self.callback, updates),
                 _formatted_prints(method, self.callback, self.formatted),
             ):
@@ -60,6 +60,10 @@ class _CapturingInvoker(Invoker):
             self.config.extend(_config_failure(method, c, updates) for c in changed)
         text = buffer.getvalue() + "".join(f"[wrote file {w}]\n" for w in written)
         self.effects[method] = self.effects.get(method, "") + text
+        if shown and not any(f.method == method for f in self.formatted):
+            self.formatted.append(
+                _tracer_text_failure(method, self.callback, shown[0], text)
+            )
         return out
 
 
@@ -101,6 +105,36 @@ def _formatted_prints(
         jax.debug.print = real  # type: ignore[assignment]
 
 
+def _tracer_text_failure(
+    method: str, callback: Any, shown: TracerText, output: str
+) -> Failure:
+    """A method printed or logged text made from a traced value: made once, while
+    tracing, it shows the tracer, and is printed or logged only then."""
+    location = user_frame(shown.frames, callback)
+    line = source_line(location)
+    at = f" at `{line}`" if line else ""
+    fragment = shown.text.strip()
+    text = fragment
+    if shown.kind == "print":  # the whole line, not the piece `print` wrote
+        text = next((x for x in output.splitlines() if fragment in x), fragment)
+    text = " ".join(text.split())
+    text = text if len(text) <= 120 else text[:117] + "..."
+    verb = "logs" if shown.kind == "log" else "prints"
+    return Failure(
+        "side_effects",
+        method,
+        f"`{method}` {verb} text formatted from a traced value{at}: {text!r}. "
+        "The text is made once, while the method is traced (an f-string, `str()`, "
+        "`format()` or `%` of a traced value), so it shows the tracer, never a "
+        f"value, and the compiled method never {verb} it again.",
+        location=location,
+        advice='Leave the formatting to JAX: `jax.debug.print("reward {r}", '
+        "r=ctx.reward)` prints the value on every call; to log, format inside a "
+        'host function, `jax.debug.callback(lambda r: logger.info(f"reward '
+        '{r}"), ctx.reward)`.',
+    )
+
+
 def _config_failure(
     method: str, change: tuple[str, Any, Any], updates: list[ConfigUpdate]
 ) -> Failure:
@@ -133,9 +167,6 @@ ONCE_PER_TRAINING = frozenset(
 they do while traced happens once per training, as it would when run (a run's
 name printed at its start, a header written), so it is no finding unless the
 text shows a tracer where a value was meant."""
-
-TRACER_TEXT = re.compile(r"Tracer|Traced<")
-"""A traced value formatted as text: `JitTracer(float32[])`, `Traced<...>`."""
 
 
 def check_side_effects(subject: Subject) -> list[Failure]:
