@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import re
 
+# Imported here, before any in-process `pytester` run: each run forgets the
+# modules first imported during it, and strategies the harness keeps for the
+# process would then be of classes hypothesis no longer knows.
+import hypothesis.strategies  # noqa: F401
 import pytest
 
 import lerax_callback as lc
