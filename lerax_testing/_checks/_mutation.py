@@ -57,12 +57,14 @@ class Mutation:
     - `path`: the container, as the user writes it, e.g. `ctx.training_log`.
     - `what`: the change in words, e.g. "adds the key 'lr' to `ctx.training_log`".
     - `leaf`: the entry concerned, e.g. `ctx.training_log['lr']`.
+    - `container`: `dict` or `list`.
     """
 
     method: str
     path: str
     what: str
     leaf: str
+    container: str = "dict"
 
 
 def _children(value: Any) -> Iterator[tuple[str, Any]]:
@@ -108,12 +110,24 @@ def snapshot(method: str, args: tuple[Any, ...]) -> Snapshot:
     return out
 
 
+def self_snapshot(callback: Any) -> Snapshot:
+    """Shallow copies of every dict and list the callback itself holds (`self.x`)."""
+    out: Snapshot = []
+    for path, container in _containers(callback, "self"):
+        copy = dict(container) if isinstance(container, dict) else list(container)
+        out.append((path, container, copy))
+    return out
+
+
 def changes(method: str, before: Snapshot) -> list[Mutation]:
     """How the containers of `before` differ from their copies now."""
     found: list[Mutation] = []
 
     def add(path: str, what: str, leaf: str) -> None:
-        found.append(Mutation(method, path, what, leaf))
+        container = "list" if isinstance(before_of[path], list) else "dict"
+        found.append(Mutation(method, path, what, leaf, container))
+
+    before_of = {path: container for path, container, _ in before}
 
     for path, container, copy in before:
         if isinstance(container, dict) and isinstance(copy, dict):
@@ -152,7 +166,7 @@ class _WatchingInvoker(WrappedInvoker):
     def __call__(self, method: str, *args: Any) -> Any:
         # `args` starts with the callback itself: its own fields are `purity`'s
         # self-mutation finding, not a context's.
-        before = snapshot(method, args[1:])
+        before = snapshot(method, args[1:]) + self_snapshot(args[0])
         try:
             return self.inner(method, *args)
         finally:
@@ -177,11 +191,13 @@ class _Recorder:
         self.callback = callback
         self.method = ""
         self.lines: dict[tuple[str, str], tuple[str, int] | None] = {}
+        self.operations: dict[tuple[str, str], str] = {}
 
-    def note(self, path: str) -> None:
-        stack = traceback.extract_stack()[:-2]  # drop `note` and the dunder
+    def note(self, path: str, operation: str) -> None:
+        stack = traceback.extract_stack()[:-3]  # drop `note`, `_note` and the dunder
         frames = [(f.filename, f.lineno or 0) for f in reversed(stack)]
         self.lines.setdefault((self.method, path), user_frame(frames, self.callback))
+        self.operations.setdefault((self.method, path), operation)
 
 
 class _RecordingDict(dict):  # type: ignore[type-arg]
@@ -191,8 +207,8 @@ class _RecordingDict(dict):  # type: ignore[type-arg]
         super().__init__(data)
         self._recorder, self._path = recorder, path
 
-    def _note(self) -> None:
-        self._recorder.note(self._path)
+    def _note(self, name: str, args: tuple[Any, ...]) -> None:
+        self._recorder.note(self._path, _written(self._path, name, args))
 
 
 class _RecordingList(list):  # type: ignore[type-arg]
@@ -202,8 +218,8 @@ class _RecordingList(list):  # type: ignore[type-arg]
         super().__init__(data)
         self._recorder, self._path = recorder, path
 
-    def _note(self) -> None:
-        self._recorder.note(self._path)
+    def _note(self, name: str, args: tuple[Any, ...]) -> None:
+        self._recorder.note(self._path, _written(self._path, name, args))
 
 
 def _recording(base: type, name: str) -> Any:
@@ -211,11 +227,27 @@ def _recording(base: type, name: str) -> Any:
     original = getattr(base, name)
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._note()
+        self._note(name, args)
         return original(self, *args, **kwargs)
 
     method.__name__ = name
     return method
+
+
+_OPERATORS = {"__iadd__": "+=", "__imul__": "*=", "__ior__": "|="}
+
+
+def _written(path: str, name: str, args: tuple[Any, ...]) -> str:
+    """The change as the user wrote it: `self.history.append(...)`,
+    `ctx.training_log['lr'] = ...`, `del self.seen[0]`."""
+    key = f"[{args[0]!r}]" if args and name in ("__setitem__", "__delitem__") else ""
+    if name == "__setitem__":
+        return f"{path}{key} = ..."
+    if name == "__delitem__":
+        return f"del {path}{key}"
+    if name in _OPERATORS:
+        return f"{path} {_OPERATORS[name]} ..."
+    return f"{path}.{name}(...)"
 
 
 _DICT_MUTATORS = (
@@ -311,17 +343,20 @@ class _RecordingInvoker(WrappedInvoker):
         return self.inner(method, callback, *recorded)
 
 
-def _locate(subject: Subject) -> dict[tuple[str, str], tuple[str, int] | None]:
-    """Run the methods again on recording copies: `(method, container path)` to the
-    user's line that first changed it. Best effort: a callback that cannot run on
-    dict and list subclasses just gets no line."""
+def _locate(subject: Subject) -> _Recorder:
+    """Run the methods again on recording copies of the containers the contexts
+    and the callback itself hold: its `lines` map `(method, container path)` to
+    the user's line that first changed it, its `operations` to the change as
+    written. Best effort: a callback that cannot run on dict and list subclasses
+    just gets no line."""
     recorder = _Recorder(subject.callback)
     invoker = _RecordingInvoker(Invoker(jit=False, batched=False), recorder)
+    callback = _record(subject.callback, recorder, "self")
     try:
-        drive(subject.callback, subject.shape_scenario(1), invoker, subject.context)
+        drive(callback, subject.shape_scenario(1), invoker, subject.context)
     except Exception:  # the first run found the change; the line is a bonus
         pass
-    return recorder.lines
+    return recorder
 
 
 def _line_of(
@@ -344,7 +379,8 @@ def mutation_failures(subject: Subject) -> list[Failure]:
     mutations = find_mutations(subject)
     if not mutations:
         return []
-    lines = _locate(subject)
+    recorder = _locate(subject)
+    lines = recorder.lines
     failures: list[Failure] = []
     reported: set[tuple[str, str]] = set()
     for m in mutations:
@@ -352,6 +388,10 @@ def mutation_failures(subject: Subject) -> list[Failure]:
             continue
         reported.add((m.method, m.path))
         location = _line_of(lines, m.method, m.path)
+        if m.path.startswith("self"):
+            operation = recorder.operations.get((m.method, m.path))
+            failures.append(_self_mutation(m, operation, location))
+            continue
         line = source_line(location)
         where = f" at `{line}`" if line else ""
         failures.append(
@@ -370,3 +410,48 @@ def mutation_failures(subject: Subject) -> list[Failure]:
             )
         )
     return failures
+
+
+SELF_LIST_ADVICE = (
+    "Keep the values in the callback's state instead, in a fixed-size buffer: a "
+    "state field started as `jnp.zeros((N,))` with an index started as "
+    "`jnp.zeros((), jnp.int32)`, updated as `values=state.values.at[state.index "
+    "% N].set(x)`, `index=state.index + 1`; or keep a running statistic "
+    "(`mean + (x - mean) / count`) when only a summary is needed."
+)
+SELF_DICT_ADVICE = (
+    "Keep the values in the callback's state instead: one array field per key "
+    "(`jnp.zeros(())`, or a fixed-size buffer `jnp.zeros((N,))` updated with "
+    "`.at[i].set(x)` and an index), returned as a new state by the method."
+)
+
+
+def _self_mutation(
+    mutation: Mutation, operation: str | None, location: tuple[str, int] | None
+) -> Failure:
+    """The `purity` failure for a method that changes a list or dict the callback
+    itself holds, naming the container and the change as written."""
+    name = mutation.path.removeprefix("self").lstrip(".")
+    wrote = operation or mutation.what
+    shown = f"`{wrote}`" if operation else wrote
+    if location is not None:
+        line = source_line(location)
+        shown += f" at line {location[1]}" + (f" (`{line}`)" if line else "")
+    message = (
+        f"`{mutation.method}`: {shown} changes the callback's own "
+        f"{mutation.container} `{name}` in "
+        "place; nothing is assigned to `self`, but the callback is a constant of "
+        "the training loop: under `jax.jit` the line runs once, while the method "
+        "is traced (on a copy, or keeping a tracer), and eagerly on every call, so "
+        "what it keeps never reaches the trained program and the callback changes "
+        "from one call to the next."
+    )
+    return Failure(
+        "purity",
+        mutation.method,
+        message,
+        leaf=mutation.leaf,
+        location=location,
+        advice=SELF_LIST_ADVICE if mutation.container == "list" else SELF_DICT_ADVICE,
+    )
+
