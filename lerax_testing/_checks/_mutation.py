@@ -381,6 +381,7 @@ def mutation_failures(subject: Subject) -> list[Failure]:
         return []
     recorder = _locate(subject)
     lines = recorder.lines
+    reproducer = subject.reproducer("purity")
     failures: list[Failure] = []
     reported: set[tuple[str, str]] = set()
     for m in mutations:
@@ -390,7 +391,8 @@ def mutation_failures(subject: Subject) -> list[Failure]:
         location = _line_of(lines, m.method, m.path)
         if m.path.startswith("self"):
             operation = recorder.operations.get((m.method, m.path))
-            failures.append(_self_mutation(m, operation, location))
+            failure = _self_mutation(m, operation, location)
+            failures.append(dataclasses.replace(failure, reproducer=reproducer))
             continue
         line = source_line(location)
         where = f" at `{line}`" if line else ""
@@ -407,6 +409,7 @@ def mutation_failures(subject: Subject) -> list[Failure]:
                 leaf=m.leaf,
                 location=location,
                 advice=ADVICE,
+                reproducer=reproducer,
             )
         )
     return failures
@@ -454,4 +457,3 @@ def _self_mutation(
         location=location,
         advice=SELF_LIST_ADVICE if mutation.container == "list" else SELF_DICT_ADVICE,
     )
-
