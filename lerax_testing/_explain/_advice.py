@@ -180,8 +180,10 @@ def _declare_float(name: str, before: str, after: str) -> str:
     return (
         f"Declare {name} as a float, the dtype its updates have: start it with "
         f"`jnp.zeros((), jnp.{after})` (and annotate it `Float[Array, ...]`), not "
-        f"as {before}. Do not cast the update back with `.astype(jnp.{before})`: "
-        f"that truncates every fractional value (a reward of 0.7 adds 0), which "
+        f"as {before}, and write each update as `(old + x).astype(jnp.{after})`, "
+        "which keeps every value and keeps float64 rewards (under x64) from "
+        f"widening it. Do not cast updates back with `.astype(jnp.{before})`: "
+        "that truncates every fractional value (a reward of 0.7 adds 0), which "
         "is not what an accumulator of floats means."
     )
 
