@@ -16,6 +16,9 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import numpy as np
+
+from lerax_callback import _switch
 
 from ._arrays import scenario_arrays
 from ._calls import (  # noqa: F401  (re-exported for the checks)
@@ -165,10 +168,69 @@ class Invoker:
         return made
 
     def __call__(self, method: str, *args: Any) -> Any:
+        memo = self.jit and not self.trace and self.wrap is None
+        key = (
+            trace_key("call", self.contexts, self.batched, method, args)
+            if memo
+            else None
+        )
+        failed = failed_trace(key)
+        if failed is not None:
+            raise MethodError(method, failed) from failed
         try:
             return self.functions[method](*args)
         except Exception as error:
+            remember_failure(key, error)
             raise MethodError(method, error) from error
+
+
+MAX_FAILED_TRACES = 256
+"""The most failed traces remembered (`failed_trace`)."""
+
+_FAILED_TRACES: dict[Any, Exception] = {}
+"""The error of each jitted call or episode whose tracing failed, by what its
+tracing depends on (`trace_key`)."""
+
+
+def trace_key(*parts: Any) -> Any:
+    """What tracing a jitted function on `parts` depends on: their structure, the
+    shapes and dtypes of their arrays, the values of everything else, and the
+    global switches that change tracing (x64, runtime type checking). `None`
+    when some part cannot be hashed."""
+    try:
+        leaves, treedef = jax.tree_util.tree_flatten(parts)
+        shaped = tuple(
+            (x.shape, x.dtype, getattr(x, "weak_type", False))
+            if isinstance(x, jax.Array | np.ndarray | np.generic)
+            else x
+            for x in leaves
+        )
+        key = (treedef, shaped, jax.config.jax_enable_x64, _switch.enabled)
+        hash(key)
+    except Exception:  # an unhashable static part: no memo, trace as usual
+        return None
+    return key
+
+
+def failed_trace(key: Any) -> Exception | None:
+    """The error tracing raised before for `key`, if any: under `jit` Python code
+    runs only while tracing, so the same call on inputs of the same shapes fails
+    the same way, and is not traced again (a failing callback would otherwise be
+    traced anew for every example of every check, a cached success never is)."""
+    return None if key is None else _FAILED_TRACES.get(key)
+
+
+def remember_failure(key: Any, error: Exception) -> None:
+    """Remember `error` for `key` when tracing raised it: not an error of the
+    compiled program at run time (a host callback that raised, `eqx.error_if`),
+    which depends on the values."""
+    if key is None or isinstance(error, jax.errors.JaxRuntimeError):
+        return
+    if "EqxRuntimeError" in type(error).__name__:
+        return
+    if len(_FAILED_TRACES) >= MAX_FAILED_TRACES:
+        _FAILED_TRACES.pop(next(iter(_FAILED_TRACES)))
+    _FAILED_TRACES[key] = error
 
 
 class WrappedInvoker(Invoker):
@@ -215,9 +277,25 @@ def drive(
     if scenario.num_steps + 6 > MAX_KEYS:
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
     env, policy = context.env, context.policy
+    episode_key = None
     if getattr(invoker, "episodes", False):
         _prefetch_keys(scenario, invoker.batched, context)
         episode = episode_function(context.contexts, batched=invoker.batched)
+        # An episode that failed to trace for inputs of these shapes fails again:
+        # call the methods one by one at once (which finds the method that fails).
+        # Best effort: a key that misses a difference only costs the slower path.
+        log = scenario.training_log
+        episode_key = trace_key(
+            "episode",
+            context.contexts,
+            invoker.batched,
+            callback,
+            padded_length(scenario.num_steps),
+            num_envs,
+            tuple(sorted(log)) if isinstance(log, dict) else type(log),
+            type(scenario.locals_value),
+        )
+    if getattr(invoker, "episodes", False) and failed_trace(episode_key) is None:
         try:
             recorded, run = run_episode(
                 episode,
@@ -228,8 +306,8 @@ def drive(
                 invoker.batched,
                 parts=_parts(context, callback),
             )
-        except Exception:  # `NotUniform` or a method's error: call them one by one
-            pass
+        except Exception as error:  # `NotUniform` or a method's error: one by one
+            remember_failure(episode_key, error)
         else:
             if on_call is not None:
                 for record in recorded:
