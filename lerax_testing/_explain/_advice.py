@@ -184,7 +184,8 @@ def _declare_float(name: str, before: str, after: str) -> str:
         "which keeps every value and keeps float64 rewards (under x64) from "
         f"widening it. Do not cast updates back with `.astype(jnp.{before})`: "
         "that truncates every fractional value (a reward of 0.7 adds 0), which "
-        "is not what an accumulator of floats means."
+        f"is not what an accumulator of floats means. (A count that only ever "
+        f"adds whole numbers can stay {before}: add `1`, not `1.0`.)"
     )
 
 
