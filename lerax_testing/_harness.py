@@ -179,9 +179,12 @@ def run_checks(
     training_logs: st.SearchStrategy[dict[str, float]] | None = None,
     context_values: Mapping[str, Any] | None = None,
     progress: ProgressHook | None = None,
+    target: str | None = None,
 ) -> Report:
     """Run the checks `settings` selects on `callback` (`check_callback` once its
-    arguments are resolved; the command and the plugin call it directly)."""
+    arguments are resolved; the command and the plugin call it directly).
+    `target` is the command's TARGET that made the callback (`pkg.cbs:Mine`),
+    for reproducers that make it the same way."""
     check_context_values(callback, settings, context_values)
     skips = settings.skips_for(callback)  # `ConfigError`, an `InvalidArgument`
     replay = Replay.of_run(
@@ -190,6 +193,7 @@ def run_checks(
         policy=policy,
         training_logs=training_logs,
         context_values=context_values,
+        target=target,
     )
     env, policy = settings.env_and_policy(env, policy)
     api = callback_api(callback)

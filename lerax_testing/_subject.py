@@ -21,7 +21,7 @@ from ._checks._registry import FEW_EXAMPLES, REGISTRY
 from ._engine._drive import Env
 from ._engine._encoding import ExampleDecoder
 from ._engine._scenario import TRAINING_LOG_KEYS, Scenario, decoders, scenario_from
-from ._explain._reproduce import Replay
+from ._explain._reproduce import Construction, Replay, construction
 
 
 @dataclasses.dataclass
@@ -150,7 +150,11 @@ class Subject:
     def reproducer(self, check: str) -> str:
         """Code that runs `check` as this run did: every non-default option, the
         environment and policy included (see `Replay`)."""
-        return self.replay.code(self.description, check, self.seed, type(self.callback))
+        return self.replay.code(self.callback_code(), check, self.seed)
+
+    def callback_code(self) -> Construction:
+        """Code that makes the callback as the user made it, for reproducers."""
+        return construction(self.callback, self.description, self.replay.target)
 
 
 def _scenario_groups(

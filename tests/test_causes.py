@@ -357,8 +357,24 @@ def _env_attribute() -> Failure:
 
 ADVICE_CASES = [
     ("tracer-conversion", PYTHON_IF[3], "`jnp.where(cond, a, b)`"),
-    ("dtype-drift", DTYPE_DRIFT[0], "Keep `steps` int32"),
-    ("dtype-drift-in-loop", DTYPE_DRIFT[1], "explicit dtype"),
+    # An integer leaf that float updates turn into a float: declared a float,
+    # as casting back would truncate every fractional update.
+    ("dtype-drift", DTYPE_DRIFT[0], "Declare `steps` as a float"),
+    ("dtype-drift-in-loop", DTYPE_DRIFT[1], "`jnp.zeros((), jnp.float32)`"),
+    (
+        "float-drift",
+        Failure(
+            "x64",
+            "on_step",
+            "with `jax_enable_x64` on, `on_step` returns a step state unlike the "
+            "one it received (a scan carry): `step_state.ret: float32[] -> "
+            "float64[]`.",
+            leaf="step_state.ret",
+            expected="float32[]",
+            found="float64[]",
+        ),
+        "cast every update back (`new.astype(jnp.float32)`)",
+    ),
     ("wrong-class", WRONG_CLASS[1], "Return a `Summary` from `on_training_end`"),
     ("env-attribute", _env_attribute(), "`check_callback(cb, env=MyEnv()"),
     (

@@ -99,9 +99,9 @@ def test_a_list_inside_a_state_changed_in_place_is_reported_with_its_line() -> N
 
 
 def test_recording_containers_are_pytrees_like_their_bases() -> None:
-    from lerax_testing._checks._mutation import _record, _Recorder
+    from lerax_testing._checks._recording import Recorder, record
 
-    recorded = _record({"b": [1.0, 2.0], "a": 3.0}, _Recorder(None), "ctx.locals")
+    recorded = record({"b": [1.0, 2.0], "a": 3.0}, Recorder(None), "ctx.locals")
     leaves, treedef = jax.tree_util.tree_flatten(recorded)
     assert leaves == [3.0, 1.0, 2.0]
     assert jax.tree.map(lambda x: x * 2, recorded) == {"a": 6.0, "b": [2.0, 4.0]}

@@ -146,6 +146,43 @@ def test_suite_and_fixture(project: pytest.Pytester) -> None:
     assert "Reproduce with: pytest --lerax-seed=5 'test_mine.py::test_bad[jit]'" in text
 
 
+def test_an_item_failing_as_a_consequence_leads_with_its_root_cause(
+    project: pytest.Pytester,
+) -> None:
+    """`retrace` fails for an integer total that float rewards turn into a float,
+    but only because `structure`'s finding holds: its item leads with that fix."""
+    project.makepyfile(
+        drift="""
+        import jax.numpy as jnp
+        import lerax_callback as lc
+
+        from callbacks import Total
+
+
+        class IntTotal(lc.AbstractStepCallback[Total]):
+            def step_reset(self, ctx, *, key):
+                return Total(jnp.zeros((), jnp.int32))
+
+            def on_step(self, ctx, *, key):
+                return Total(ctx.state.total + ctx.reward)
+        """,
+        test_drift="""
+        from lerax_testing.pytest_plugin import conformance_suite
+
+        from drift import IntTotal
+
+        test_int = conformance_suite(IntTotal(), checks=["retrace"], max_examples=2)
+        """,
+    )
+    result = project.runpytest("-v", "--lerax-seed", "5", "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    item = text[text.index("_ test_int[retrace] _") :]
+    root = item.index("Root cause, found by the `structure` check in `on_step`")
+    assert root < item.index("[retrace] `on_step` was traced and compiled again")
+    assert "fix: Declare `total` as a float" in item
+
+
 def test_options_skip_and_ini_settings(project: pytest.Pytester) -> None:
     project.makeini(
         """

@@ -15,9 +15,7 @@ copies of those dicts and lists, whose mutating methods note the user's line.
 
 from __future__ import annotations
 
-import copy as copying
 import dataclasses
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,17 +24,9 @@ import jax
 
 from .._engine._drive import ARGUMENT_NAMES, Invoker, MethodError, WrappedInvoker, drive
 from .._explain._report import Failure
-from .._explain._source import source_line, user_frame
+from .._explain._source import source_line
 from .._subject import Subject
-
-CONTEXT_FIELDS: dict[str, str] = {
-    "loc": "locals",
-    "log": "training_log",
-    "opt": "opt_state",
-    "count": "iteration_count",
-    "step_state": "state",  # `on_step`'s own state is `ctx.state`
-}
-"""The context attribute each call argument becomes, for messages (`ctx.locals`)."""
+from ._recording import CONTEXT_FIELDS, Recorder, RecordingInvoker, record
 
 ADVICE = (
     'Copy before changing: `log = {**ctx.training_log, "lr": lr}` or '
@@ -57,12 +47,14 @@ class Mutation:
     - `path`: the container, as the user writes it, e.g. `ctx.training_log`.
     - `what`: the change in words, e.g. "adds the key 'lr' to `ctx.training_log`".
     - `leaf`: the entry concerned, e.g. `ctx.training_log['lr']`.
+    - `container`: `dict` or `list`.
     """
 
     method: str
     path: str
     what: str
     leaf: str
+    container: str = "dict"
 
 
 def _children(value: Any) -> Iterator[tuple[str, Any]]:
@@ -108,12 +100,24 @@ def snapshot(method: str, args: tuple[Any, ...]) -> Snapshot:
     return out
 
 
+def self_snapshot(callback: Any) -> Snapshot:
+    """Shallow copies of every dict and list the callback itself holds (`self.x`)."""
+    out: Snapshot = []
+    for path, container in _containers(callback, "self"):
+        copy = dict(container) if isinstance(container, dict) else list(container)
+        out.append((path, container, copy))
+    return out
+
+
 def changes(method: str, before: Snapshot) -> list[Mutation]:
     """How the containers of `before` differ from their copies now."""
     found: list[Mutation] = []
 
     def add(path: str, what: str, leaf: str) -> None:
-        found.append(Mutation(method, path, what, leaf))
+        container = "list" if isinstance(before_of[path], list) else "dict"
+        found.append(Mutation(method, path, what, leaf, container))
+
+    before_of = {path: container for path, container, _ in before}
 
     for path, container, copy in before:
         if isinstance(container, dict) and isinstance(copy, dict):
@@ -152,7 +156,7 @@ class _WatchingInvoker(WrappedInvoker):
     def __call__(self, method: str, *args: Any) -> Any:
         # `args` starts with the callback itself: its own fields are `purity`'s
         # self-mutation finding, not a context's.
-        before = snapshot(method, args[1:])
+        before = snapshot(method, args[1:]) + self_snapshot(args[0])
         try:
             return self.inner(method, *args)
         finally:
@@ -170,158 +174,20 @@ def find_mutations(subject: Subject) -> list[Mutation]:
     return watching.mutations
 
 
-class _Recorder:
-    """Notes the user's line of the first change of each container, per method."""
-
-    def __init__(self, callback: Any):
-        self.callback = callback
-        self.method = ""
-        self.lines: dict[tuple[str, str], tuple[str, int] | None] = {}
-
-    def note(self, path: str) -> None:
-        stack = traceback.extract_stack()[:-2]  # drop `note` and the dunder
-        frames = [(f.filename, f.lineno or 0) for f in reversed(stack)]
-        self.lines.setdefault((self.method, path), user_frame(frames, self.callback))
-
-
-class _RecordingDict(dict):  # type: ignore[type-arg]
-    """A dict that tells its recorder when it is changed in place."""
-
-    def __init__(self, data: dict, recorder: _Recorder, path: str):  # type: ignore[type-arg]
-        super().__init__(data)
-        self._recorder, self._path = recorder, path
-
-    def _note(self) -> None:
-        self._recorder.note(self._path)
-
-
-class _RecordingList(list):  # type: ignore[type-arg]
-    """A list that tells its recorder when it is changed in place."""
-
-    def __init__(self, data: list, recorder: _Recorder, path: str):  # type: ignore[type-arg]
-        super().__init__(data)
-        self._recorder, self._path = recorder, path
-
-    def _note(self) -> None:
-        self._recorder.note(self._path)
-
-
-def _recording(base: type, name: str) -> Any:
-    """`base.name`, noting the caller's line first."""
-    original = getattr(base, name)
-
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._note()
-        return original(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
-_DICT_MUTATORS = (
-    "__setitem__",
-    "__delitem__",
-    "__ior__",
-    "update",
-    "setdefault",
-    "pop",
-    "popitem",
-    "clear",
-)
-_LIST_MUTATORS = (
-    "__setitem__",
-    "__delitem__",
-    "__iadd__",
-    "__imul__",
-    "append",
-    "extend",
-    "insert",
-    "pop",
-    "remove",
-    "clear",
-    "sort",
-    "reverse",
-)
-for _name in _DICT_MUTATORS:
-    setattr(_RecordingDict, _name, _recording(dict, _name))
-for _name in _LIST_MUTATORS:
-    setattr(_RecordingList, _name, _recording(list, _name))
-
-# Registered as pytrees like their bases, so that `jax.tree.map` over a recording
-# `training_log` works as over the real one (and gives back a plain container).
-jax.tree_util.register_pytree_with_keys(
-    _RecordingDict,
-    lambda d: ([(jax.tree_util.DictKey(k), d[k]) for k in sorted(d)], sorted(d)),
-    lambda keys, children: dict(zip(keys, children, strict=True)),
-)
-jax.tree_util.register_pytree_with_keys(
-    _RecordingList,
-    lambda xs: ([(jax.tree_util.SequenceKey(i), x) for i, x in enumerate(xs)], None),
-    lambda _, children: list(children),
-)
-
-
-def _record(value: Any, recorder: _Recorder, path: str) -> Any:
-    """`value` with its dicts and lists, also inside modules, replaced by
-    recording copies; the originals are left untouched."""
-    if isinstance(value, dict):
-        data = {k: _record(v, recorder, f"{path}[{k!r}]") for k, v in value.items()}
-        return _RecordingDict(data, recorder, path)
-    if isinstance(value, list):
-        items = [_record(v, recorder, f"{path}[{i}]") for i, v in enumerate(value)]
-        return _RecordingList(items, recorder, path)
-    if isinstance(value, eqx.Module):
-        return _record_module(value, recorder, path)
-    return value
-
-
-def _record_module(module: eqx.Module, recorder: _Recorder, path: str) -> Any:
-    """A shallow copy of `module` whose dict and list fields record changes (a
-    state holding a list is changed in place as easily as `ctx.locals`)."""
-    fields = {
-        f.name: getattr(module, f.name)
-        for f in dataclasses.fields(module)
-        if hasattr(module, f.name)
-    }
-    recorded = {n: _record(v, recorder, f"{path}.{n}") for n, v in fields.items()}
-    if all(recorded[n] is v for n, v in fields.items()):
-        return module
+def _locate(subject: Subject) -> Recorder:
+    """Run the methods again on recording copies of the containers the contexts
+    and the callback itself hold: its `lines` map `(method, container path)` to
+    the user's line that first changed it, its `operations` to the change as
+    written. Best effort: a callback that cannot run on dict and list subclasses
+    just gets no line."""
+    recorder = Recorder(subject.callback)
+    invoker = RecordingInvoker(Invoker(jit=False, batched=False), recorder)
+    callback = record(subject.callback, recorder, "self")
     try:
-        new = copying.copy(module)
-        for name, value in recorded.items():
-            object.__setattr__(new, name, value)  # frozen: set as `__init__` does
-    except Exception:  # an exotic module: find no line in it rather than break
-        return module
-    return new
-
-
-class _RecordingInvoker(WrappedInvoker):
-    """Calls through `inner` with recording copies of the arguments' containers."""
-
-    def __init__(self, inner: Invoker, recorder: _Recorder):
-        super().__init__(inner)
-        self.recorder = recorder
-
-    def __call__(self, method: str, callback: Any, *args: Any) -> Any:
-        self.recorder.method = method
-        recorded = tuple(
-            _record(arg, self.recorder, f"ctx.{CONTEXT_FIELDS.get(name, name)}")
-            for name, arg in zip(ARGUMENT_NAMES[method], args, strict=False)
-        )
-        return self.inner(method, callback, *recorded)
-
-
-def _locate(subject: Subject) -> dict[tuple[str, str], tuple[str, int] | None]:
-    """Run the methods again on recording copies: `(method, container path)` to the
-    user's line that first changed it. Best effort: a callback that cannot run on
-    dict and list subclasses just gets no line."""
-    recorder = _Recorder(subject.callback)
-    invoker = _RecordingInvoker(Invoker(jit=False, batched=False), recorder)
-    try:
-        drive(subject.callback, subject.shape_scenario(1), invoker, subject.context)
+        drive(callback, subject.shape_scenario(1), invoker, subject.context)
     except Exception:  # the first run found the change; the line is a bonus
         pass
-    return recorder.lines
+    return recorder
 
 
 def _line_of(
@@ -344,7 +210,9 @@ def mutation_failures(subject: Subject) -> list[Failure]:
     mutations = find_mutations(subject)
     if not mutations:
         return []
-    lines = _locate(subject)
+    recorder = _locate(subject)
+    lines = recorder.lines
+    reproducer = subject.reproducer("purity")
     failures: list[Failure] = []
     reported: set[tuple[str, str]] = set()
     for m in mutations:
@@ -352,6 +220,11 @@ def mutation_failures(subject: Subject) -> list[Failure]:
             continue
         reported.add((m.method, m.path))
         location = _line_of(lines, m.method, m.path)
+        if m.path.startswith("self"):
+            operation = recorder.operations.get((m.method, m.path))
+            failure = _self_mutation(m, operation, location)
+            failures.append(dataclasses.replace(failure, reproducer=reproducer))
+            continue
         line = source_line(location)
         where = f" at `{line}`" if line else ""
         failures.append(
@@ -367,6 +240,51 @@ def mutation_failures(subject: Subject) -> list[Failure]:
                 leaf=m.leaf,
                 location=location,
                 advice=ADVICE,
+                reproducer=reproducer,
             )
         )
     return failures
+
+
+SELF_LIST_ADVICE = (
+    "Keep the values in the callback's state instead, in a fixed-size buffer: a "
+    "state field started as `jnp.zeros((N,))` with an index started as "
+    "`jnp.zeros((), jnp.int32)`, updated as `values=state.values.at[state.index "
+    "% N].set(x)`, `index=state.index + 1`; or keep a running statistic "
+    "(`mean + (x - mean) / count`) when only a summary is needed."
+)
+SELF_DICT_ADVICE = (
+    "Keep the values in the callback's state instead: one array field per key "
+    "(`jnp.zeros(())`, or a fixed-size buffer `jnp.zeros((N,))` updated with "
+    "`.at[i].set(x)` and an index), returned as a new state by the method."
+)
+
+
+def _self_mutation(
+    mutation: Mutation, operation: str | None, location: tuple[str, int] | None
+) -> Failure:
+    """The `purity` failure for a method that changes a list or dict the callback
+    itself holds, naming the container and the change as written."""
+    name = mutation.path.removeprefix("self").lstrip(".")
+    wrote = operation or mutation.what
+    shown = f"`{wrote}`" if operation else wrote
+    if location is not None:
+        line = source_line(location)
+        shown += f" at line {location[1]}" + (f" (`{line}`)" if line else "")
+    message = (
+        f"`{mutation.method}`: {shown} changes the callback's own "
+        f"{mutation.container} `{name}` in "
+        "place; nothing is assigned to `self`, but the callback is a constant of "
+        "the training loop: under `jax.jit` the line runs once, while the method "
+        "is traced (on a copy, or keeping a tracer), and eagerly on every call, so "
+        "what it keeps never reaches the trained program and the callback changes "
+        "from one call to the next."
+    )
+    return Failure(
+        "purity",
+        mutation.method,
+        message,
+        leaf=mutation.leaf,
+        location=location,
+        advice=SELF_LIST_ADVICE if mutation.container == "list" else SELF_DICT_ADVICE,
+    )

@@ -195,13 +195,23 @@ def scan_failures(
                     f"{note}the reference training loop with {envs} fails: {summary}",
                     location=user_location(error, subject.callback),
                     advice=_LOOP_ADVICE,
-                    reproducer="from lerax_testing import run_training\n"
-                    f"run_training({subject.description}, num_envs={num_envs}, "
-                    f"num_steps={subject.max_steps}, num_iterations=3, "
-                    f"key={subject.seed})",
+                    reproducer=_loop_reproducer(subject, num_envs),
                 )
             )
     return failures
+
+
+def _loop_reproducer(subject: Subject, num_envs: int) -> str:
+    """Code that runs the reference loop as the failing check did."""
+    made = subject.callback_code()
+    return "\n".join(
+        [
+            *made.script(),
+            "from lerax_testing import run_training",
+            f"run_training({made.expression}, num_envs={num_envs}, "
+            f"num_steps={subject.max_steps}, num_iterations=3, key={subject.seed})",
+        ]
+    )
 
 
 def check_scan(subject: Subject) -> list[Failure]:

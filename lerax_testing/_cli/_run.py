@@ -94,7 +94,7 @@ def check_entry(
             progress(description, check)
 
     try:
-        report = run_checks(entry.callback, settings, progress=hook)
+        report = run_checks(entry.callback, settings, progress=hook, target=entry.name)
     except (TypeError, ValueError) as error:  # only for invalid options
         raise UsageError(str(error).splitlines()[0]) from error
     except BaseException as error:  # noqa: BLE001 (the user's code may raise anything)

@@ -28,6 +28,7 @@ from ._calls import (  # noqa: F401  (re-exported for the checks)
 )
 from ._contexts import ContextBuilder, zero_count
 from ._episode import episode_function, padded_length, run_episode, split_static
+from ._failed import failed_trace, remember_failure, trace_key
 from ._keys import MAX_KEYS, example_keys, prefetch_key_data
 from ._records import Call, Trajectory
 from ._scenario import Scenario
@@ -165,9 +166,19 @@ class Invoker:
         return made
 
     def __call__(self, method: str, *args: Any) -> Any:
+        memo = self.jit and not self.trace and self.wrap is None
+        key = (
+            trace_key("call", self.contexts, self.batched, method, args)
+            if memo
+            else None
+        )
+        failed = failed_trace(key)
+        if failed is not None:
+            raise MethodError(method, failed) from failed
         try:
             return self.functions[method](*args)
         except Exception as error:
+            remember_failure(key, error)
             raise MethodError(method, error) from error
 
 
@@ -215,9 +226,25 @@ def drive(
     if scenario.num_steps + 6 > MAX_KEYS:
         raise ValueError(f"scenarios are limited to {MAX_KEYS - 6} steps")
     env, policy = context.env, context.policy
+    episode_key = None
     if getattr(invoker, "episodes", False):
         _prefetch_keys(scenario, invoker.batched, context)
         episode = episode_function(context.contexts, batched=invoker.batched)
+        # An episode that failed to trace for inputs of these shapes fails again:
+        # call the methods one by one at once (which finds the method that fails).
+        # Best effort: a key that misses a difference only costs the slower path.
+        log = scenario.training_log
+        episode_key = trace_key(
+            "episode",
+            context.contexts,
+            invoker.batched,
+            callback,
+            padded_length(scenario.num_steps),
+            num_envs,
+            tuple(sorted(log)) if isinstance(log, dict) else type(log),
+            type(scenario.locals_value),
+        )
+    if getattr(invoker, "episodes", False) and failed_trace(episode_key) is None:
         try:
             recorded, run = run_episode(
                 episode,
@@ -228,8 +255,8 @@ def drive(
                 invoker.batched,
                 parts=_parts(context, callback),
             )
-        except Exception:  # `NotUniform` or a method's error: call them one by one
-            pass
+        except Exception as error:  # `NotUniform` or a method's error: one by one
+            remember_failure(episode_key, error)
         else:
             if on_call is not None:
                 for record in recorded:

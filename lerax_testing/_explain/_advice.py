@@ -130,6 +130,8 @@ def _drift_advice(failure: Failure, kind: str) -> str:
             "`jnp.array(0.0)` is a weak float that a `lax.scan` never turns into an "
             "integer."
         )
+    if kind == "dtype" and _becomes_float(expected, failure.found or ""):
+        return _declare_float(name, dtype, (failure.found or "").split("[", 1)[0])
     if kind == "dtype":
         return (
             f"Keep {name} {dtype}: cast every update back "
@@ -157,6 +159,33 @@ def _drift_advice(failure: Failure, kind: str) -> str:
         f"Keep the static field {name} constant (it is part of the pytree's "
         "structure); store a changing value as an array leaf, e.g. "
         "`jnp.zeros((), jnp.int32)`."
+    )
+
+
+_INTEGER = re.compile(r"^(?:u?int\d*|bool)\[")
+_FLOATING = re.compile(r"^(?:float|bfloat|complex)\d*\[")
+_CARRY_DRIFT = re.compile(r"`([^`]+)` ([a-z]+\d*\[[\d,]*\]) -> ([a-z]+\d*\[[\d,]*\])")
+
+
+def _becomes_float(before: str, after: str) -> bool:
+    """Whether a leaf declared (or started) as an integer or boolean became a
+    float: casting such an update back would truncate it, so the leaf's dtype is
+    what is wrong, not the update's."""
+    return bool(_INTEGER.match(before) and _FLOATING.match(after))
+
+
+def _declare_float(name: str, before: str, after: str) -> str:
+    """The fix for an integer leaf that float updates turn into a float: declare
+    it a float, as the callback means, rather than truncating every update."""
+    return (
+        f"Declare {name} as a float, the dtype its updates have: start it with "
+        f"`jnp.zeros((), jnp.{after})` (and annotate it `Float[Array, ...]`), not "
+        f"as {before}, and write each update as `(old + x).astype(jnp.{after})`, "
+        "which keeps every value and keeps float64 rewards (under x64) from "
+        f"widening it. Do not cast updates back with `.astype(jnp.{before})`: "
+        "that truncates every fractional value (a reward of 0.7 adds 0), which "
+        f"is not what an accumulator of floats means. (A count that only ever "
+        f"adds whole numbers can stay {before}: add `1`, not `1.0`.)"
     )
 
 
@@ -304,6 +333,11 @@ def _scan_advice(failure: Failure) -> str | None:
                 "Return a scalar boolean array from `continue_training`: reduce "
                 "per-environment values with `jnp.all`/`jnp.any`."
             )
+        drifted = _CARRY_DRIFT.search(text)
+        if drifted and _becomes_float(drifted.group(2), drifted.group(3)):
+            name = f"`{leaf_name(drifted.group(1))}`"
+            before, after = (drifted.group(i).split("[", 1)[0] for i in (2, 3))
+            return _declare_float(name, before, after)
         return (
             "Keep every state leaf's dtype: create leaves with an explicit dtype "
             "(`jnp.zeros((), jnp.int32)`) and cast updates back "

@@ -194,6 +194,7 @@ def conformance_suite(
     selected = _select_checks(checks)
     if isinstance(callback, type):
         _refuse_unmakeable(callback)
+    whole: dict[Any, Report] = {}  # every check's report, for root causes
 
     def test(lerax_check: str, request: pytest.FixtureRequest) -> None:
         wanted = getattr(request.config.stash.get(SETTINGS, None), "settings", None)
@@ -208,13 +209,46 @@ def conformance_suite(
             pytest.skip(f"{lerax_check}: {result.reason}")
         if result.status == "failed":
             alone = dataclasses.replace(report, results=(result,))
-            pytest.fail(_failure_text(alone, request.node.nodeid), pytrace=False)
+            text = _failure_text(alone, request.node.nodeid)
+            if lerax_check != "api":
+                key = (report.seed, wanted.checks if wanted is not None else None)
+                if key not in whole:
+                    checks = wanted.checks if wanted is not None else None
+                    every = {**options, "checks": checks, "seed": report.seed}
+                    whole[key] = _run(request.config, instance, every)
+                text = _root_causes(whole[key], result) + text
+            pytest.fail(text, pytrace=False)
 
     test.__doc__ = f"Conformance of {_name(callback)}, one item per check."
     caller = sys._getframe(1)  # where the user made the suite, to report skips at
     test._lerax_origin = (caller.f_code.co_filename, caller.f_lineno)  # type: ignore[attr-defined]
     parametrized = pytest.mark.parametrize("lerax_check", selected, ids=selected)
     return getattr(pytest.mark, MARKER)(parametrized(test))
+
+
+def _root_causes(whole: Report, result: Any) -> str:
+    """The root causes, found among every check's failures, of `result`'s failures
+    when another check explains them: their finding and fix, to lead the item's
+    text, so that an item failing only as a consequence (the loop's carry for a
+    leaf's drift) shows the fix of what it is a consequence of. Empty when the
+    item's own check is the root."""
+    from .._explain._causes import group_failures
+
+    own = {(f.check, f.method, f.message) for f in result.failures}
+    lines: list[str] = []
+    for cause in group_failures(whole.failures):
+        members = (cause.failure, *cause.others)
+        if cause.failure.check == result.check or not any(
+            (f.check, f.method, f.message) in own for f in members
+        ):
+            continue
+        primary = cause.failure
+        method = f" in `{primary.method}`" if primary.method else ""
+        lines.append(
+            f"Root cause, found by the `{primary.check}` check{method}: "
+            f"{primary.message}\n  fix: {primary.advice}"
+        )
+    return "\n\n".join(lines) + "\n\n" if lines else ""
 
 
 def _select_checks(checks: Iterable[str] | None) -> list[str]:
