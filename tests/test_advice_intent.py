@@ -107,6 +107,36 @@ def test_the_float_total_passes_and_sums_the_rewards():
     assert sum(REWARDS) > 1
 
 
+# -- an integer step count written with a float constant: add an integer -------
+
+
+class Steps(lc.AbstractCallbackStepState):
+    count: Int[Array, ""]
+
+
+class FloatStepCounter(lc.AbstractStepCallback[Steps]):
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> Steps:
+        return Steps(jnp.zeros((), jnp.int32))
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Steps:
+        return Steps(ctx.state.count + 1.0)
+
+
+class StepCounter(FloatStepCounter):
+    """`FloatStepCounter` with the advice followed: `1.0` written `1`."""
+
+    def on_step(self, ctx: lc.StepContext, *, key: Key[Array, ""]) -> Steps:
+        return Steps(ctx.state.count + 1)
+
+
+def test_a_count_written_with_a_float_constant_is_told_to_add_an_integer():
+    advice = advice_for(FloatStepCounter(), "structure")
+    assert "`1.0`" in advice
+    assert "write it `1`" in advice
+    passes(StepCounter())
+    assert int(run_steps(StepCounter(), REWARDS).count) == len(REWARDS)
+
+
 # -- a float32 total that float64 rewards widen: cast back ---------------------
 
 

@@ -131,7 +131,11 @@ def _drift_advice(failure: Failure, kind: str) -> str:
             "integer."
         )
     if kind == "dtype" and _becomes_float(expected, failure.found or ""):
-        return _declare_float(name, dtype, (failure.found or "").split("[", 1)[0])
+        after = (failure.found or "").split("[", 1)[0]
+        constant = _whole_float_constant(failure.location)
+        if constant:
+            return _count_in_integers(name, dtype, after, constant)
+        return _declare_float(name, dtype, after)
     if kind == "dtype":
         return (
             f"Keep {name} {dtype}: cast every update back "
@@ -186,6 +190,34 @@ def _declare_float(name: str, before: str, after: str) -> str:
         "that truncates every fractional value (a reward of 0.7 adds 0), which "
         f"is not what an accumulator of floats means. (A count that only ever "
         f"adds whole numbers can stay {before}: add `1`, not `1.0`.)"
+    )
+
+
+_WHOLE_FLOAT = re.compile(r"(?<![\w.])(\d+)\.0*(?![\w.])")
+
+
+def _whole_float_constant(location: tuple[str, int] | None) -> str | None:
+    """A float literal of a whole number (`1.0`) on the user's line at
+    `location`, if there is one: the sign of a count written with a float."""
+    if location is None:
+        return None
+    import linecache
+
+    line = linecache.getline(location[0], location[1]).split("#", 1)[0]
+    found = _WHOLE_FLOAT.search(line)
+    return found.group(0) if found else None
+
+
+def _count_in_integers(name: str, before: str, after: str, constant: str) -> str:
+    """The fix for an integer count that a float constant (`+ 1.0`) turns into a
+    float: write the constant as an integer, and the count stays what it was."""
+    whole = constant.split(".", 1)[0]
+    return (
+        f"The line adds the float constant `{constant}` to {name}, a count in "
+        f"{before}: write it `{whole}`, an integer, and the sum stays {before}. If "
+        f"{name} accumulates fractional values instead (rewards), declare it a "
+        f"float: start it with `jnp.zeros((), jnp.{after})`; casting updates back "
+        f"to {before} would truncate them."
     )
 
 
