@@ -16,6 +16,12 @@ import re
 
 from .._checks._registry import LOOP_CHECKS, REGISTRY
 from ._failure import Failure
+from ._widening import (
+    becomes_float,
+    count_in_integers,
+    declare_float,
+    whole_float_constant,
+)
 
 TRACER_ERRORS: dict[str, tuple[str, str]] = {
     "TracerBoolConversionError": (
@@ -130,12 +136,12 @@ def _drift_advice(failure: Failure, kind: str) -> str:
             "`jnp.array(0.0)` is a weak float that a `lax.scan` never turns into an "
             "integer."
         )
-    if kind == "dtype" and _becomes_float(expected, failure.found or ""):
+    if kind == "dtype" and becomes_float(expected, failure.found or ""):
         after = (failure.found or "").split("[", 1)[0]
-        constant = _whole_float_constant(failure.location)
+        constant = whole_float_constant(failure.location)
         if constant:
-            return _count_in_integers(name, dtype, after, constant)
-        return _declare_float(name, dtype, after)
+            return count_in_integers(name, dtype, after, constant)
+        return declare_float(name, dtype, after)
     if kind == "dtype":
         return (
             f"Keep {name} {dtype}: cast every update back "
@@ -166,59 +172,7 @@ def _drift_advice(failure: Failure, kind: str) -> str:
     )
 
 
-_INTEGER = re.compile(r"^(?:u?int\d*|bool)\[")
-_FLOATING = re.compile(r"^(?:float|bfloat|complex)\d*\[")
 _CARRY_DRIFT = re.compile(r"`([^`]+)` ([a-z]+\d*\[[\d,]*\]) -> ([a-z]+\d*\[[\d,]*\])")
-
-
-def _becomes_float(before: str, after: str) -> bool:
-    """Whether a leaf declared (or started) as an integer or boolean became a
-    float: casting such an update back would truncate it, so the leaf's dtype is
-    what is wrong, not the update's."""
-    return bool(_INTEGER.match(before) and _FLOATING.match(after))
-
-
-def _declare_float(name: str, before: str, after: str) -> str:
-    """The fix for an integer leaf that float updates turn into a float: declare
-    it a float, as the callback means, rather than truncating every update."""
-    return (
-        f"Declare {name} as a float, the dtype its updates have: start it with "
-        f"`jnp.zeros((), jnp.{after})` (and annotate it `Float[Array, ...]`), not "
-        f"as {before}, and write each update as `(old + x).astype(jnp.{after})`, "
-        "which keeps every value and keeps float64 rewards (under x64) from "
-        f"widening it. Do not cast updates back with `.astype(jnp.{before})`: "
-        "that truncates every fractional value (a reward of 0.7 adds 0), which "
-        f"is not what an accumulator of floats means. (A count that only ever "
-        f"adds whole numbers can stay {before}: add `1`, not `1.0`.)"
-    )
-
-
-_WHOLE_FLOAT = re.compile(r"(?<![\w.])(\d+)\.0*(?![\w.])")
-
-
-def _whole_float_constant(location: tuple[str, int] | None) -> str | None:
-    """A float literal of a whole number (`1.0`) on the user's line at
-    `location`, if there is one: the sign of a count written with a float."""
-    if location is None:
-        return None
-    import linecache
-
-    line = linecache.getline(location[0], location[1]).split("#", 1)[0]
-    found = _WHOLE_FLOAT.search(line)
-    return found.group(0) if found else None
-
-
-def _count_in_integers(name: str, before: str, after: str, constant: str) -> str:
-    """The fix for an integer count that a float constant (`+ 1.0`) turns into a
-    float: write the constant as an integer, and the count stays what it was."""
-    whole = constant.split(".", 1)[0]
-    return (
-        f"The line adds the float constant `{constant}` to {name}, a count in "
-        f"{before}: write it `{whole}`, an integer, and the sum stays {before}. If "
-        f"{name} accumulates fractional values instead (rewards), declare it a "
-        f"float: start it with `jnp.zeros((), jnp.{after})`; casting updates back "
-        f"to {before} would truncate them."
-    )
 
 
 _ITERATION_METHODS = (
@@ -366,10 +320,10 @@ def _scan_advice(failure: Failure) -> str | None:
                 "per-environment values with `jnp.all`/`jnp.any`."
             )
         drifted = _CARRY_DRIFT.search(text)
-        if drifted and _becomes_float(drifted.group(2), drifted.group(3)):
+        if drifted and becomes_float(drifted.group(2), drifted.group(3)):
             name = f"`{leaf_name(drifted.group(1))}`"
             before, after = (drifted.group(i).split("[", 1)[0] for i in (2, 3))
-            return _declare_float(name, before, after)
+            return declare_float(name, before, after)
         return (
             "Keep every state leaf's dtype: create leaves with an explicit dtype "
             "(`jnp.zeros((), jnp.int32)`) and cast updates back "
