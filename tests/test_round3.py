@@ -33,10 +33,6 @@ XFAIL: dict[str, str] = {
     "pass the logger's level where the checks run",
     "DebugPrintsStrArgument": "`side_effects` reads only the format string of "
     "`jax.debug.print`, not the text handed to it as an argument",
-    "WatchesRandomEnvStoresDrawn": "`prng` reports a stored key returned "
-    "unchanged, not a key stored after it was drawn from",
-    "PerturbationSplitInline": "`prng` counts two identical splits of one key as "
-    "two draws",
 }
 """Cases the harness gets wrong today, by name, with why: strict expected
 failures, so that the day the harness agrees with the label the test says so."""

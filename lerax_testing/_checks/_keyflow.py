@@ -12,9 +12,11 @@ the lines of the user's code where keys are made and drawn from.
 
 Sub-keys are told apart by where they sit in a split: `k1, k2 = split(key)` are
 two keys, and drawing from all of `split(key, n)` at once (under `vmap`) is one
-draw from each. A key that is picked by a traced index, selected with
-`jnp.where` or made by a primitive not known here is a new key of its own, so
-that a pattern this reading cannot follow is never reported.
+draw from each. A key split again to the same shape gives the same sub-keys, so
+`split(key)[0]` in one place and `split(key)[1]` in another are one split. A key
+that is picked by a traced index, selected with `jnp.where` or made by a
+primitive not known here is a new key of its own, so that a pattern this reading
+cannot follow is never reported.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class _Reader:
 
     def __init__(self) -> None:
         self.flow = KeyFlow()
+        self.splits: dict[tuple[KeyRef, tuple[int, ...]], KeyRef] = {}
+        """The sub-keys of each key split so far, by the key and the shape."""
 
     def run(
         self,
@@ -170,6 +174,19 @@ class _Reader:
                     keys[var] = ref
         return [ref_of(a) for a in jaxpr.outvars], [varies(a) for a in jaxpr.outvars]
 
+    def split(self, key: KeyRef, shape: tuple[int, ...], where: Where) -> KeyRef:
+        """The sub-keys of `key` split to `shape`. Splitting a key again to the
+        same shape computes the same sub-keys (`jr.split(key)[0]` here and
+        `jr.split(key)[1]` there are the halves of one split): no new draw, and
+        the same sub-keys, whose parts are told apart as usual."""
+        again = self.splits.get((key, shape))
+        if again is not None:
+            return again
+        self.consume(key, where)
+        made = KeyRef(Origin(key.origin.constant, key.origin.made))
+        self.splits[(key, shape)] = made
+        return made
+
     def consume(self, ref: KeyRef | None, where: Where) -> None:
         if ref is None:
             return
@@ -191,12 +208,12 @@ class _Reader:
         anything = any(in_vary)
         plain: tuple[list[KeyRef | None], list[bool]] = ([None] * n, [anything] * n)
         key = ins[0] if ins else None
+        if name == "random_split" and key is not None:
+            return [self.split(key, tuple(eqn.params.get("shape", ())), here)], [
+                in_vary[0]
+            ]
         if name in CONSUMING:
             self.consume(key, here)
-            if name == "random_split" and key is not None:
-                return [KeyRef(Origin(key.origin.constant, key.origin.made))], [
-                    in_vary[0]
-                ]
             return plain
         if name == "random_wrap" and key is not None:
             # Raw key data (a stored raw key, or one unwrapped before) is the key.
