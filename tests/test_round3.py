@@ -28,12 +28,7 @@ OPTIONS = {"seed": 0, "max_examples": 8}
 
 LABELS = ("crash", "wrong numbers", "trace-time only", "correct")
 
-XFAIL: dict[str, str] = {
-    "LogsWithUnconfiguredLogger": "`side_effects` sees only the log records that "
-    "pass the logger's level where the checks run",
-    "DebugPrintsStrArgument": "`side_effects` reads only the format string of "
-    "`jax.debug.print`, not the text handed to it as an argument",
-}
+XFAIL: dict[str, str] = {}
 """Cases the harness gets wrong today, by name, with why: strict expected
 failures, so that the day the harness agrees with the label the test says so."""
 
