@@ -126,6 +126,16 @@ class SplitsInline(NoisyReturns):
         return jnp.where(coin, 1e-3, 2e-3) * jr.normal(jr.split(key)[0])
 
 
+class UnpacksThenSplitsInline(NoisyReturns):
+    """`k_noise, _ = jr.split(key)` (an `unstack` in newer JAX) and
+    `jr.split(key)[1]` elsewhere: the two halves of one split."""
+
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        k_noise, _ = jr.split(key)
+        coin = jr.bernoulli(jr.split(key)[1], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(k_noise)
+
+
 class RawKeyed(lc.AbstractCallbackStepState):
     """A key stored as raw `uint32[2]` data, as `jax.random.PRNGKey` makes them."""
 
@@ -169,6 +179,7 @@ CORRECT = [
     NoisyReturns(),
     SplitsThreeWays(),
     SplitsInline(),
+    UnpacksThenSplitsInline(),
     BootstrapsOverSplitKeys(),
     ExploresInOneBranch(),
     PermutesEpisodes(),
@@ -238,6 +249,13 @@ class SplitsInlineDrawsOneHalfTwice(NoisyReturns):
         return jnp.where(coin, 1e-3, 2e-3) * jr.normal(jr.split(key)[0])
 
 
+class UnpacksThenSplitsInlineTwice(NoisyReturns):
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        k_noise, _ = jr.split(key)
+        coin = jr.bernoulli(jr.split(key)[0], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(k_noise)
+
+
 class SplitsToAnotherShape(NoisyReturns):
     """`split(key)` and `split(key, 3)` are two splits of `key` to other shapes:
     two draws from it, not one split computed twice."""
@@ -299,6 +317,12 @@ DEFECTS = [
         "on_step",
         "draws from one key twice",
         "jr.normal(jr.split(key)[0])",
+    ),
+    (
+        UnpacksThenSplitsInlineTwice(),
+        "on_step",
+        "draws from one key twice",
+        "jr.normal(k_noise)",
     ),
     (
         SplitsToAnotherShape(),

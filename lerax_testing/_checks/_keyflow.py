@@ -230,6 +230,8 @@ class _Reader:
         if name == "squeeze" and key is not None:
             closes = 0 in eqn.params.get("dimensions", ())
             return [dataclasses.replace(key, open=key.open and not closes)], in_vary[:1]
+        if name == "unstack" and key is not None:
+            return _unstacked(key, eqn), list(in_vary[:1]) * n
         if name == "slice" and key is not None:
             return [_sliced(key, eqn)], [in_vary[0]]
         if name == "dynamic_slice" and key is not None:
@@ -293,8 +295,8 @@ class _Reader:
         of them per pass."""
         params = eqn.params
         if eqn.primitive.name == "scan":
-            body, consts = params["jaxpr"].jaxpr, params["num_consts"]
-            carries = params["num_carry"]
+            body = params["jaxpr"].jaxpr
+            consts, carries = _scan_counts(params)
             passes_many = params["length"] > 1
             body_ins, body_vary = ins, in_vary
         else:
@@ -328,6 +330,30 @@ class _Reader:
             v or (i < carries and body_vary[consts + i]) for i, v in enumerate(out_vary)
         ]
         return results, vary
+
+
+def _scan_counts(params: dict[str, Any]) -> tuple[int, int]:
+    """How many of a `scan`'s operands are constants and how many the carry:
+    parameters of their own before JAX 0.11 (`num_consts`, `num_carry`), the
+    parts of its operands' layout `ft_in` (constants, carry, scanned) since."""
+    if "num_consts" in params:
+        return params["num_consts"], params["num_carry"]
+    consts, carry, _ = params["ft_in"].unpack()
+    return len(consts), len(carry)
+
+
+def _unstacked(key: KeyRef, eqn: Any) -> list[KeyRef | None]:
+    """The keys `unstack` makes (newer JAX unpacks `k1, k2 = split(key)` with
+    it): along the leading axis, each the part of `key` at its index, as `slice`
+    and `squeeze` would take it; along another axis, keys of their own."""
+    count = len(eqn.outvars)
+    if eqn.params.get("axis", 0) != 0:
+        return [
+            KeyRef(Origin(key.origin.constant, key.origin.made)) for _ in range(count)
+        ]
+    low = key.region[-1][0] if key.open else 0
+    region = key.region[:-1] if key.open else key.region
+    return [KeyRef(key.origin, (*region, (low + i, low + i + 1))) for i in range(count)]
 
 
 def _sliced(key: KeyRef, eqn: Any) -> KeyRef:
