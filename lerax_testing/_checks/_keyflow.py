@@ -129,8 +129,8 @@ class _Reader:
 
     def __init__(self) -> None:
         self.flow = KeyFlow()
+        # The sub-keys of each key split so far, by the key and the shape.
         self.splits: dict[tuple[KeyRef, tuple[int, ...]], KeyRef] = {}
-        """The sub-keys of each key split so far, by the key and the shape."""
 
     def run(
         self,
@@ -175,10 +175,9 @@ class _Reader:
         return [ref_of(a) for a in jaxpr.outvars], [varies(a) for a in jaxpr.outvars]
 
     def split(self, key: KeyRef, shape: tuple[int, ...], where: Where) -> KeyRef:
-        """The sub-keys of `key` split to `shape`. Splitting a key again to the
-        same shape computes the same sub-keys (`jr.split(key)[0]` here and
-        `jr.split(key)[1]` there are the halves of one split): no new draw, and
-        the same sub-keys, whose parts are told apart as usual."""
+        """The sub-keys of `key` split to `shape`; a key split again to the same
+        shape gives the same sub-keys, with no new draw (`jr.split(key)[0]`
+        here and `jr.split(key)[1]` there are the halves of one split)."""
         again = self.splits.get((key, shape))
         if again is not None:
             return again
@@ -209,9 +208,8 @@ class _Reader:
         plain: tuple[list[KeyRef | None], list[bool]] = ([None] * n, [anything] * n)
         key = ins[0] if ins else None
         if name == "random_split" and key is not None:
-            return [self.split(key, tuple(eqn.params.get("shape", ())), here)], [
-                in_vary[0]
-            ]
+            shape = tuple(eqn.params["shape"])
+            return [self.split(key, shape, here)], in_vary[:1]
         if name in CONSUMING:
             self.consume(key, here)
             return plain
@@ -230,8 +228,12 @@ class _Reader:
         if name == "squeeze" and key is not None:
             closes = 0 in eqn.params.get("dimensions", ())
             return [dataclasses.replace(key, open=key.open and not closes)], in_vary[:1]
-        if name == "unstack" and key is not None:
-            return _unstacked(key, eqn), list(in_vary[:1]) * n
+        if name == "unstack" and key is not None and eqn.params["axis"] == 0:
+            # `k1, k2 = split(key)` in newer JAX: each part as `key[i]` takes it.
+            shape = eqn.invars[0].aval.shape
+            zeros = (0,) * (len(shape) - 1)
+            parts = [_take(key, (i, *zeros), (1, *shape[1:]), shape) for i in range(n)]
+            return [dataclasses.replace(p, open=False) for p in parts], in_vary[:1] * n
         if name == "slice" and key is not None:
             return [_sliced(key, eqn)], [in_vary[0]]
         if name == "dynamic_slice" and key is not None:
@@ -333,27 +335,12 @@ class _Reader:
 
 
 def _scan_counts(params: dict[str, Any]) -> tuple[int, int]:
-    """How many of a `scan`'s operands are constants and how many the carry:
-    parameters of their own before JAX 0.11 (`num_consts`, `num_carry`), the
-    parts of its operands' layout `ft_in` (constants, carry, scanned) since."""
+    """A `scan`'s numbers of constant and carried operands: parameters of their
+    own before JAX 0.11, parts of its operands' layout `ft_in` since."""
     if "num_consts" in params:
         return params["num_consts"], params["num_carry"]
     consts, carry, _ = params["ft_in"].unpack()
     return len(consts), len(carry)
-
-
-def _unstacked(key: KeyRef, eqn: Any) -> list[KeyRef | None]:
-    """The keys `unstack` makes (newer JAX unpacks `k1, k2 = split(key)` with
-    it): along the leading axis, each the part of `key` at its index, as `slice`
-    and `squeeze` would take it; along another axis, keys of their own."""
-    count = len(eqn.outvars)
-    if eqn.params.get("axis", 0) != 0:
-        return [
-            KeyRef(Origin(key.origin.constant, key.origin.made)) for _ in range(count)
-        ]
-    low = key.region[-1][0] if key.open else 0
-    region = key.region[:-1] if key.open else key.region
-    return [KeyRef(key.origin, (*region, (low + i, low + i + 1))) for i in range(count)]
 
 
 def _sliced(key: KeyRef, eqn: Any) -> KeyRef:
