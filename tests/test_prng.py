@@ -117,6 +117,25 @@ class SeededPerStep(NoisyReturns):
         return Returns(jnp.where(ctx.done, 0.0, total), ctx.state.steps + 1)
 
 
+class SplitsInline(NoisyReturns):
+    """Splits inline at each draw: `jr.split(key)[0]` and `jr.split(key)[1]` are
+    the two halves of one split, computed twice."""
+
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        coin = jr.bernoulli(jr.split(key)[1], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(jr.split(key)[0])
+
+
+class UnpacksThenSplitsInline(NoisyReturns):
+    """`k_noise, _ = jr.split(key)` (an `unstack` in newer JAX) and
+    `jr.split(key)[1]` elsewhere: the two halves of one split."""
+
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        k_noise, _ = jr.split(key)
+        coin = jr.bernoulli(jr.split(key)[1], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(k_noise)
+
+
 class RawKeyed(lc.AbstractCallbackStepState):
     """A key stored as raw `uint32[2]` data, as `jax.random.PRNGKey` makes them."""
 
@@ -159,6 +178,8 @@ CORRECT = [
     ReturnTracker(),  # ignores its key
     NoisyReturns(),
     SplitsThreeWays(),
+    SplitsInline(),
+    UnpacksThenSplitsInline(),
     BootstrapsOverSplitKeys(),
     ExploresInOneBranch(),
     PermutesEpisodes(),
@@ -222,6 +243,43 @@ class StartsFromAFixedKey(RawEpsilonGreedy):
         return RawKeyed(jr.PRNGKey(0), jnp.zeros((), jnp.int32))
 
 
+class SplitsInlineDrawsOneHalfTwice(NoisyReturns):
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        coin = jr.bernoulli(jr.split(key)[0], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(jr.split(key)[0])
+
+
+class UnpacksThenSplitsInlineTwice(NoisyReturns):
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        k_noise, _ = jr.split(key)
+        coin = jr.bernoulli(jr.split(key)[0], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(k_noise)
+
+
+class SplitsToAnotherShape(NoisyReturns):
+    """`split(key)` and `split(key, 3)` are two splits of `key` to other shapes:
+    two draws from it, not one split computed twice."""
+
+    def noise(self, key: Key[Array, ""]) -> Float[Array, ""]:
+        coin = jr.bernoulli(jr.split(key)[1], 0.5)
+        return jnp.where(coin, 1e-3, 2e-3) * jr.normal(jr.split(key, 3)[2])
+
+
+class StoresTheHalfItDrew(RawEpsilonGreedy):
+    def explore(self, stored: UInt32[Array, " 2"]) -> tuple[Any, Bool[Array, ""]]:
+        _, draw = jr.split(stored)
+        return draw, jr.bernoulli(draw, 0.1)
+
+
+class StoresTheKeyAfterDrawing(RawEpsilonGreedy):
+    """Starts each environment's exploration from a draw of the `key` argument,
+    then stores that key: `on_step`'s first split repeats the draw."""
+
+    def step_reset(self, ctx: lc.ResetContext, *, key: Key[Array, ""]) -> RawKeyed:
+        start = jr.randint(key, (), 0, 3, jnp.int32)
+        return RawKeyed(jr.key_data(key), start)
+
+
 DEFECTS = [
     (SplitsThenDrawsTheKey(), "on_step", "draws from one key twice", "jr.normal(key"),
     (
@@ -253,6 +311,36 @@ DEFECTS = [
         "step_reset",
         "stores a key made from constants",
         "jr.PRNGKey(0)",
+    ),
+    (
+        SplitsInlineDrawsOneHalfTwice(),
+        "on_step",
+        "draws from one key twice",
+        "jr.normal(jr.split(key)[0])",
+    ),
+    (
+        UnpacksThenSplitsInlineTwice(),
+        "on_step",
+        "draws from one key twice",
+        "jr.normal(k_noise)",
+    ),
+    (
+        SplitsToAnotherShape(),
+        "on_step",
+        "draws from one key twice",
+        "jr.split(key, 3)[2]",
+    ),
+    (
+        StoresTheHalfItDrew(),
+        "on_step",
+        "stores in `step_state.key` a key it drew from",
+        "jr.bernoulli(draw",
+    ),
+    (
+        StoresTheKeyAfterDrawing(),
+        "step_reset",
+        "stores in `step_state.key` a key it drew from",
+        "jr.randint(key",
     ),
     (
         lc.CallbackList([DitheredReturnsSplit(), DitheredReturns()]),

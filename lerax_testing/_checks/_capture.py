@@ -105,7 +105,8 @@ def capture_effects(
     """Capture printed output, log records and writes to open files as text in
     the yielded buffer, and record in `written` the files opened for writing;
     with `shown`, also each print and log record whose text shows a tracer, and
-    where it was made."""
+    where it was made, log records below their logger's level included (a
+    project may configure logging in its training script only)."""
     buffer = io.StringIO()
     real_open = builtins.open
     real_handle = logging.Logger.handle
@@ -119,17 +120,20 @@ def capture_effects(
     owner = threading.get_ident()
 
     def recording_handle(logger: logging.Logger, record: logging.LogRecord) -> None:
+        below_level = not logger.isEnabledFor(record.levelno)  # made for its text
         if record.name.split(".")[0] not in _OWN_LOGGERS and (
             record.thread == owner
             or record.threadName == "Dummy"
             or record.threadName.startswith("Dummy-")
         ):
-            message = record.getMessage()
+            message = _message(record)
             if shown is not None and TRACER_TEXT.search(message):
                 frames = [(record.pathname, record.lineno)]
                 shown.append(TracerText("log", message, frames))
-            buffer.write(f"[logged {record.levelname} {record.name}: {message}]\n")
-        real_handle(logger, record)
+            if not below_level:
+                buffer.write(f"[logged {record.levelname} {record.name}: {message}]\n")
+        if not below_level:
+            real_handle(logger, record)
 
     def profile(frame: Any, event: str, arg: Any) -> None:
         if event == "c_call" and getattr(arg, "__name__", None) in _WRITES:
@@ -144,13 +148,78 @@ def capture_effects(
     try:
         out = _CallersStream(buffer, sys.stdout, owner, shown)
         err = _CallersStream(buffer, sys.stderr, owner, shown)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _records_below_level() if shown is not None else contextlib.nullcontext(),
+        ):
             yield buffer
             jax.effects_barrier()
     finally:
         sys.setprofile(previous)
         logging.Logger.handle = real_handle  # type: ignore[method-assign]
         builtins.open = io.open = real_open  # type: ignore[assignment]
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+"""`logging.Logger`'s methods that log at a fixed level (`exception` and `warn`
+call two of them)."""
+
+
+@contextlib.contextmanager
+def _records_below_level() -> Iterator[None]:
+    """Make the records that `Logger.info` and its siblings would skip for being
+    below their logger's level, so that their text is read for a tracer: logging
+    is often configured in a training script only, and a logger at `WARNING`
+    where the checks run may log at `INFO` in training. The records reach
+    `Logger.handle` (where `capture_effects` reads and drops them); the level
+    each logger reports (`isEnabledFor`) is unchanged, so that code which asks
+    before logging runs as it would."""
+    real = {name: getattr(logging.Logger, name) for name in (*_LEVELS, "log")}
+
+    def making(name: str) -> Any:
+        real_method = real[name]
+
+        @functools.wraps(real_method)
+        def method(logger: logging.Logger, *args: Any, **kwargs: Any) -> None:
+            level, rest = (
+                (args[0], args[1:]) if name == "log" else (_LEVELS[name], args)
+            )
+            # This frame is one more between the user's line and `logging`'s.
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
+            if (
+                not rest
+                or not isinstance(level, int)
+                or logger.isEnabledFor(level)
+                or logger.name.split(".")[0] in _OWN_LOGGERS
+            ):
+                return real_method(logger, *args, **kwargs)
+            logger._log(level, rest[0], tuple(rest[1:]), **kwargs)
+
+        return method
+
+    for name in real:
+        setattr(logging.Logger, name, making(name))
+    try:
+        yield
+    finally:
+        for name, method in real.items():
+            setattr(logging.Logger, name, method)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """A record's text; its format string alone when its arguments do not fit it
+    (`logging` reports that when a handler formats the record, not here)."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return str(record.msg)
 
 
 @contextlib.contextmanager

@@ -12,9 +12,11 @@ the lines of the user's code where keys are made and drawn from.
 
 Sub-keys are told apart by where they sit in a split: `k1, k2 = split(key)` are
 two keys, and drawing from all of `split(key, n)` at once (under `vmap`) is one
-draw from each. A key that is picked by a traced index, selected with
-`jnp.where` or made by a primitive not known here is a new key of its own, so
-that a pattern this reading cannot follow is never reported.
+draw from each. A key split again to the same shape gives the same sub-keys, so
+`split(key)[0]` in one place and `split(key)[1]` in another are one split. A key
+that is picked by a traced index, selected with `jnp.where` or made by a
+primitive not known here is a new key of its own, so that a pattern this reading
+cannot follow is never reported.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class _Reader:
 
     def __init__(self) -> None:
         self.flow = KeyFlow()
+        # The sub-keys of each key split so far, by the key and the shape.
+        self.splits: dict[tuple[KeyRef, tuple[int, ...]], KeyRef] = {}
 
     def run(
         self,
@@ -170,6 +174,18 @@ class _Reader:
                     keys[var] = ref
         return [ref_of(a) for a in jaxpr.outvars], [varies(a) for a in jaxpr.outvars]
 
+    def split(self, key: KeyRef, shape: tuple[int, ...], where: Where) -> KeyRef:
+        """The sub-keys of `key` split to `shape`; a key split again to the same
+        shape gives the same sub-keys, with no new draw (`jr.split(key)[0]`
+        here and `jr.split(key)[1]` there are the halves of one split)."""
+        again = self.splits.get((key, shape))
+        if again is not None:
+            return again
+        self.consume(key, where)
+        made = KeyRef(Origin(key.origin.constant, key.origin.made))
+        self.splits[(key, shape)] = made
+        return made
+
     def consume(self, ref: KeyRef | None, where: Where) -> None:
         if ref is None:
             return
@@ -191,12 +207,11 @@ class _Reader:
         anything = any(in_vary)
         plain: tuple[list[KeyRef | None], list[bool]] = ([None] * n, [anything] * n)
         key = ins[0] if ins else None
+        if name == "random_split" and key is not None:
+            shape = tuple(eqn.params["shape"])
+            return [self.split(key, shape, here)], in_vary[:1]
         if name in CONSUMING:
             self.consume(key, here)
-            if name == "random_split" and key is not None:
-                return [KeyRef(Origin(key.origin.constant, key.origin.made))], [
-                    in_vary[0]
-                ]
             return plain
         if name == "random_wrap" and key is not None:
             # Raw key data (a stored raw key, or one unwrapped before) is the key.
@@ -213,6 +228,12 @@ class _Reader:
         if name == "squeeze" and key is not None:
             closes = 0 in eqn.params.get("dimensions", ())
             return [dataclasses.replace(key, open=key.open and not closes)], in_vary[:1]
+        if name == "unstack" and key is not None and eqn.params["axis"] == 0:
+            # `k1, k2 = split(key)` in newer JAX: each part as `key[i]` takes it.
+            shape = eqn.invars[0].aval.shape
+            zeros = (0,) * (len(shape) - 1)
+            parts = [_take(key, (i, *zeros), (1, *shape[1:]), shape) for i in range(n)]
+            return [dataclasses.replace(p, open=False) for p in parts], in_vary[:1] * n
         if name == "slice" and key is not None:
             return [_sliced(key, eqn)], [in_vary[0]]
         if name == "dynamic_slice" and key is not None:
@@ -276,8 +297,8 @@ class _Reader:
         of them per pass."""
         params = eqn.params
         if eqn.primitive.name == "scan":
-            body, consts = params["jaxpr"].jaxpr, params["num_consts"]
-            carries = params["num_carry"]
+            body = params["jaxpr"].jaxpr
+            consts, carries = _scan_counts(params)
             passes_many = params["length"] > 1
             body_ins, body_vary = ins, in_vary
         else:
@@ -311,6 +332,15 @@ class _Reader:
             v or (i < carries and body_vary[consts + i]) for i, v in enumerate(out_vary)
         ]
         return results, vary
+
+
+def _scan_counts(params: dict[str, Any]) -> tuple[int, int]:
+    """A `scan`'s numbers of constant and carried operands: parameters of their
+    own before JAX 0.11, parts of its operands' layout `ft_in` since."""
+    if "num_consts" in params:
+        return params["num_consts"], params["num_carry"]
+    consts, carry, _ = params["ft_in"].unpack()
+    return len(consts), len(carry)
 
 
 def _sliced(key: KeyRef, eqn: Any) -> KeyRef:

@@ -8,7 +8,8 @@ Each method is traced once to a jaxpr (nothing compiled) and read by `_keyflow`:
   key the callback holds) gives every call, step and environment the same
   numbers, and so does a state that starts from such a key;
 - a key carried in a state, drawn from and returned unchanged, gives the next
-  call the same numbers again.
+  call the same numbers again, and so does any key stored after a draw from it
+  (the half of a split that was drawn from, the `key` argument).
 
 A key folded with a value that changes (`jax.random.fold_in(jax.random.key(0),
 step)`) depends on that value and is not reported: seeding each step from its
@@ -232,28 +233,47 @@ def _stale_failure(
     ref: KeyRef | None,
     in_names: list[str],
 ) -> Failure | None:
-    """A state key returned unchanged after the method drew from it."""
-    if ref is None or ref.origin.input is None or ref.region:
+    """A key the method returns in its state after drawing from it: a stored key
+    returned unchanged, or any key it drew from (the half of a split it drew
+    from, the `key` argument) stored for the next call, which draws from it
+    again."""
+    if ref is None:
         return None
-    source = in_names[ref.origin.input]
-    if source.split(".", 1)[0] not in ("state", "step_state"):
-        return None
-    draw = flow.drawn(ref.origin)
+    draw = next((d for d in flow.draws if d.key.overlaps(ref)), None)
     if draw is None:
         return None
     location = _location(draw.where, callback)
+    source = in_names[ref.origin.input] if ref.origin.input is not None else None
+    if source is not None and not ref.region and _is_state(source):
+        return Failure(
+            "prng",
+            method,
+            f"`{method}` draws from the stored key `{source}`{_at(location)} and "
+            f"returns it unchanged in `{name}`: the next call draws the same "
+            "numbers again.",
+            leaf=name,
+            location=location,
+            advice="Split the stored key, draw with one half and store the other: "
+            f"`key, sub = jax.random.split({_in_context(method, source)})`, draw "
+            f"from `sub`, and return the state with `{_field(name)}=key`.",
+        )
     return Failure(
         "prng",
         method,
-        f"`{method}` draws from the stored key `{source}`{_at(location)} and "
-        f"returns it unchanged in `{name}`: the next call draws the same numbers "
-        "again.",
+        f"`{method}` stores in `{name}` a key it drew from{_at(location)}: the "
+        "next call draws from that key again and repeats this call's randomness.",
         leaf=name,
         location=location,
-        advice="Split the stored key, draw with one half and store the other: "
-        f"`key, sub = jax.random.split({_in_context(method, source)})`, draw from "
-        f"`sub`, and return the state with `{_field(name)}=key`.",
+        advice="Split before drawing and store the half that was not drawn from: "
+        f"`key, sub = jax.random.split(key)`, draw from `sub`, and return the "
+        f"state with `{_field(name)}=key`.",
     )
+
+
+def _is_state(name: str) -> bool:
+    """Whether an input leaf's name is a state's (`step_state.key`), not the
+    `key` argument's or a context's."""
+    return name.split(".", 1)[0] in ("state", "step_state")
 
 
 def _in_context(method: str, name: str) -> str:

@@ -72,13 +72,19 @@ def _formatted_prints(
     method: str, callback: Any, found: list[Failure]
 ) -> Iterator[None]:
     """Notes each `jax.debug.print` whose text already holds a traced value
-    (an f-string or `str()` of a tracer): formatted once, while tracing, it
-    prints the tracer's description every time, never the value."""
+    (an f-string or `str()` of a tracer, as the format string or an argument):
+    formatted once, while tracing, it prints the tracer's description every
+    time, never the value."""
     real = jax.debug.print
 
     @functools.wraps(real)
     def watching(fmt: str, *args: Any, **kwargs: Any) -> None:
-        if isinstance(fmt, str) and TRACER_TEXT.search(fmt) and len(found) < 3:
+        # The text, in the format string or handed to it (`str(ctx.reward)`).
+        texts = (fmt, *args, *kwargs.values())
+        text = next(
+            (t for t in texts if isinstance(t, str) and TRACER_TEXT.search(t)), None
+        )
+        if text is not None and len(found) < 3:
             frames = [(f.filename, f.lineno or 0) for f in traceback.extract_stack()]
             location = user_frame(frames[::-1], callback)
             line = source_line(location)
@@ -88,7 +94,7 @@ def _formatted_prints(
                     "side_effects",
                     method,
                     f"`{method}` hands `jax.debug.print` text already formatted "
-                    f"from a traced value{at}: {fmt!r}. The text is made once, "
+                    f"from a traced value{at}: {text!r}. The text is made once, "
                     "while tracing, so every print shows the tracer, never a value.",
                     location=location,
                     advice="Pass the values as arguments and leave the braces to "
