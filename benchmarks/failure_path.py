@@ -24,13 +24,14 @@ must find and shrink).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+from harness import fresh  # the harness benchmark's fresh copies (same folder)
 from jaxtyping import Array, Float, Int
 
 import lerax_callback as lc
@@ -125,17 +126,6 @@ class NanSometimes(Sums):
 
 PASSING = (Sums(), Counts(), Best())
 FAILING = (HostRaises(), ReturnsTuple(), PythonIf(), NanSometimes())
-
-
-def fresh(callback: Any) -> Any:
-    """`callback` as an instance of a new subclass of its class: equal fields,
-    but no program compiled for it yet (JAX caches programs per class)."""
-    cls = type(callback)
-    subclass = type(cls.__name__, (cls,), {"__module__": cls.__module__})
-    copy = object.__new__(subclass)
-    for field in dataclasses.fields(callback):
-        object.__setattr__(copy, field.name, getattr(callback, field.name))
-    return copy
 
 
 def seconds(callback: Any, repeats: int) -> float:
