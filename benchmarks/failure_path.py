@@ -30,7 +30,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-
 from harness import fresh  # the harness benchmark's fresh copies (same folder)
 from jaxtyping import Array, Float, Int
 
