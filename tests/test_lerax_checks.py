@@ -151,7 +151,9 @@ def test_the_command_reports_lerax_empty_callback_as_abstract(capsys):
 
     status = main(["lerax.callback.empty:EmptyCallback", "--checks", "api"])
     assert status == 2
-    assert "is abstract (no continue_training" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "`EmptyCallback` is an abstract callback class (continue_training" in error
+    assert "check an instance of a concrete subclass" in error
 
 
 def test_the_command_finds_lerax_callbacks_in_a_folder(capsys):
