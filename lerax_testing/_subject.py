@@ -17,6 +17,8 @@ from hypothesis import (
     strategies as st,
 )
 
+from lerax_callback._family import OURS
+
 from ._checks._registry import FEW_EXAMPLES, REGISTRY
 from ._engine._drive import Env
 from ._engine._encoding import ExampleDecoder
@@ -126,6 +128,14 @@ class Subject:
             opt_step=1,
             locals_value=0.0,
         )
+
+    @property
+    def keeps_final_state(self) -> bool:
+        """Whether training keeps the state `on_training_end` returns: the
+        reference loop of our own API returns it to the caller, Lerax's `learn()`
+        stores it in a state it then drops (it returns the policy), so that there
+        a state of any class trains."""
+        return self.context.contexts.api is OURS
 
     def beyond_few(self, check: str, num_envs: int) -> set[int]:
         """The ids of `check`'s examples for `num_envs` after the first

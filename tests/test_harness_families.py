@@ -253,3 +253,39 @@ def test_a_lerax_callback_gets_the_metrics_lerax_ppo_logs():
     assert kl.ok, kl.render()
     ours = check_callback(OursCountsWhileLearning(), checks=["runs"], seed=0)
     assert ours.ok, ours.render()
+
+
+class Summary(fake.AbstractCallbackState):
+    best: Float[Array, ""]
+    iterations: Float[Array, ""]
+
+
+class EndsWithSummary(FakeCounter):
+    """Returns a summary of another class from `on_training_end`."""
+
+    def on_training_end(self, ctx: Any, *, key: Any) -> Any:
+        return Summary(ctx.state.best, jnp.asarray(ctx.iteration_count, jnp.float32))
+
+
+class Total(lc.AbstractCallbackState):
+    total: Float[Array, ""]
+
+
+class OursEndsWithSummary(lc.AbstractIterationCallback[Total]):
+    def reset(self, ctx: Any, *, key: Any) -> Total:
+        return Total(jnp.zeros((), jnp.float32))
+
+    def on_iteration(self, ctx: Any, *, key: Any) -> Total:
+        return Total(ctx.state.total + 1.0)
+
+    def on_training_end(self, ctx: Any, *, key: Any) -> Any:
+        return lc.EmptyCallbackState()
+
+
+def test_the_final_state_class_counts_only_where_training_keeps_it():
+    # Lerax's `learn()` drops what `on_training_end` returns; our reference loop
+    # returns it to the caller, as `TrainingResult.state`.
+    kept = check_callback(EndsWithSummary(), checks=["types", "structure"], seed=0)
+    assert kept.ok, kept.render()
+    ours = check_callback(OursEndsWithSummary(), checks=["types", "structure"], seed=0)
+    assert {f.method for f in ours.failures} == {"on_training_end"}, ours.render()

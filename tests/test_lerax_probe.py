@@ -46,11 +46,7 @@ def _as_users_run() -> Any:
         yield
 
 
-GAPS: dict[str, str] = {
-    "OnTrainingEndWrongClass": "Lerax discards the state `on_training_end` "
-    "returns, so the real algorithms accept another class there; `types` still "
-    "holds it to the declared state type (the reference loop returns it)",
-}
+GAPS: dict[str, str] = {}
 """Where the harness and the real algorithms disagree today, with why: a strict
 expected failure, so that the day they agree the test says so."""
 
@@ -60,7 +56,7 @@ RELABELLED: dict[str, str] = {
     "LRSumIntInit": "written as a dtype drift of the iteration state, but "
     "`jnp.array(0)` is weakly typed and promoted on entry, as above",
     "OnTrainingEndWrongClass": "written as a wrong state class, but from "
-    "`on_training_end`, whose state Lerax discards (see `GAPS`)",
+    "`on_training_end`, whose state `learn()` drops (it returns the policy)",
     "NumpyOnTracer": "written as a NumPy conversion, but `np.mean` calls the "
     "array's own `.mean()`, which traces: every algorithm trains it",
 }

@@ -144,8 +144,9 @@ REGISTRY: dict[str, Check] = _registry(
         "types",
         function="_execution:check_types",
         summary="methods return the declared state types",
-        description="methods return the declared state types; `continue_training` "
-        "a scalar boolean array",
+        description="methods return the declared state types (`on_training_end`'s "
+        "only where training keeps it: the reference loop returns it, Lerax's "
+        "`learn()` drops it); `continue_training` a scalar boolean array",
         short="type",
         leaf_is_state=True,
         finds_state_defects=True,

@@ -153,6 +153,8 @@ def _traced_structure_failures(
                 table[call.method], call.args, subject.callback, start
             )
 
+        if not subject.keeps_final_state:
+            calls = [c for c in calls if c.method != "on_training_end"]
         failures.extend(_structure_failures(calls, check, note, locate))
         if not batched:  # the iteration state is one, however many environments
             failures.extend(curriculum_structure_failures(subject, calls, check, note))
