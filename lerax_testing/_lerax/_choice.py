@@ -14,43 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._algorithms import (
-    ALGORITHM_NAMES,
     SPECS,
     installed_algorithms,
     lerax_installed,
     titles,
 )
-
-
-def validate_algorithms(
-    algorithms: Any, what: str = "`algorithms`"
-) -> tuple[str, ...] | None:
-    """`algorithms` as a tuple of known names (`None` stays `None`); `TypeError` or
-    `ValueError` naming the problem and the names allowed."""
-    if algorithms is None:
-        return None
-    if isinstance(algorithms, str):
-        raise TypeError(
-            f"{what} must be a list of algorithm names, e.g. `[{algorithms!r}]`, "
-            "not a string."
-        )
-    try:
-        names = tuple(algorithms)
-    except TypeError:
-        raise TypeError(
-            f"{what} must be a list of algorithm names, got {algorithms!r}."
-        ) from None
-    unknown = [n for n in names if n not in ALGORITHM_NAMES]
-    if unknown:
-        raise ValueError(
-            f"unknown algorithm(s) {unknown} in {what}; the algorithms are "
-            f"{', '.join(ALGORITHM_NAMES)} (named as `lerax.algorithm`'s modules)."
-        )
-    if not names:
-        raise ValueError(
-            f"{what} is empty; name at least one algorithm or leave it out."
-        )
-    return tuple(n for n in ALGORITHM_NAMES if n in names)
 
 
 def is_lerax_object(obj: Any) -> bool:

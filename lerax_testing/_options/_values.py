@@ -19,7 +19,7 @@ from typing import Any
 
 from .._checks._registry import CHECKS
 from .._engine import MAX_STEPS
-from .._lerax._choice import validate_algorithms
+from .._lerax._algorithms import ALGORITHM_NAMES
 from ._errors import ConfigError, InvalidArgument
 
 # ------------------------------------------------------------------- validators
@@ -51,28 +51,49 @@ def flag(value: Any, what: str) -> bool:
     return bool(value)
 
 
+def known_names(
+    value: Any,
+    known: tuple[str, ...],
+    what: str,
+    *,
+    noun: str,
+    allow_empty: bool = True,
+    note: str = "",
+    keyword: str = "",
+) -> tuple[str, ...]:
+    """`value`, a list of names from `known` (check ids, algorithms), in `known`'s
+    order; `InvalidArgument` for a string (the fix shown as `keyword=[...]`),
+    something that is no list, an unknown name (listing the known ones, then
+    `note`) or, unless `allow_empty`, none."""
+    if isinstance(value, str):
+        raise InvalidArgument(
+            f"{what} must be a list of {noun}s, e.g. `{keyword}[{value!r}]`, not a "
+            "string."
+        )
+    try:
+        names = list(value)
+    except TypeError:
+        raise InvalidArgument(
+            f"{what} must be a list of {noun}s, got {value!r}."
+        ) from None
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidArgument(
+            f"{what}: unknown {noun}(s) {unknown}; the {noun}s are "
+            f"{', '.join(known)}{note}."
+        )
+    if not names and not allow_empty:
+        raise InvalidArgument(
+            f"{what} is empty; name at least one {noun} or leave it out."
+        )
+    return tuple(n for n in known if n in names)
+
+
 def select_checks(checks: Iterable[str] | None, what: str = "`checks`") -> tuple:
     """The check ids to run, in `CHECKS` order."""
     if checks is None:
         return CHECKS
-    if isinstance(checks, str):
-        raise InvalidArgument(
-            f"{what} must be a list of check ids, e.g. `checks=[{checks!r}]`, "
-            "not a string."
-        )
-    try:
-        wanted = list(checks)
-    except TypeError:
-        raise InvalidArgument(
-            f"{what} must be a list of check ids, got {checks!r}."
-        ) from None
-    unknown = [c for c in wanted if c not in CHECKS]
-    if unknown:
-        raise InvalidArgument(
-            f"{what}: unknown check id(s) {unknown}; the checks are "
-            f"{', '.join(CHECKS)}."
-        )
-    return tuple(c for c in CHECKS if c in wanted)
+    return known_names(checks, CHECKS, what, noun="check id", keyword="checks=")
 
 
 def validate_skip(skip: Any, where: str) -> dict[str, str]:
@@ -146,10 +167,18 @@ def reward_range(value: Any, what: str) -> tuple[float, float]:
 
 
 def algorithms(value: Any, what: str) -> tuple[str, ...] | None:
-    try:
-        return validate_algorithms(value, what)
-    except (TypeError, ValueError) as error:
-        raise InvalidArgument(str(error)) from error
+    """Names of Lerax's algorithms, as `lerax.algorithm`'s modules name them
+    (`None` for the callback's default), in `ALGORITHM_NAMES` order."""
+    if value is None:
+        return None
+    return known_names(
+        value,
+        ALGORITHM_NAMES,
+        what,
+        noun="algorithm",
+        allow_empty=False,
+        note=" (named as `lerax.algorithm`'s modules)",
+    )
 
 
 def context_fields(
