@@ -183,6 +183,15 @@ def float_leaves(tree: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def first_nan(tree: Any, root: str) -> str | None:
+    """The path, under `root`, of the first floating-point leaf of `tree` that
+    holds NaN (`state.mean`), or `None`."""
+    for path, leaf in float_leaves(tree):
+        if has_nan(leaf):
+            return root + path
+    return None
+
+
 def has_nan(tree: Any) -> bool:
     """Whether a floating-point array leaf of `tree` (JAX or NumPy) holds NaN;
     read through NumPy, without the paths `float_leaves` makes."""

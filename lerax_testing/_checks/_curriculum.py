@@ -13,7 +13,7 @@ from .._explain._report import Failure
 from .._explain._source import error_summary, user_location
 from .._lerax._curriculum import Curriculum, curriculum_of
 from .._subject import Subject
-from .._tree import diff, float_leaves, has_nan
+from .._tree import diff, first_nan, has_nan
 
 METHOD = "apply_curriculum"
 
@@ -38,9 +38,15 @@ def subject_curriculum(subject: Subject) -> Curriculum | None:
     return curriculum_of(subject.callback, recording)
 
 
-def _last_state(calls: list[Call]) -> Any:
-    states = [c for c in calls if c.method == "on_iteration"]
-    return states[-1] if states else None
+def _driven(subject: Subject, calls: list[Call]) -> tuple[Curriculum, Any] | None:
+    """The curriculum to drive for `subject` and the callback state to drive it
+    with, what the last `on_iteration` of `calls` returned; `None` without
+    either."""
+    curriculum = subject_curriculum(subject)
+    states = [c.output for c in calls if c.method == "on_iteration"]
+    if curriculum is None or not states:
+        return None
+    return curriculum, states[-1]
 
 
 def curriculum_structure_failures(
@@ -49,12 +55,12 @@ def curriculum_structure_failures(
     """Trace `apply_curriculum` with the state the last traced `on_iteration` of
     `calls` returned; a failure for an error, for a result that is not the pair
     of states, and for each leaf whose class, structure, shape or dtype changed."""
-    curriculum = subject_curriculum(subject)
-    last = _last_state(calls)
-    if curriculum is None or last is None:
+    driven = _driven(subject, calls)
+    if driven is None:
         return []
+    curriculum, last = driven
     try:
-        (state, callback_state), out = curriculum.trace(last.output)
+        (state, callback_state), out = curriculum.trace(last)
     except Exception as error:
         return [
             Failure(
@@ -101,25 +107,19 @@ def curriculum_structure_failures(
 def curriculum_nan_failures(subject: Subject, calls: list[Call]) -> list[Failure]:
     """Run `apply_curriculum` with the state the last `on_iteration` of `calls`
     returned; a failure when it returns NaN from NaN-free states."""
-    curriculum = subject_curriculum(subject)
-    last = _last_state(calls)
-    if curriculum is None or last is None:
+    driven = _driven(subject, calls)
+    if driven is None:
         return []
+    curriculum, last = driven
     try:
-        inputs, out = curriculum.run(last.output)
+        inputs, out = curriculum.run(last)
     except Exception:  # an error is the `structure` check's finding
         return []
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return []  # not the pair of states: the `structure` check's finding
     if has_nan(inputs) or not has_nan(out):
         return []
-    leaf = next(
-        (
-            root + path
-            for root, tree in (("algorithm_state", out[0]), ("state", out[1]))
-            for path, value in float_leaves(tree)
-            if has_nan(value)
-        ),
-        None,
-    )
+    leaf = first_nan(out[0], "algorithm_state") or first_nan(out[1], "state")
     return [
         Failure(
             "finite",

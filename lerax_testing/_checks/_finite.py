@@ -16,15 +16,8 @@ from .._explain._report import Failure
 from .._explain._source import user_frame
 from .._search import find_failure
 from .._subject import Subject
-from .._tree import float_leaves, has_nan
+from .._tree import first_nan, has_nan
 from ._curriculum import curriculum_nan_failures
-
-
-def _first_nan(tree: Any, root: str) -> str | None:
-    for path, leaf in float_leaves(tree):
-        if has_nan(leaf):
-            return root + path
-    return None
 
 
 def _episode_has_nan(trajectory: Trajectory) -> bool:
@@ -113,7 +106,7 @@ def _finite_failures(subject: Subject, *, batched: bool) -> list[Failure]:
         if not has_nan(output) or has_nan(call.host_args()):
             return
         root = "step_state" if call.method in ("step_reset", "on_step") else "state"
-        leaf = _first_nan(output, root)
+        leaf = first_nan(output, root)
         try:
             primitive, location, text = locate_nan(
                 table[call.method], (subject.callback, *call.args), subject.callback
