@@ -42,26 +42,24 @@ class Recorder:
         self.operations.setdefault((self.method, path), operation)
 
 
-class _RecordingDict(dict):  # type: ignore[type-arg]
+class _Noting:
+    """What both recording containers add to their base (`dict` or `list`,
+    after this class in their bases): the recorder and the path it is told of."""
+
+    def __init__(self, data: Any, recorder: Recorder, path: str):
+        super().__init__(data)  # type: ignore[call-arg]
+        self._recorder, self._path = recorder, path
+
+    def _note(self, name: str, args: tuple[Any, ...]) -> None:
+        self._recorder.note(self._path, _written(self._path, name, args))
+
+
+class _RecordingDict(_Noting, dict):  # type: ignore[type-arg]
     """A dict that tells its recorder when it is changed in place."""
 
-    def __init__(self, data: dict, recorder: Recorder, path: str):  # type: ignore[type-arg]
-        super().__init__(data)
-        self._recorder, self._path = recorder, path
 
-    def _note(self, name: str, args: tuple[Any, ...]) -> None:
-        self._recorder.note(self._path, _written(self._path, name, args))
-
-
-class _RecordingList(list):  # type: ignore[type-arg]
+class _RecordingList(_Noting, list):  # type: ignore[type-arg]
     """A list that tells its recorder when it is changed in place."""
-
-    def __init__(self, data: list, recorder: Recorder, path: str):  # type: ignore[type-arg]
-        super().__init__(data)
-        self._recorder, self._path = recorder, path
-
-    def _note(self, name: str, args: tuple[Any, ...]) -> None:
-        self._recorder.note(self._path, _written(self._path, name, args))
 
 
 def _recording(base: type, name: str) -> Any:
