@@ -86,9 +86,7 @@ def _formatted_prints(
         )
         if text is not None and len(found) < 3:
             frames = [(f.filename, f.lineno or 0) for f in traceback.extract_stack()]
-            location = user_frame(frames[::-1], callback)
-            line = source_line(location)
-            at = f" at `{line}`" if line else ""
+            location, at = _user_line(frames[::-1], callback)
             found.append(
                 Failure(
                     "side_effects",
@@ -111,14 +109,22 @@ def _formatted_prints(
         jax.debug.print = real  # type: ignore[assignment]
 
 
+def _user_line(
+    frames: list[tuple[str, int]], callback: Any
+) -> tuple[tuple[str, int] | None, str]:
+    """The user's line among `frames` (innermost first), and `` at `text` `` to
+    name it in a message (empty when its text cannot be read)."""
+    location = user_frame(frames, callback)
+    line = source_line(location)
+    return location, f" at `{line}`" if line else ""
+
+
 def _tracer_text_failure(
     method: str, callback: Any, shown: TracerText, output: str
 ) -> Failure:
     """A method printed or logged text made from a traced value: made once, while
     tracing, it shows the tracer, and is printed or logged only then."""
-    location = user_frame(shown.frames, callback)
-    line = source_line(location)
-    at = f" at `{line}`" if line else ""
+    location, at = _user_line(shown.frames, callback)
     fragment = shown.text.strip()
     text = fragment
     if shown.kind == "print":  # the whole line, not the piece `print` wrote
