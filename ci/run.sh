@@ -67,10 +67,20 @@ if [ -z "$py313" ]; then
     echo "no Python 3.13 found (pyenv versions, python3.13): the Lerax jobs cannot run" >&2
     exit 1
 fi
-# Lerax's main branch (0.0.6) is not on the package index: its wheel is in shared/.
-wheel=$(ls "$root"/../shared/wheels/lerax-0.0.6-*.whl 2>/dev/null | head -n 1 || true)
+# Lerax's main branch (0.0.6) is not on the package index: its wheel is in
+# ../shared/wheels beside the project's checkout (or $LERAX_WHEELS). A clone made
+# elsewhere (a temporary folder) looks beside the checkout it was cloned from.
+wheel=""
+origin=$(git -C "$root" config --get remote.origin.url 2>/dev/null || true)
+for folder in "${LERAX_WHEELS:-}" "$root/../shared/wheels" \
+    ${origin:+"$origin/../shared/wheels"}; do
+    if [ -n "$folder" ] && [ -z "$wheel" ]; then
+        wheel=$(ls "$folder"/lerax-0.0.6-*.whl 2>/dev/null | head -n 1 || true)
+    fi
+done
 if [ -z "$wheel" ]; then
-    echo "no wheel of Lerax 0.0.6 in ../shared/wheels: the Lerax main job cannot run" >&2
+    echo "no wheel of Lerax 0.0.6 in ../shared/wheels (or \$LERAX_WHEELS): the" \
+        "Lerax main job cannot run" >&2
     exit 1
 fi
 
