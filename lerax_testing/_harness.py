@@ -40,7 +40,6 @@ from ._explain._source import (
 from ._globals import restore_jax_config
 from ._lerax._choice import choose_algorithms, is_lerax_object
 from ._lerax._notes import lerax_notes
-from ._lerax._record import recording as recording_of
 from ._loop._protocol import require_protocol
 from ._loop._run import callback_list
 from ._options import _values as v
@@ -220,10 +219,9 @@ def run_checks(
         state_types = callback_state_types(callback)
     values = {**settings.resolved_context_values(), **(context_values or {})}
     recording = None
-    if lerax is not None and lerax.algorithms and api not in (None, OURS):
-        first = lerax.algorithms[0]
+    if lerax is not None and lerax.algorithms and api is not None:
         try:
-            recording = recording_of(first, *lerax.env_and_policy(first))
+            recording = lerax.recording(lerax.algorithms[0])
         except Exception:  # the `lerax` check reports what breaks `learn()`
             recording = None
     contexts = ContextBuilder(values=values)
@@ -243,13 +241,13 @@ def run_checks(
         ),
         reward_options=reward_options,
         training_log_strategy=training_logs,
-        # A Lerax callback gets the log of the first algorithm chosen (PPO's
-        # metrics by default), ours also the reference loop's `mean_reward`.
+        # The log of the first algorithm chosen (PPO's metrics by default for a
+        # Lerax callback); with none, ours also gets the loop's `mean_reward`.
         training_log_names=(
-            TRAINING_LOG_KEYS
-            if api in (None, OURS)
-            else recording.training_log_keys
+            recording.training_log_keys
             if recording is not None
+            else TRAINING_LOG_KEYS
+            if api in (None, OURS)
             else LERAX_PPO_LOG_KEYS
         ),
         state_types=state_types,
@@ -272,7 +270,11 @@ def run_checks(
             "max_steps": settings.max_steps,
             "checks": list(settings.checks),
         },
-        notes=lerax_notes(callback, lerax.algorithms) if lerax is not None else (),
+        notes=(
+            lerax_notes(callback, lerax.algorithms, lerax.standin)
+            if lerax is not None
+            else ()
+        ),
     )
 
 

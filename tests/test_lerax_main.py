@@ -305,3 +305,30 @@ def test_a_curriculum_that_stores_a_python_number_is_caught_without_learn():
     [failure] = report.failures
     assert failure.method == "apply_curriculum", report.render()
     assert failure.leaf == "algorithm_state.env.gravity"
+
+
+def _standin_cases() -> list[Any]:
+    from standins.readers import CASES
+
+    return [
+        pytest.param(callback, fine, id=f"{type(callback).__name__}-{len(fine)}")
+        for callback, fine in CASES
+    ]
+
+
+@pytest.mark.parametrize(("callback", "fine"), _standin_cases())
+def test_the_stand_ins_labels_are_what_the_real_algorithms_do(callback, fine):
+    """`standins/readers.py` labels each `lerax_callback` callback with the
+    algorithms that trace it fine; the real `learn()` agrees (and
+    `test_standins.py` holds the stand-ins to the same labels)."""
+    from standins.readers import EVERY
+
+    from lerax_testing._lerax._algorithms import titles
+
+    report = check_callback(callback, algorithms=EVERY, checks=["lerax"], seed=0)
+    broken = [name for name in EVERY if name not in fine]
+    if not broken:
+        assert report.ok, report.render()
+        return
+    (failure,) = report.failures
+    assert failure.message.startswith(f"In Lerax's {titles(broken)},"), failure.message

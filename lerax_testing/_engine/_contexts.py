@@ -51,6 +51,10 @@ KNOWN_FIELDS = frozenset(
 )
 """The context fields the harness generates values for."""
 
+OURS_RECORDED = ("opt_state", "locals")
+"""What a `lerax_callback` callback's contexts take from a recorded algorithm: the
+environment and policy stay the reference loop's, which drives them."""
+
 CONTEXT_VALUES_HELP = (
     "pass it with `context_values={{{name!r}: value}}` (command: `--context-value "
     "{name}=module:factory`; pyproject: `[tool.lerax_testing] context_values`)"
@@ -135,7 +139,8 @@ class ContextBuilder:
         override one it does, such as `env`).
     - `recording`: what a real Lerax algorithm passed each method (its `env`,
         `policy`, `opt_state`, `algorithm` and `locals`, see
-        `_lerax._record.Recording`), or `None` for the reference loop's values.
+        `_lerax._record.Recording`; a `lerax_callback` callback takes only
+        `OURS_RECORDED`), or `None` for the reference loop's values.
     """
 
     api: CallbackApi = OURS
@@ -162,7 +167,10 @@ class ContextBuilder:
         passed `method`, then the generated `known` values, then placeholders."""
         cls = self.api.contexts[kind]
         if self.recording is not None:
-            known.update(self.recording.context_values(method))
+            recorded = self.recording.context_values(method)
+            if self.api is OURS:  # the loop's environment and policy, as `to_lerax`
+                recorded = {k: v for k, v in recorded.items() if k in OURS_RECORDED}
+            known.update(recorded)
         kwargs = {}
         for name, required in _fields(cls):
             if name in self.values and name not in ("state", "step_state"):

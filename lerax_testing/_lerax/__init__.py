@@ -8,6 +8,9 @@
   `learn()` (traced, never compiled): per method the `locals`, the training log's
   keys, the optimiser state, the algorithm object. The checks build their
   contexts from it, so they cannot drift from the Lerax installed.
+- `_trees`: recorded values as JSON (the profiles' format) and back.
+- `_standin`: without Lerax, recordings made from the newest shipped profiles,
+  which stand in for the algorithms a `lerax_callback` callback names.
 - `_curriculum`: `apply_curriculum` as the generated-example checks drive it,
   with the recorded algorithm state holding the example's callback state.
 - `_notes`: what a report says beside the verdicts (a `continue_training` that
@@ -17,5 +20,6 @@
   the user's line.
 
 Imports Lerax only inside functions, so the harness imports without it. May import
-`lerax_callback` and `_tree` (states compared as `lax.scan` compares a carry).
+`lerax_callback`, `_tree` (states compared as `lax.scan` compares a carry) and
+`_engine`'s placeholder for a context value it cannot make.
 """

@@ -4,7 +4,9 @@ By default a `lerax.callback` callback is checked against every algorithm of the
 installed Lerax (it may be handed to any of them), a `lerax_callback` one against
 none (it runs in the reference loop, and in Lerax through `to_lerax`) unless
 `algorithms` names some. The first chosen algorithm's recording shapes the
-contexts every check makes; the `lerax` check traces them all.
+contexts every check makes; the `lerax` check traces them all. Without Lerax, a
+`lerax_callback` callback can still name algorithms: their recorded profiles
+stand in for them (`_standin`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ._algorithms import (
     lerax_installed,
     titles,
 )
+from ._record import recording
+from ._standin import standin_algorithms, standin_profiles, standin_recording
 
 
 def is_lerax_object(obj: Any) -> bool:
@@ -37,6 +41,8 @@ class LeraxChoice:
     - `ours`: whether the callback is a `lerax_callback` one (wrapped with
         `to_lerax` for Lerax).
     - `why_none`: why no algorithm is chosen, when none is.
+    - `standin`: without Lerax, the Lerax version whose recorded profiles stand
+        in for its algorithms (`_standin`); empty when Lerax is installed.
     """
 
     algorithms: tuple[str, ...]
@@ -44,6 +50,15 @@ class LeraxChoice:
     policy: Any = None
     ours: bool = False
     why_none: str = ""
+    standin: str = ""
+
+    def recording(self, name: str) -> Any:
+        """What algorithm `name` passes a callback: recorded from the installed
+        Lerax, else made from its shipped profile. Raises what tracing the real
+        `learn()` raises."""
+        if self.standin:
+            return standin_recording(name)
+        return recording(name, *self.env_and_policy(name))
 
     def env_and_policy(self, name: str) -> tuple[Any, Any]:
         """The user's environment and policy where algorithm `name` accepts the
@@ -64,15 +79,25 @@ class LeraxChoice:
 def choose_algorithms(
     requested: Iterable[str] | None, *, ours: bool, env: Any = None, policy: Any = None
 ) -> LeraxChoice | None:
-    """The algorithms to check against (`None` without Lerax). `ValueError` when a
-    requested one is not in the installed Lerax."""
+    """The algorithms to check against: `None` without Lerax, unless a
+    `lerax_callback` callback names some (stand-ins then). `ValueError` when a
+    requested one is not in the installed Lerax (or the stand-ins' release)."""
     if not lerax_installed():
-        if requested:
+        if not requested:
+            return None
+        version, _ = standin_profiles()
+        known = standin_algorithms()
+        if not ours:  # only a `lerax.callback` made elsewhere could get here
             raise ValueError(
                 f"`algorithms` names {titles(requested)}, but Lerax is not installed "
                 "here (it needs Python 3.13 or newer): `pip install lerax`."
             )
-        return None
+        missing = [n for n in requested if n not in known]
+        if missing:
+            raise ValueError(
+                f"Lerax {version} has no {titles(missing)}; it has {titles(known)}."
+            )
+        return LeraxChoice(tuple(requested), ours=True, standin=version)
     installed = installed_algorithms()
     env = env if is_lerax_object(env) else None
     policy = policy if is_lerax_object(policy) else None

@@ -5,7 +5,8 @@ calls it after `on_iteration`.
 
 `curriculum_of(callback, recording)` is `None` when there is nothing to drive:
 no recording, or a callback whose `apply_curriculum` is Lerax's default, which
-returns both states unchanged.
+returns both states unchanged. A `lerax_callback` callback's own is driven too
+(`to_lerax` forwards it), with a stand-in state where Lerax is not installed.
 """
 
 from __future__ import annotations
@@ -76,8 +77,16 @@ def curriculum_of(callback: Any, recording: Any) -> Curriculum | None:
     method = getattr(type(callback), "apply_curriculum", None)
     if method is None:
         return None
-    from lerax.callback import AbstractCallback
-
-    if method is getattr(AbstractCallback, "apply_curriculum", None):
+    if any(method is default for default in _defaults()):
         return None
     return Curriculum(callback, recording)
+
+
+def _defaults() -> tuple[Any, ...]:
+    """The API's own `apply_curriculum` (Lerax's, which changes nothing; ours
+    has none: `to_lerax` forwards a callback's own)."""
+    try:
+        from lerax.callback import AbstractCallback
+    except ImportError:  # stand-ins: a `lerax_callback` callback
+        return ()
+    return (getattr(AbstractCallback, "apply_curriculum", None),)

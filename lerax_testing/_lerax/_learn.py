@@ -84,7 +84,7 @@ def trace_learn(
     try:
         run_learn(callback, name, env, policy)
     except Exception as error:
-        method = _method_of(error)
+        method = method_of(error)
         changes: tuple[tuple[str, str], ...] = ()
         if method is None:
             changes = changed_states(callback, name, env, policy)
@@ -94,7 +94,7 @@ def trace_learn(
     return None
 
 
-def _method_of(error: BaseException) -> str | None:
+def method_of(error: BaseException) -> str | None:
     """The innermost callback method (not a `CallbackList`'s) on `error`'s stack."""
     found = None
     link: BaseException | None = error

@@ -17,11 +17,23 @@ _API_PACKAGES = ("lerax", "lerax_callback")
 _TRUE_CALLS = ("array", "asarray", "bool_")
 
 
-def lerax_notes(callback: Any, algorithms: tuple[str, ...]) -> tuple[str, ...]:
-    """The notes for `callback` checked against `algorithms` (none without)."""
+def lerax_notes(
+    callback: Any, algorithms: tuple[str, ...], standin: str = ""
+) -> tuple[str, ...]:
+    """The notes for `callback` checked against `algorithms` (none without);
+    `standin`: the Lerax release whose recorded profiles stood in for them."""
+    notes: tuple[str, ...] = ()
+    if algorithms and standin:
+        notes += (
+            f"Lerax is not installed here: {titles(algorithms)} "
+            f"{'is' if len(algorithms) == 1 else 'are'} stood in for by what Lerax "
+            f"{standin}'s real `learn()` passes callbacks (recorded profiles), and "
+            "the `lerax` check traces the reference loop with those contexts. "
+            "Install Lerax (Python >= 3.13) to trace the real `learn()`.",
+        )
     if not algorithms or not _stops_training(callback):
-        return ()
-    return (
+        return notes
+    return notes + (
         f"`continue_training` can stop training, but Lerax's {titles(algorithms)} "
         "never call it: training runs every iteration whatever it returns. It is "
         "still checked for trace safety; to stop early, end `learn()` yourself (for "

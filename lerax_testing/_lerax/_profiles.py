@@ -1,9 +1,10 @@
 """Profiles: what each real Lerax algorithm passes to callbacks, as plain data.
 
 A profile summarises a `Recording` (see `_record`): the methods in the order the
-algorithm calls them, and per method each context field with its shape and dtype
-(arrays) or its type (anything else), the `locals` keys and the training log's
-keys. `python -m lerax_testing._lerax.profiles` records every installed algorithm
+algorithm calls them, and per method each context field as `_trees.encode` writes
+it (every array's dtype and shape, every object's class and fields), and the
+training log's keys. Without Lerax, `_standin` makes the algorithms' contexts
+from them. `python -m lerax_testing._lerax.profiles` records every installed algorithm
 and writes `profiles/lerax-<version>.json`; the shipped files are its output, and a
 test holds them to a fresh recording, so that a Lerax release that changes what
 callbacks get fails a test rather than misleading users.
@@ -15,38 +16,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jax
-
 from ._algorithms import installed_algorithms
 from ._record import Recording, recording
+from ._trees import encode
 
 FOLDER = Path(__file__).with_name("profiles")
 """Where the shipped profiles live, one file per Lerax release."""
-
-
-def _leaf(value: Any) -> str:
-    if isinstance(value, jax.ShapeDtypeStruct):
-        return f"{value.dtype}[{','.join(map(str, value.shape))}]"
-    return type(value).__qualname__
-
-
-def _describe(value: Any) -> Any:
-    """An array as `dtype[shape]`; a dict key by key; anything else its class,
-    with the structure of its array leaves."""
-    if isinstance(value, dict):
-        return {str(k): _describe(v) for k, v in value.items()}
-    leaves = jax.tree.leaves(value)
-    if len(leaves) == 1 and leaves[0] is value:
-        return _leaf(value)
-    arrays = sum(isinstance(x, jax.ShapeDtypeStruct) for x in leaves)
-    return f"{type(value).__qualname__} ({arrays} array leaves)"
 
 
 def profile_of(found: Recording) -> dict[str, Any]:
     """The profile of one recording, as JSON-ready data."""
     methods = {}
     for method, fields in found.fields.items():
-        methods[method] = {name: _describe(value) for name, value in fields.items()}
+        methods[method] = {name: encode(value) for name, value in fields.items()}
     return {
         "calls": list(dict.fromkeys(found.calls)),
         "warm_up_steps_first": _steps_before_reset(found.calls),
@@ -81,9 +63,8 @@ def write_profiles() -> Path:
     data = current_profiles()
     FOLDER.mkdir(exist_ok=True)
     path = FOLDER / f"lerax-{data['lerax']}.json"
-    path.write_text(
-        json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    # Compact: the recorded states repeat in several methods' `locals`.
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
     return path
 
 

@@ -52,6 +52,12 @@ class Recording:
         log = self.fields.get("on_iteration", {}).get("training_log", {})
         return tuple(log)
 
+    def training_log(self) -> dict[str, Any]:
+        """The training log `on_iteration` gets, as arrays of its recorded shapes
+        and dtypes."""
+        log = self.fields.get("on_iteration", {}).get("training_log", {})
+        return self._concrete(dict(log))
+
     def locals_keys(self, method: str) -> tuple[str, ...]:
         """The keys of `ctx.locals` in `method`."""
         return tuple(self.fields.get(method, {}).get("locals", {}))
@@ -86,13 +92,17 @@ class Recording:
         }
 
     def _concrete(self, value: Any) -> Any:
+        """`value` with arrays for its recorded shapes, made eagerly even when
+        first asked for inside a trace (the values are cached: a tracer kept
+        here would leak into every later check)."""
         known = (self.env, self.policy, self.algorithm)
         for obj in known:
             if value is obj or _same_structure(value, obj):
                 return obj
         if isinstance(value, dict):
             return {k: self._concrete(v) for k, v in value.items()}
-        return jax.tree.map(_array_of, value)
+        with jax.ensure_compile_time_eval():
+            return jax.tree.map(array_of, value)
 
 
 def _fresh(value: Any) -> Any:
@@ -129,7 +139,7 @@ def _struct(x: Any) -> Any:
     return x
 
 
-def _array_of(x: Any) -> Any:
+def array_of(x: Any) -> Any:
     """A concrete array for a recorded `ShapeDtypeStruct`: ones for numbers (a
     learning rate, a count, a buffer's contents), `False` for flags, keys made from
     seed 0; anything else as it is."""
