@@ -53,8 +53,9 @@ def test_the_lerax_check_names_where_a_callback_breaks(callback: Any, fine: Any)
         return
     assert len(failures) == 1, report.render()
     version = standin_profiles()[0]
+    verb = "passes" if len(broken) == 1 else "pass"
     assert failures[0].message.startswith(
-        f"With the contexts Lerax {version}'s {titles(broken)} pass (stand-ins"
+        f"With the contexts Lerax {version}'s {titles(broken)} {verb} (stand-ins"
     ), failures[0].message
     if fine:
         assert f"{titles(fine)} trace" in failures[0].message

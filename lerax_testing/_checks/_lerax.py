@@ -98,8 +98,9 @@ def _failure(
     at = f" at {location[0]}:{location[1]}" if location else ""
     if standin:
         message = (
-            f"With the contexts Lerax {standin}'s {titles(where)} pass (stand-ins "
-            f"from their recorded profiles: Lerax is not installed here), {cause}{at}"
+            f"With the contexts Lerax {standin}'s {titles(where)} "
+            f"pass{'es' if len(where) == 1 else ''} (stand-ins from their recorded "
+            f"profiles: Lerax is not installed here), {cause}{at}"
         )
     else:
         message = f"In Lerax's {titles(where)}, {cause}{at} while `learn()` was traced"
