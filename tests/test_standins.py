@@ -96,6 +96,20 @@ def test_a_curriculum_gets_the_algorithms_state():
     assert "iteration_count" in report.render(), report.render()
 
 
+def test_continue_training_is_not_traced_as_no_algorithm_calls_it():
+    """A `continue_training` that breaks under `jit` is the `jit` check's
+    finding; the algorithms never call it, so the `lerax` check does not."""
+
+    class StopsInPython(LearningRate):
+        def continue_training(self, ctx: Any, *, key: Any) -> Any:
+            return bool(ctx.state.value < 1.0)
+
+    report = check_callback(StopsInPython(), algorithms=("ppo",), seed=0)
+    failed = {r.check for r in report.results if r.status == "failed"}
+    assert "jit" in failed, report.render()
+    assert "lerax" not in failed, report.render()
+
+
 def test_an_algorithm_lerax_lacks_is_refused_before_any_check():
     with pytest.raises(InvalidArgument, match="unknown algorithm"):
         check_callback(ApproxKL(), algorithms=("ppo2",))

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 import equinox as eqx
+import jax.numpy as jnp
 import jax.random as jr
 
 from .._engine._contexts import ContextBuilder
@@ -63,13 +64,42 @@ def _trace_standin(subject: Subject, name: str) -> LearnCrash | None:
     values = {**given.values, "training_log": recording.training_log()}
     contexts = ContextBuilder(given.api, values, recording)
     env, policy = subject.context.env, subject.context.policy
+    callback = _NeverAsked(subject.callback)
     try:
         eqx.filter_eval_shape(
-            train, subject.callback, contexts, env, policy, 2, 2, 2, jr.key(0)
+            train, callback, contexts, env, policy, 2, 2, 2, jr.key(0)
         )
     except Exception as error:
         return LearnCrash(name, method_of(error), error)
     return None
+
+
+class _NeverAsked(eqx.Module):
+    """The callback as Lerax's algorithms call it: every method but
+    `continue_training`, which none of them calls (the reference loop would)."""
+
+    inner: Any
+
+    def reset(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.reset(ctx, key=key)
+
+    def step_reset(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.step_reset(ctx, key=key)
+
+    def on_step(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.on_step(ctx, key=key)
+
+    def on_iteration(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.on_iteration(ctx, key=key)
+
+    def on_training_start(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.on_training_start(ctx, key=key)
+
+    def on_training_end(self, ctx: Any, *, key: Any) -> Any:
+        return self.inner.on_training_end(ctx, key=key)
+
+    def continue_training(self, ctx: Any, *, key: Any) -> Any:
+        return jnp.array(True)
 
 
 def _failure(

@@ -289,7 +289,8 @@ REGISTRY: dict[str, Check] = _registry(
         function="_lerax:check_lerax",
         summary="traces through the real `learn()` of each chosen Lerax algorithm",
         description="the callback traces through the real `learn()` of each chosen "
-        "Lerax algorithm (Python 3.13 with Lerax; skipped elsewhere): a crash is "
+        "Lerax algorithm (Python 3.13 with Lerax; elsewhere stand-ins recorded from "
+        "it, for a `lerax_callback` callback that names algorithms): a crash is "
         "reported once, with the algorithms where it happens and where not",
         short="lrax",
     ),

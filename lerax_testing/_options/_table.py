@@ -277,7 +277,8 @@ define_option(
     v.algorithms,
     help="the Lerax algorithms the callback is meant for, named as "
     "`lerax.algorithm`'s modules",
-    default_text="every installed one for `lerax.callback` callbacks",
+    default_text="every installed one for `lerax.callback` callbacks, none for "
+    "ours (named ones without Lerax: stand-ins)",
     parse=v.parse_names,
     flag="--algorithm",
     metavar="NAME",
