@@ -332,3 +332,23 @@ def test_the_stand_ins_labels_are_what_the_real_algorithms_do(callback, fine):
         return
     (failure,) = report.failures
     assert failure.message.startswith(f"In Lerax's {titles(broken)},"), failure.message
+
+
+@pytest.mark.parametrize(("callback", "fine"), _standin_cases())
+def test_the_stand_ins_contexts_give_the_real_algorithms_verdicts(
+    callback, fine, monkeypatch
+):
+    """Every other check, with the contexts recorded from the real algorithms and
+    with the stand-ins made from the shipped profiles, fails the same checks."""
+    from standins.readers import EVERY
+
+    from lerax_testing import CHECKS
+    from lerax_testing._lerax import _choice
+
+    options = {"algorithms": EVERY, "seed": 0, "max_examples": 4}
+    checks = [c for c in CHECKS if c != "lerax"]
+    real = check_callback(callback, checks=checks, **options)
+    monkeypatch.setattr(_choice, "lerax_installed", lambda: False)
+    standin = check_callback(callback, checks=checks, **options)
+    assert _failed(standin) == _failed(real), standin.render()
+    assert any("stood in for" in note for note in standin.notes)
