@@ -143,7 +143,11 @@ def test_suite_and_fixture(project: pytest.Pytester) -> None:
     assert "fix: " in first_screen
     assert "Traceback" not in first_screen
     assert "jax/_src" not in first_screen
-    assert "Reproduce with: pytest --lerax-seed=5 'test_mine.py::test_bad[jit]'" in text
+    # The run's own options come along, so that the line runs the item as it ran.
+    reproduce = (
+        "pytest --lerax-seed=5 --lerax-max-examples 3 'test_mine.py::test_bad[jit]'"
+    )
+    assert f"Reproduce with: {reproduce}" in text
 
 
 def test_an_item_failing_as_a_consequence_leads_with_its_root_cause(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -131,10 +132,15 @@ def _run(config: pytest.Config, callback: Any, options: dict[str, Any]) -> Repor
     return run_checks(callback, settings, **objects, progress=progress)
 
 
-def _failure_text(report: Report, nodeid: str) -> str:
+def _failure_text(report: Report, config: pytest.Config, nodeid: str) -> str:
+    """The report, and the pytest command that runs the item again as this run
+    did: its seed and its `--lerax-*` options (`--lerax-algorithm sac`, ...)."""
+    run = config.stash.get(SETTINGS, None)
+    flags = " ".join(shlex.quote(f) for f in (run.flags if run is not None else ()))
     return (
         f"{report.render()}\n\nReproduce with: pytest --lerax-seed={report.seed} "
-        f"'{nodeid}'"
+        + (f"{flags} " if flags else "")
+        + f"'{nodeid}'"
     )
 
 
@@ -156,7 +162,10 @@ def callback_conformance(request: pytest.FixtureRequest) -> Callable[..., Report
         report = _run(request.config, callback, options)
         request.node.user_properties.append(("lerax_seed", report.seed))
         if not report.ok:
-            pytest.fail(_failure_text(report, request.node.nodeid), pytrace=False)
+            pytest.fail(
+                _failure_text(report, request.config, request.node.nodeid),
+                pytrace=False,
+            )
         return report
 
     return run
@@ -209,7 +218,7 @@ def conformance_suite(
             pytest.skip(f"{lerax_check}: {result.reason}")
         if result.status == "failed":
             alone = dataclasses.replace(report, results=(result,))
-            text = _failure_text(alone, request.node.nodeid)
+            text = _failure_text(alone, request.config, request.node.nodeid)
             if lerax_check != "api":
                 key = (report.seed, wanted.checks if wanted is not None else None)
                 if key not in whole:

@@ -26,6 +26,27 @@ class RunOptions:
     error: Exception | None = None
     """The `InvalidArgument` resolving raised, kept whole (type, message, cause)."""
     typecheck: bool = False
+    flags: tuple[str, ...] = ()
+    """The `--lerax-*` options given on the command line but the seed, as
+    arguments, for a reproducer that runs with them."""
+
+
+def given_flags(config: pytest.Config) -> tuple[str, ...]:
+    """The `--lerax-*` options of this run's command line (the seed aside: a
+    reproducer gives its own), as command-line arguments."""
+    flags: list[str] = []
+    for option in OPTIONS.values():
+        if option.plugin_flag is None or option.ini is None or option.name == "seed":
+            continue
+        value = config.getoption(f"lerax_{option.dest}", default=None)
+        if option.boolean:
+            flags += [option.plugin_flag] if value else []
+        elif option.repeatable:
+            for item in value or ():
+                flags += [option.plugin_flag, str(item)]
+        elif value is not None:
+            flags += [option.plugin_flag, str(value)]
+    return tuple(flags)
 
 
 SETTINGS = pytest.StashKey[RunOptions]()
@@ -103,11 +124,12 @@ def read_settings(config: pytest.Config) -> RunOptions:
         given["seed"] = workerinput[WORKER_SEED]
         source = "from the pytest-xdist controller"
     typecheck = bool(given.get("typecheck"))
+    flags = given_flags(config)
     try:
         settings = resolve_settings(seed_source=source, **given)
     except InvalidArgument as error:  # `check_callback` reports it
-        return RunOptions(None, error, typecheck)
-    return RunOptions(settings, typecheck=settings.typecheck)
+        return RunOptions(None, error, typecheck, flags)
+    return RunOptions(settings, typecheck=settings.typecheck, flags=flags)
 
 
 def _hypothesis_seed(config: pytest.Config) -> int | None:
