@@ -168,7 +168,7 @@ class ContextBuilder:
         cls = self.api.contexts[kind]
         if self.recording is not None:
             recorded = self.recording.context_values(method)
-            if self.api is OURS:  # the loop's environment and policy, as `to_lerax`
+            if self.api is OURS:  # ours keep the environment and policy the loop drives
                 recorded = {k: v for k, v in recorded.items() if k in OURS_RECORDED}
             known.update(recorded)
         kwargs = {}
