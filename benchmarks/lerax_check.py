@@ -19,12 +19,8 @@ first check pays them); the median of `--repeats` runs is shown.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 try:
     from lerax.callback import EmptyCallback
@@ -34,21 +30,14 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "`pip install lerax` or the wheel of its main branch."
     ) from error
 
+from timing import median_seconds  # the benchmarks' shared timing (same folder)
+
 from lerax_testing import CHECKS, check_callback
 from lerax_testing._lerax._algorithms import installed_algorithms
 from lerax_testing._lerax._learn import run_learn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "lerax"))
 from episode_returns import BestEpisodeReturn  # noqa: E402
-
-
-def median_seconds(run: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,10 @@ process, so the first check pays for them; the median of `--repeats` runs):
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from timing import median_seconds  # the benchmarks' shared timing (same folder)
 
 from lerax_testing import check_callback
 from lerax_testing._lerax import _choice
@@ -28,15 +26,6 @@ from lerax_testing._lerax._standin import standin_algorithms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 from return_tracker import ReturnTracker  # noqa: E402
-
-
-def median_seconds(run: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
