@@ -47,16 +47,19 @@ class Recording:
     algorithm: Any
 
     @property
+    def _recorded_log(self) -> dict[str, Any]:
+        """The training log `on_iteration` got, as recorded (shapes and dtypes)."""
+        return self.fields.get("on_iteration", {}).get("training_log", {})
+
+    @property
     def training_log_keys(self) -> tuple[str, ...]:
         """The keys of the training log `on_iteration` gets."""
-        log = self.fields.get("on_iteration", {}).get("training_log", {})
-        return tuple(log)
+        return tuple(self._recorded_log)
 
     def training_log(self) -> dict[str, Any]:
         """The training log `on_iteration` gets, as arrays of its recorded shapes
         and dtypes."""
-        log = self.fields.get("on_iteration", {}).get("training_log", {})
-        return self._concrete(dict(log))
+        return self._concrete(dict(self._recorded_log))
 
     def locals_keys(self, method: str) -> tuple[str, ...]:
         """The keys of `ctx.locals` in `method`."""

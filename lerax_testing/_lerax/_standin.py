@@ -12,6 +12,7 @@ traces the reference loop with those contexts in place of the real `learn()`.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -30,8 +31,6 @@ def _version_key(path: Any) -> tuple[int, ...]:
 @functools.cache
 def standin_profiles() -> tuple[str, dict[str, Any]]:
     """`(version, {algorithm: profile})` of the newest shipped profiles."""
-    import json
-
     newest = max(FOLDER.glob("lerax-*.json"), key=_version_key)
     data = json.loads(newest.read_text(encoding="utf-8"))
     return data["lerax"], data["algorithms"]

@@ -83,9 +83,14 @@ def array_spec(node: str) -> jax.ShapeDtypeStruct:
     weak, dtype, dims = match.groups()
     shape = tuple(int(d) for d in dims.split(",") if d)
     if dtype.startswith("key<"):
-        kind = jax.eval_shape(lambda: jax.random.key(0)).dtype
-        return jax.ShapeDtypeStruct(shape, kind)
+        return jax.ShapeDtypeStruct(shape, _key_dtype())
     return jax.ShapeDtypeStruct(shape, jnp.dtype(dtype), weak_type=bool(weak))
+
+
+@functools.cache
+def _key_dtype() -> Any:
+    """The dtype of `jax.random.key`'s keys (traced once, not once per key leaf)."""
+    return jax.eval_shape(lambda: jax.random.key(0)).dtype
 
 
 class Unavailable(MissingContextValue):
